@@ -1,0 +1,331 @@
+//! Running one invocation in a fresh instance and classifying how it ended.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use crate::bindings::agenthost::plugin::types as wit;
+use crate::bindings::PluginPre;
+use crate::effects::Effects;
+use crate::engine::Runtime;
+use crate::host::{HostFailure, HostState, RuleViolation};
+use crate::limits::{Limits, MemoryLimitExceeded, RequestedLimits};
+use crate::plugin::{CronJob, Description, Plugin, PluginName, VersionId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub direction: Direction,
+    pub body: String,
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub received_at_ms: u64,
+    pub history: Vec<HistoryEntry>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFiring {
+    pub name: String,
+    pub conversation_id: Option<String>,
+    pub payload: String,
+    pub scheduled_at_ms: u64,
+    pub dry_run: bool,
+}
+
+/// What a plugin is asked to handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Invocation {
+    Message(InboundMessage),
+    Job(JobFiring),
+}
+
+/// How an invocation ended. Only `Ok` commits effects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    /// The plugin returned an error on purpose.
+    PluginError { code: String, message: String, retryable: bool },
+    /// The plugin trapped (unreachable, panic, bad memory access) or broke a host rule.
+    Trap { message: String },
+    FuelExhausted { fuel: u64 },
+    MemoryLimit { limit_bytes: u64 },
+    /// The wall-clock deadline passed, in wasm or while awaiting a host import.
+    Deadline { after_ms: u64 },
+    /// A host capability (e.g. state storage) failed; not the plugin's fault.
+    HostError { message: String },
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+
+    /// Stable label for metrics and storage.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::PluginError { .. } => "plugin_error",
+            Outcome::Trap { .. } => "trap",
+            Outcome::FuelExhausted { .. } => "fuel_exhausted",
+            Outcome::MemoryLimit { .. } => "memory_limit",
+            Outcome::Deadline { .. } => "deadline",
+            Outcome::HostError { .. } => "host_error",
+        }
+    }
+
+    /// Whether delivering the event again could succeed. A plugin error says so itself;
+    /// kills and host errors are retried (a later attempt may run on a fixed version).
+    pub fn retryable(&self) -> bool {
+        match self {
+            Outcome::Ok => false,
+            Outcome::PluginError { retryable, .. } => *retryable,
+            _ => true,
+        }
+    }
+
+    /// Whether this counts against the plugin version's health (traps, kills, errors),
+    /// as opposed to success or a failure of the host itself.
+    pub fn is_plugin_failure(&self) -> bool {
+        !matches!(self, Outcome::Ok | Outcome::HostError { .. })
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Ok => write!(f, "ok"),
+            Outcome::PluginError { code, message, retryable } => {
+                write!(f, "plugin error {code}: {message} (retryable: {retryable})")
+            }
+            Outcome::Trap { message } => write!(f, "trap: {message}"),
+            Outcome::FuelExhausted { fuel } => write!(f, "fuel exhausted ({fuel} units)"),
+            Outcome::MemoryLimit { limit_bytes } => write!(f, "memory limit of {limit_bytes} bytes exceeded"),
+            Outcome::Deadline { after_ms } => write!(f, "wall-clock deadline exceeded after {after_ms} ms"),
+            Outcome::HostError { message } => write!(f, "host error: {message}"),
+        }
+    }
+}
+
+/// The full record of one invocation.
+#[derive(Debug, Clone)]
+pub struct InvocationReport {
+    pub plugin: PluginName,
+    pub version: VersionId,
+    pub outcome: Outcome,
+    /// What the plugin asked for. Empty unless the outcome is `Ok`: nothing of a failed
+    /// invocation may be committed.
+    pub effects: Effects,
+    pub fuel_used: u64,
+    pub duration: Duration,
+}
+
+pub(crate) enum Call {
+    Describe,
+    Message(wit::InboundMessage),
+    Job(wit::Job),
+}
+
+pub(crate) enum CallResult {
+    Described(Description),
+    Handled,
+}
+
+/// The deadline's own error, raised from the epoch callback.
+#[derive(Debug, thiserror::Error)]
+#[error("wall-clock deadline exceeded")]
+struct DeadlineExceeded;
+
+impl Plugin {
+    /// Runs `invocation` in a fresh instance of this version, waiting for a concurrency
+    /// permit first. Never panics and never returns early: every ending is an `Outcome`.
+    pub async fn invoke(&self, invocation: Invocation) -> InvocationReport {
+        let p = &self.inner;
+        let _permit = p.permits.acquire().await.expect("plugin semaphore is never closed");
+        let call = match invocation {
+            Invocation::Message(m) => Call::Message(to_wit_message(m)),
+            Invocation::Job(j) => Call::Job(wit::Job {
+                name: j.name,
+                conversation_id: j.conversation_id,
+                payload: j.payload,
+                scheduled_at_ms: j.scheduled_at_ms,
+                dry_run: j.dry_run,
+            }),
+        };
+        let started = Instant::now();
+        let (outcome, _, (effects, fuel_used)) =
+            run(&p.runtime, &p.name, &p.version, &p.config, &p.limits, &p.pre, call).await;
+        InvocationReport {
+            plugin: p.name.clone(),
+            version: p.version.clone(),
+            effects: if outcome.is_ok() { effects } else { Effects::default() },
+            outcome,
+            fuel_used,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+fn to_wit_message(m: crate::invoke::InboundMessage) -> wit::InboundMessage {
+    wit::InboundMessage {
+        conversation_id: m.conversation_id,
+        message_id: m.message_id,
+        from: m.from,
+        to: m.to,
+        body: m.body,
+        received_at_ms: m.received_at_ms,
+        history: m
+            .history
+            .into_iter()
+            .map(|h| wit::HistoryEntry {
+                direction: match h.direction {
+                    Direction::Inbound => wit::Direction::Inbound,
+                    Direction::Outbound => wit::Direction::Outbound,
+                },
+                body: h.body,
+                at_ms: h.at_ms,
+            })
+            .collect(),
+        dry_run: m.dry_run,
+    }
+}
+
+/// One invocation in a fresh store: limits applied, the call awaited under the deadline,
+/// the ending classified. Returns the outcome, the call's value if it returned, and the
+/// buffered effects with the fuel used.
+pub(crate) async fn run(
+    runtime: &Runtime,
+    name: &PluginName,
+    version: &VersionId,
+    config: &Arc<BTreeMap<String, String>>,
+    limits: &Limits,
+    pre: &PluginPre<HostState>,
+    call: Call,
+) -> (Outcome, Option<CallResult>, (Effects, u64)) {
+    let inner = &runtime.inner;
+    let started = Instant::now();
+    let deadline = started + limits.wall_clock;
+    let state = HostState::new(
+        name.clone(),
+        version.clone(),
+        config.clone(),
+        inner.caps.clone(),
+        deadline,
+        limits.memory_bytes,
+    );
+    let mut store = Store::new(&inner.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    if let Err(e) = store.set_fuel(limits.fuel) {
+        return (Outcome::HostError { message: format!("setting fuel: {e}") }, None, Default::default());
+    }
+    // Checked every epoch tick while wasm runs: past the deadline the guest traps;
+    // before it, the guest yields its thread so a spinning plugin cannot hog a worker.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(DeadlineExceeded.into())
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+
+    // The timeout covers time spent awaiting host imports, where no epoch check runs.
+    let result = tokio::time::timeout_at(deadline.into(), call_plugin(&mut store, pre, call)).await;
+    let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    store.data_mut().flush_guest_stdio();
+    let after_ms = started.elapsed().as_millis() as u64;
+    let (outcome, value) = match result {
+        Err(_elapsed) => (Outcome::Deadline { after_ms }, None),
+        Ok(Ok((outcome, value))) => (outcome, value),
+        Ok(Err(e)) => (classify(&e, store.data(), limits, after_ms), None),
+    };
+    if !outcome.is_ok() {
+        tracing::warn!(plugin = %name, version = %version, outcome = outcome.label(), "{outcome}");
+    }
+    let effects = std::mem::take(&mut store.data_mut().effects);
+    (outcome, value, (effects, fuel_used))
+}
+
+async fn call_plugin(
+    store: &mut Store<HostState>,
+    pre: &PluginPre<HostState>,
+    call: Call,
+) -> wasmtime::Result<(Outcome, Option<CallResult>)> {
+    let bindings = pre.instantiate_async(&mut *store).await?;
+    let handled = |r: Result<(), wit::PluginError>| match r {
+        Ok(()) => (Outcome::Ok, Some(CallResult::Handled)),
+        Err(e) => (
+            Outcome::PluginError { code: e.code, message: e.message, retryable: e.retryable },
+            None,
+        ),
+    };
+    Ok(match call {
+        Call::Describe => {
+            let d = bindings.call_describe(&mut *store).await?;
+            (Outcome::Ok, Some(CallResult::Described(from_wit_description(d))))
+        }
+        Call::Message(m) => handled(bindings.call_handle_message(&mut *store, &m).await?),
+        Call::Job(j) => handled(bindings.call_handle_job(&mut *store, &j).await?),
+    })
+}
+
+fn from_wit_description(d: wit::Description) -> Description {
+    Description {
+        name: d.name,
+        version: d.version,
+        summary: d.summary,
+        cron_jobs: d
+            .cron_jobs
+            .into_iter()
+            .map(|c| CronJob { name: c.name, schedule: c.schedule, timezone: c.timezone })
+            .collect(),
+        limits: RequestedLimits {
+            fuel: d.limits.fuel,
+            memory_bytes: d.limits.memory_bytes,
+            wall_clock_ms: d.limits.wall_clock_ms,
+            max_concurrency: d.limits.max_concurrency,
+            max_attempts: d.limits.max_attempts,
+        },
+    }
+}
+
+fn classify(e: &wasmtime::Error, state: &HostState, limits: &Limits, after_ms: u64) -> Outcome {
+    if e.downcast_ref::<DeadlineExceeded>().is_some() {
+        return Outcome::Deadline { after_ms };
+    }
+    if state.limiter.hit || e.downcast_ref::<MemoryLimitExceeded>().is_some() {
+        return Outcome::MemoryLimit { limit_bytes: limits.memory_bytes };
+    }
+    if let Some(h) = e.downcast_ref::<HostFailure>() {
+        return Outcome::HostError { message: h.0.clone() };
+    }
+    if let Some(r) = e.downcast_ref::<RuleViolation>() {
+        return Outcome::Trap { message: r.to_string() };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Outcome::FuelExhausted { fuel: limits.fuel },
+        Some(Trap::Interrupt) => Outcome::Deadline { after_ms },
+        Some(trap) => Outcome::Trap { message: trap.to_string() },
+        None => Outcome::Trap { message: format!("{:#}", e) },
+    }
+}

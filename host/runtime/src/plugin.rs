@@ -1,0 +1,273 @@
+//! A loaded plugin: bytes validated as a component of our world, compiled (or loaded from
+//! the compile cache), pre-instantiated, and asked to describe itself.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::bindings::PluginPre;
+use crate::cache::{self, CacheUse};
+use crate::engine::Runtime;
+use crate::host::HostState;
+use crate::invoke::{Call, CallResult, Outcome};
+use crate::limits::{Limits, RequestedLimits};
+
+/// A plugin's name: lowercase letters, digits and `-`, 1..=64 bytes, e.g. `landlord-rep`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PluginName(Arc<str>);
+
+impl PluginName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PluginName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if s.is_empty() || s.len() > 64 || !ok_chars || s.starts_with('-') {
+            return Err(format!(
+                "invalid plugin name {s:?}: use 1-64 lowercase letters, digits and '-', not starting with '-'"
+            ));
+        }
+        Ok(PluginName(s.into()))
+    }
+}
+
+impl TryFrom<String> for PluginName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<PluginName> for String {
+    fn from(n: PluginName) -> String {
+        n.0.to_string()
+    }
+}
+
+impl fmt::Display for PluginName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for PluginName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A plugin version's identity: the sha256 of its component bytes, lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VersionId(Arc<str>);
+
+impl VersionId {
+    pub fn of_bytes(bytes: &[u8]) -> VersionId {
+        VersionId(hex::encode(Sha256::digest(bytes)).into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits, for logs and tables.
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(12)]
+    }
+}
+
+impl fmt::Display for VersionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CronJob {
+    pub name: String,
+    pub schedule: String,
+    pub timezone: Option<String>,
+}
+
+/// What a plugin says about itself (`describe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    pub name: String,
+    pub version: String,
+    pub summary: String,
+    pub cron_jobs: Vec<CronJob>,
+    pub limits: RequestedLimits,
+}
+
+/// Why bytes could not become a plugin. Each says what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly binary (bad magic number)")]
+    NotWasm,
+    #[error("this is a core WebAssembly module, not a component; link it with wasm-component-ld (or `wasm-tools component new`)")]
+    NotComponent,
+    #[error("component does not compile: {0}")]
+    Compile(String),
+    #[error("component does not implement agenthost:plugin/plugin@0.1.0: {0}")]
+    WrongWorld(String),
+    #[error("describe() did not succeed: {0}")]
+    Describe(Outcome),
+}
+
+impl LoadError {
+    /// A malformed upload (400) as opposed to a well-formed one we refuse (422).
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, LoadError::NotWasm | LoadError::NotComponent)
+    }
+}
+
+const WASM_MAGIC: [u8; 4] = *b"\0asm";
+/// Bytes 4..8 of a component (layer 1, version 0x0d) vs a core module (version 1).
+const COMPONENT_VERSION: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
+
+/// A plugin version ready to run. Cheap to clone; invocations in flight keep the version
+/// they started with alive, so swapping the active version never disturbs them.
+#[derive(Clone)]
+pub struct Plugin {
+    pub(crate) inner: Arc<PluginInner>,
+}
+
+pub(crate) struct PluginInner {
+    pub runtime: Runtime,
+    pub name: PluginName,
+    pub version: VersionId,
+    pub description: Description,
+    pub limits: Limits,
+    pub config: Arc<BTreeMap<String, String>>,
+    pub pre: PluginPre<HostState>,
+    /// Caps concurrent invocations of this plugin on this host.
+    pub permits: Arc<Semaphore>,
+    pub cache: CacheUse,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("version", &self.inner.version)
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub fn name(&self) -> &PluginName {
+        &self.inner.name
+    }
+    pub fn version(&self) -> &VersionId {
+        &self.inner.version
+    }
+    pub fn description(&self) -> &Description {
+        &self.inner.description
+    }
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+    /// Whether the compiled code came from the on-disk cache.
+    pub fn from_cache(&self) -> bool {
+        self.inner.cache == CacheUse::Hit
+    }
+}
+
+impl Runtime {
+    /// Validates and prepares `bytes` as plugin `name`. `overrides` are the operator's
+    /// limits (they win over what the plugin asks for); `config` is what the plugin's
+    /// `config.get` import sees.
+    pub async fn load(
+        &self,
+        name: PluginName,
+        bytes: &[u8],
+        overrides: RequestedLimits,
+        config: BTreeMap<String, String>,
+    ) -> Result<Plugin, LoadError> {
+        if bytes.len() < 8 || bytes[..4] != WASM_MAGIC {
+            return Err(LoadError::NotWasm);
+        }
+        if bytes[4..8] != COMPONENT_VERSION {
+            return Err(LoadError::NotComponent);
+        }
+        let version = VersionId::of_bytes(bytes);
+        let rt = self.clone();
+        let owned = bytes.to_vec();
+        let v = version.clone();
+        // Compilation is CPU-bound (tens of ms): keep it off the async workers.
+        let (component, cache) = tokio::task::spawn_blocking(move || {
+            let inner = &rt.inner;
+            cache::load_or_compile(&inner.engine, &inner.engine_key, inner.config.cache_dir.as_deref(), v.as_str(), &owned)
+        })
+        .await
+        .map_err(|e| LoadError::Compile(e.to_string()))?
+        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = PluginPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+
+        // Describe under the operator's limits (or the defaults): a plugin that cannot
+        // answer within them is refused before it can serve anything.
+        let cfg = &self.inner.config;
+        let describe_limits = Limits::resolve(overrides, cfg.defaults, cfg.ceilings);
+        let config = Arc::new(config);
+        let (outcome, result, _) =
+            crate::invoke::run(self, &name, &version, &config, &describe_limits, &pre, Call::Describe).await;
+        let description = match (outcome, result) {
+            (Outcome::Ok, Some(CallResult::Described(d))) => d,
+            (outcome, _) => return Err(LoadError::Describe(outcome)),
+        };
+        let limits = Limits::resolve(overrides.or(description.limits), cfg.defaults, cfg.ceilings);
+        tracing::debug!(plugin = %name, version = %version, ?cache, ?limits, "plugin loaded");
+        Ok(Plugin {
+            inner: Arc::new(PluginInner {
+                runtime: self.clone(),
+                name,
+                version,
+                description,
+                limits,
+                config,
+                pre,
+                permits: Arc::new(Semaphore::new(limits.max_concurrency as usize)),
+                cache,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_names_are_validated() {
+        assert!("landlord-rep".parse::<PluginName>().is_ok());
+        assert!("echo2".parse::<PluginName>().is_ok());
+        for bad in ["", "Echo", "a b", "-x", "../etc", &"x".repeat(65)] {
+            let err = bad.parse::<PluginName>().unwrap_err();
+            assert!(err.contains("invalid plugin name"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn version_ids_are_sha256_hex() {
+        let v = VersionId::of_bytes(b"abc");
+        assert_eq!(v.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(v.short(), "ba7816bf8f01");
+    }
+}

@@ -1,0 +1,288 @@
+//! The sandbox against real components built by `scripts/build-plugins.sh`: round trips,
+//! each limit's typed outcome, isolation, the compile cache and WASI lockdown.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agenthost_runtime::{
+    Capabilities, InboundMessage, Invocation, JobFiring, LoadError, Outcome, Plugin,
+    RequestedLimits, Runtime, RuntimeConfig,
+};
+
+fn plugin_path(name: &str) -> PathBuf {
+    let dir = std::env::var_os("AGENTHOST_PLUGINS_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/plugins"));
+    dir.join(format!("{name}.wasm"))
+}
+
+fn plugin_bytes(name: &str) -> Vec<u8> {
+    let path = plugin_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; build the plugins first with scripts/build-plugins.sh", path.display())
+    })
+}
+
+struct Host {
+    runtime: Runtime,
+    state: Arc<agenthost_runtime::MemoryState>,
+}
+
+fn host_with(config: RuntimeConfig) -> Host {
+    let (caps, state) = Capabilities::in_memory();
+    Host { runtime: Runtime::new(config, caps).expect("runtime"), state }
+}
+
+fn host() -> Host {
+    host_with(RuntimeConfig::default())
+}
+
+impl Host {
+    async fn load(&self, name: &str, file: &str, limits: RequestedLimits) -> Plugin {
+        self.runtime
+            .load(name.parse().unwrap(), &plugin_bytes(file), limits, BTreeMap::new())
+            .await
+            .unwrap_or_else(|e| panic!("loading {file}: {e}"))
+    }
+
+    /// Invokes and, like the pipeline does, commits state only when the outcome is ok.
+    async fn send(&self, plugin: &Plugin, body: &str) -> agenthost_runtime::InvocationReport {
+        let report = plugin.invoke(message(body)).await;
+        if report.outcome.is_ok() {
+            self.state.apply(plugin.name(), &report.effects.state);
+        }
+        report
+    }
+}
+
+fn message(body: &str) -> Invocation {
+    Invocation::Message(InboundMessage {
+        conversation_id: "conv-1".into(),
+        message_id: "SM0001".into(),
+        from: "+15550001111".into(),
+        to: "+15559990000".into(),
+        body: body.into(),
+        received_at_ms: 1_700_000_000_000,
+        history: vec![],
+        dry_run: false,
+    })
+}
+
+fn sms_bodies(report: &agenthost_runtime::InvocationReport) -> Vec<&str> {
+    report.effects.sms.iter().map(|s| s.body.as_str()).collect()
+}
+
+#[tokio::test]
+async fn echo_round_trips_and_describes_itself() {
+    let h = host();
+    let echo = h.load("echo", "echo", RequestedLimits::default()).await;
+    assert_eq!(echo.description().name, "echo");
+    let r = h.send(&echo, "hello there").await;
+    assert_eq!(r.outcome, Outcome::Ok);
+    assert_eq!(sms_bodies(&r), ["echo: hello there"]);
+    assert_eq!(r.effects.sms[0].to, "+15550001111");
+    assert!(r.fuel_used > 0, "fuel is metered");
+    assert_eq!(r.plugin.as_str(), "echo");
+    assert_eq!(r.version, *echo.version());
+}
+
+#[tokio::test]
+async fn a_job_invocation_reaches_handle_job() {
+    let h = host();
+    let echo = h.load("echo", "echo", RequestedLimits::default()).await;
+    let r = echo
+        .invoke(Invocation::Job(JobFiring {
+            name: "nightly".into(),
+            conversation_id: None,
+            payload: "+15550002222".into(),
+            scheduled_at_ms: 0,
+            dry_run: false,
+        }))
+        .await;
+    assert_eq!(r.outcome, Outcome::Ok);
+    assert_eq!(r.effects.sms[0].to, "+15550002222");
+    assert_eq!(r.effects.sms[0].body, "job: nightly");
+}
+
+#[tokio::test]
+async fn a_returned_plugin_error_is_typed_and_commits_nothing() {
+    let h = host();
+    let echo = h.load("echo", "echo", RequestedLimits::default()).await;
+    let r = h.send(&echo, "fail").await;
+    match &r.outcome {
+        Outcome::PluginError { code, retryable, .. } => {
+            assert_eq!(code, "requested");
+            assert!(!retryable);
+        }
+        other => panic!("expected a plugin error, got {other}"),
+    }
+    assert!(r.effects.is_empty());
+}
+
+#[tokio::test]
+async fn state_persists_per_plugin_and_one_plugin_cannot_read_anothers() {
+    let h = host();
+    // The same component under two names: only the namespace differs.
+    let alpha = h.load("alpha", "echo", RequestedLimits::default()).await;
+    let beta = h.load("beta", "echo", RequestedLimits::default()).await;
+    assert_eq!(sms_bodies(&h.send(&alpha, "set secret 42").await), ["ok"]);
+    assert_eq!(sms_bodies(&h.send(&alpha, "get secret").await), ["42"]);
+    assert_eq!(sms_bodies(&h.send(&beta, "get secret").await), ["(none)"]);
+    assert_eq!(sms_bodies(&h.send(&beta, "set secret 7").await), ["ok"]);
+    assert_eq!(sms_bodies(&h.send(&alpha, "get secret").await), ["42"], "beta's write did not touch alpha");
+}
+
+#[tokio::test]
+async fn infinite_loop_runs_out_of_fuel() {
+    let h = host();
+    let p = h.load("looper", "test-loop", RequestedLimits { fuel: Some(5_000_000), ..Default::default() }).await;
+    let r = h.send(&p, "go").await;
+    assert_eq!(r.outcome, Outcome::FuelExhausted { fuel: 5_000_000 });
+    assert!(r.effects.is_empty());
+}
+
+#[tokio::test]
+async fn infinite_loop_hits_the_wall_clock_deadline() {
+    let h = host();
+    let limits = RequestedLimits { fuel: Some(u64::MAX / 4), wall_clock_ms: Some(150), ..Default::default() };
+    let p = h.load("looper", "test-loop", limits).await;
+    let t = Instant::now();
+    let r = h.send(&p, "go").await;
+    let took = t.elapsed();
+    assert!(matches!(r.outcome, Outcome::Deadline { .. }), "got {}", r.outcome);
+    assert!(took >= Duration::from_millis(150), "stopped early: {took:?}");
+    assert!(took < Duration::from_secs(5), "deadline not enforced promptly: {took:?}");
+}
+
+#[tokio::test]
+async fn memory_bomb_hits_the_memory_cap() {
+    let h = host();
+    let p = h.load("bomb", "test-memory-bomb", RequestedLimits { memory_bytes: Some(8 << 20), ..Default::default() }).await;
+    let r = h.send(&p, "go").await;
+    assert_eq!(r.outcome, Outcome::MemoryLimit { limit_bytes: 8 << 20 });
+}
+
+#[tokio::test]
+async fn immediate_trap_and_panic_are_traps() {
+    let h = host();
+    for file in ["test-trap", "test-panic"] {
+        let p = h.load("bad", file, RequestedLimits::default()).await;
+        let r = h.send(&p, "go").await;
+        match &r.outcome {
+            Outcome::Trap { message } => assert!(message.contains("unreachable"), "{file}: {message}"),
+            other => panic!("{file}: expected a trap, got {other}"),
+        }
+        assert!(r.effects.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_keeps_serving_while_hostile_plugins_are_killed() {
+    let h = host();
+    let echo = h.load("echo", "echo", RequestedLimits::default()).await;
+    let limits = RequestedLimits { fuel: Some(u64::MAX / 4), wall_clock_ms: Some(1_000), ..Default::default() };
+    let looper = h.load("looper", "test-loop", limits).await;
+    let bomb = h.load("bomb", "test-memory-bomb", RequestedLimits { memory_bytes: Some(16 << 20), ..Default::default() }).await;
+    let hostile: Vec<_> = (0..2)
+        .flat_map(|_| [looper.clone(), bomb.clone()])
+        .map(|p| tokio::spawn(async move { p.invoke(message("go")).await }))
+        .collect();
+    // While two loops spin for a full second, echo answers promptly and correctly.
+    let t = Instant::now();
+    let mut served = 0;
+    while t.elapsed() < Duration::from_millis(600) {
+        let r = echo.invoke(message("ping")).await;
+        assert_eq!(r.outcome, Outcome::Ok);
+        assert_eq!(r.effects.sms[0].body, "echo: ping");
+        served += 1;
+    }
+    assert!(served >= 20, "echo starved by hostile plugins: only {served} served in 600 ms");
+    for task in hostile {
+        let r = task.await.unwrap();
+        assert!(
+            matches!(r.outcome, Outcome::Deadline { .. } | Outcome::MemoryLimit { .. }),
+            "{}: {}",
+            r.plugin,
+            r.outcome
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_concurrency_cap_serialises_invocations_of_one_plugin() {
+    let h = host();
+    let limits = RequestedLimits {
+        fuel: Some(u64::MAX / 4),
+        wall_clock_ms: Some(200),
+        max_concurrency: Some(1),
+        ..Default::default()
+    };
+    let looper = h.load("looper", "test-loop", limits).await;
+    let t = Instant::now();
+    let (a, b) = tokio::join!(looper.invoke(message("go")), looper.invoke(message("go")));
+    assert!(matches!(a.outcome, Outcome::Deadline { .. }));
+    assert!(matches!(b.outcome, Outcome::Deadline { .. }));
+    assert!(t.elapsed() >= Duration::from_millis(400), "two 200 ms runs overlapped: {:?}", t.elapsed());
+}
+
+#[tokio::test]
+async fn limits_are_per_plugin_and_ceilings_bound_them() {
+    let mut config = RuntimeConfig::default();
+    config.ceilings.fuel = 1_000_000;
+    let h = host_with(config);
+    let small = h.load("small", "test-loop", RequestedLimits { fuel: Some(10_000), ..Default::default() }).await;
+    let greedy = h.load("greedy", "test-loop", RequestedLimits { fuel: Some(u64::MAX), ..Default::default() }).await;
+    assert_eq!(small.limits().fuel, 10_000);
+    assert_eq!(greedy.limits().fuel, 1_000_000, "clamped to the ceiling");
+    assert_eq!(h.send(&small, "go").await.outcome, Outcome::FuelExhausted { fuel: 10_000 });
+    assert_eq!(h.send(&greedy, "go").await.outcome, Outcome::FuelExhausted { fuel: 1_000_000 });
+}
+
+#[tokio::test]
+async fn bad_bytes_are_refused_with_a_reason() {
+    let h = host();
+    let load = |bytes: Vec<u8>| {
+        let rt = h.runtime.clone();
+        async move { rt.load("x".parse().unwrap(), &bytes, RequestedLimits::default(), BTreeMap::new()).await }
+    };
+    assert!(matches!(load(b"hello world".to_vec()).await, Err(LoadError::NotWasm)));
+    // The smallest core module: magic + version 1.
+    let core = b"\0asm\x01\0\0\0".to_vec();
+    let err = load(core).await.unwrap_err();
+    assert!(matches!(err, LoadError::NotComponent), "{err}");
+    assert!(err.is_malformed());
+    // An empty component: valid, but implements nothing of our world.
+    let empty_component = b"\0asm\x0d\0\x01\0".to_vec();
+    let err = load(empty_component).await.unwrap_err();
+    assert!(matches!(err, LoadError::WrongWorld(_)), "{err}");
+    assert!(err.to_string().contains("describe"), "names the missing export: {err}");
+    let err = load(plugin_bytes("test-describe-trap")).await.unwrap_err();
+    assert!(matches!(err, LoadError::Describe(Outcome::Trap { .. })), "{err}");
+}
+
+#[tokio::test]
+async fn compiled_components_are_cached_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig { cache_dir: Some(dir.path().to_owned()), ..Default::default() };
+    let first = host_with(config.clone());
+    let p = first.load("echo", "echo", RequestedLimits::default()).await;
+    assert!(!p.from_cache());
+    let entries = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(entries, 1, "one cache entry written");
+    // A new runtime (a restart) with the same engine settings loads it from disk.
+    let second = host_with(config);
+    let p = second.load("echo", "echo", RequestedLimits::default()).await;
+    assert!(p.from_cache());
+    assert_eq!(second.send(&p, "hi").await.effects.sms[0].body, "echo: hi");
+}
+
+#[tokio::test]
+async fn a_wasip2_component_runs_locked_down() {
+    let h = host();
+    let p = h.load("wasi", "test-wasip2", RequestedLimits::default()).await;
+    let r = h.send(&p, "hello").await;
+    assert_eq!(r.outcome, Outcome::Ok);
+    assert_eq!(sms_bodies(&r), ["env=0 fs=denied time=ok"]);
+}
