@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agenthost_runtime::{Capabilities, InboundMessage, Invocation, Outcome, RequestedLimits, Runtime, RuntimeConfig};
-use wasmtime::component::{Component, HasSelf, Linker};
+use agenthost_runtime::{
+    Capabilities, InboundMessage, Invocation, Outcome, RequestedLimits, Runtime, RuntimeConfig,
+};
 use wasmtime::Store;
+use wasmtime::component::{Component, HasSelf, Linker};
 
 mod bare {
     wasmtime::component::bindgen!({
@@ -31,35 +33,69 @@ struct Bare {
 
 impl types::Host for Bare {}
 impl state::Host for Bare {
-    async fn get(&mut self, _: String) -> wasmtime::Result<Option<String>> { Ok(None) }
-    async fn list_keys(&mut self, _: String, _: u32) -> wasmtime::Result<Vec<String>> { Ok(vec![]) }
-    async fn set(&mut self, _: String, _: String) -> wasmtime::Result<()> { Ok(()) }
-    async fn delete(&mut self, _: String) -> wasmtime::Result<()> { Ok(()) }
+    async fn get(&mut self, _: String) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
+    async fn list_keys(&mut self, _: String, _: u32) -> wasmtime::Result<Vec<String>> {
+        Ok(vec![])
+    }
+    async fn set(&mut self, _: String, _: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
+    async fn delete(&mut self, _: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
 }
 impl llm::Host for Bare {
-    async fn complete(&mut self, _: llm::CompletionRequest) -> wasmtime::Result<Result<llm::Completion, llm::LlmError>> {
+    async fn complete(
+        &mut self,
+        _: llm::CompletionRequest,
+    ) -> wasmtime::Result<Result<llm::Completion, llm::LlmError>> {
         Ok(Err(llm::LlmError::Unavailable(String::new())))
     }
 }
 impl clock::Host for Bare {
-    async fn now_ms(&mut self) -> wasmtime::Result<u64> { Ok(0) }
+    async fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        Ok(0)
+    }
 }
 impl log::Host for Bare {
-    async fn log(&mut self, _: log::Level, _: String) -> wasmtime::Result<()> { Ok(()) }
+    async fn log(&mut self, _: log::Level, _: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
 }
 impl config::Host for Bare {
-    async fn get(&mut self, _: String) -> wasmtime::Result<Option<String>> { Ok(None) }
+    async fn get(&mut self, _: String) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
 }
 impl effects::Host for Bare {
     async fn send_sms(&mut self, to: String, body: String) -> wasmtime::Result<()> {
         self.sms.push((to, body));
         Ok(())
     }
-    async fn raise_alert(&mut self, _: effects::Alert) -> wasmtime::Result<()> { Ok(()) }
-    async fn schedule_job(&mut self, _: String, _: String, _: u64, _: String, _: Option<String>) -> wasmtime::Result<()> { Ok(()) }
-    async fn cancel_job(&mut self, _: String) -> wasmtime::Result<()> { Ok(()) }
-    async fn track_sla(&mut self, _: String, _: String, _: String, _: u64) -> wasmtime::Result<()> { Ok(()) }
-    async fn resolve_sla(&mut self, _: String) -> wasmtime::Result<()> { Ok(()) }
+    async fn raise_alert(&mut self, _: effects::Alert) -> wasmtime::Result<()> {
+        Ok(())
+    }
+    async fn schedule_job(
+        &mut self,
+        _: String,
+        _: String,
+        _: u64,
+        _: String,
+        _: Option<String>,
+    ) -> wasmtime::Result<()> {
+        Ok(())
+    }
+    async fn cancel_job(&mut self, _: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
+    async fn track_sla(&mut self, _: String, _: String, _: String, _: u64) -> wasmtime::Result<()> {
+        Ok(())
+    }
+    async fn resolve_sla(&mut self, _: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
 }
 
 const WARMUP: usize = 2_000;
@@ -83,12 +119,22 @@ fn main() -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/plugins"))
         .join("echo.wasm");
-    let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}; run scripts/build-plugins.sh", path.display()))?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}; run scripts/build-plugins.sh", path.display()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let (caps, _) = Capabilities::in_memory();
         let runtime = Runtime::new(RuntimeConfig::default(), caps)?;
-        let plugin = runtime.load("echo".parse().unwrap(), &bytes, RequestedLimits::default(), BTreeMap::new()).await?;
+        let plugin = runtime
+            .load(
+                "echo".parse().unwrap(),
+                &bytes,
+                RequestedLimits::default(),
+                BTreeMap::new(),
+            )
+            .await?;
 
         // Bare wasmtime on the same engine.
         let engine = runtime.engine().clone();
@@ -111,7 +157,9 @@ fn main() -> anyhow::Result<()> {
             store.set_fuel(u64::MAX / 2)?;
             store.set_epoch_deadline(u64::MAX / 2);
             let p = pre.instantiate_async(&mut store).await?;
-            p.call_handle_message(&mut store, &wit_msg).await?.map_err(|e| anyhow::anyhow!(e.message))?;
+            p.call_handle_message(&mut store, &wit_msg)
+                .await?
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             assert_eq!(store.data().sms.len(), 1);
             Ok(())
         };
@@ -146,7 +194,10 @@ fn main() -> anyhow::Result<()> {
         println!("| path                         | µs / invocation | ratio |");
         println!("|------------------------------|-----------------|-------|");
         println!("| bare wasmtime (baseline)     | {b:>15.2} | 1.00× |");
-        println!("| agenthost Plugin::invoke     | {h:>15.2} | {:.2}× |", h / b);
+        println!(
+            "| agenthost Plugin::invoke     | {h:>15.2} | {:.2}× |",
+            h / b
+        );
         println!("targets: host ≤ 1.5× bare, host < 50 µs");
         anyhow::Ok(())
     })

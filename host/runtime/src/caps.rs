@@ -136,7 +136,9 @@ impl LlmGateway for NoLlm {
         _request: CompletionRequest,
         _deadline: Instant,
     ) -> Result<Completion, LlmError> {
-        Err(LlmError::Unavailable("no LLM provider is configured".into()))
+        Err(LlmError::Unavailable(
+            "no LLM provider is configured".into(),
+        ))
     }
 }
 
@@ -197,7 +199,10 @@ mod tests {
         w.insert("other".to_owned(), Some("c".to_owned()));
         s.apply("alpha", &w);
         s.apply("beta", &w);
-        assert_eq!(s.list_keys("alpha", "lead:", 10).await.unwrap(), ["lead:1", "lead:2"]);
+        assert_eq!(
+            s.list_keys("alpha", "lead:", 10).await.unwrap(),
+            ["lead:1", "lead:2"]
+        );
         assert_eq!(s.list_keys("alpha", "lead:", 1).await.unwrap(), ["lead:1"]);
         assert_eq!(s.get("beta", "other").await.unwrap().as_deref(), Some("c"));
         let mut del = BTreeMap::new();

@@ -58,7 +58,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,12 +92,14 @@ impl Ticker {
     fn start(engine: Engine) -> std::io::Result<Ticker> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let handle = std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        })?;
+        let handle = std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
         Ok(Ticker { stop, handle })
     }
 
@@ -137,7 +141,14 @@ impl Runtime {
         PluginWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         let ticker = Ticker::start(engine.clone())?;
         Ok(Runtime {
-            inner: Arc::new(Inner { engine, linker, config, caps, engine_key, ticker: Some(ticker) }),
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                config,
+                caps,
+                engine_key,
+                ticker: Some(ticker),
+            }),
         })
     }
 

@@ -73,7 +73,10 @@ impl HostState {
             caps,
             deadline,
             effects: Effects::default(),
-            limiter: MemoryLimiter { max_bytes: memory_bytes as usize, hit: false },
+            limiter: MemoryLimiter {
+                max_bytes: memory_bytes as usize,
+                hit: false,
+            },
             wasi: None,
             log_lines: 0,
         }
@@ -84,7 +87,10 @@ impl HostState {
         let Some(w) = &self.wasi else { return };
         for (stream, pipe) in [("stdout", &w.stdout), ("stderr", &w.stderr)] {
             let bytes = pipe.contents();
-            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.is_empty())
+            {
                 tracing::info!(plugin = %self.plugin, version = %self.version, stream, "{line}");
             }
         }
@@ -116,9 +122,17 @@ impl WasiView for HostState {
                 .allow_ip_name_lookup(false)
                 .socket_addr_check(|_, _| Box::pin(async { false }))
                 .build();
-            WasiState { ctx, table: ResourceTable::new(), stdout, stderr }
+            WasiState {
+                ctx,
+                table: ResourceTable::new(),
+                stdout,
+                stderr,
+            }
         });
-        WasiCtxView { ctx: &mut w.ctx, table: &mut w.table }
+        WasiCtxView {
+            ctx: &mut w.ctx,
+            table: &mut w.table,
+        }
     }
 }
 
@@ -141,7 +155,11 @@ impl state::Host for HostState {
         if let Some(buffered) = self.effects.state.get(&key) {
             return Ok(buffered.clone());
         }
-        self.caps.state.get(&self.plugin, &key).await.map_err(|e| HostFailure(e.to_string()).into())
+        self.caps
+            .state
+            .get(&self.plugin, &key)
+            .await
+            .map_err(|e| HostFailure(e.to_string()).into())
     }
 
     async fn list_keys(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Vec<String>> {
@@ -154,7 +172,12 @@ impl state::Host for HostState {
             .list_keys(&self.plugin, &prefix, fetch)
             .await
             .map_err(|e| HostFailure(e.to_string()))?;
-        for (k, v) in self.effects.state.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+        for (k, v) in self
+            .effects
+            .state
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
             match v {
                 Some(_) => keys.push(k.clone()),
                 None => keys.retain(|x| x != k),
@@ -213,7 +236,11 @@ impl llm::Host for HostState {
             max_tokens: request.max_tokens,
             temperature: request.temperature,
         };
-        let result = self.caps.llm.complete(&self.plugin, request, self.deadline).await;
+        let result = self
+            .caps
+            .llm
+            .complete(&self.plugin, request, self.deadline)
+            .await;
         Ok(match result {
             Ok(c) => Ok(llm::Completion {
                 text: c.text,
@@ -310,7 +337,13 @@ impl effects::Host for HostState {
         conversation_id: Option<String>,
     ) -> wasmtime::Result<()> {
         self.push_effect()?;
-        self.effects.jobs.push(JobEffect::Schedule { key, name, delay_ms, payload, conversation_id });
+        self.effects.jobs.push(JobEffect::Schedule {
+            key,
+            name,
+            delay_ms,
+            payload,
+            conversation_id,
+        });
         Ok(())
     }
 
@@ -328,7 +361,12 @@ impl effects::Host for HostState {
         deadline_at_ms: u64,
     ) -> wasmtime::Result<()> {
         self.push_effect()?;
-        self.effects.slas.push(SlaEffect::Track { item_id, kind, description, deadline_at_ms });
+        self.effects.slas.push(SlaEffect::Track {
+            item_id,
+            kind,
+            description,
+            deadline_at_ms,
+        });
         Ok(())
     }
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::bindings::agenthost::plugin::types as wit;
 use crate::bindings::PluginPre;
+use crate::bindings::agenthost::plugin::types as wit;
 use crate::effects::Effects;
 use crate::engine::Runtime;
 use crate::host::{HostFailure, HostState, RuleViolation};
@@ -65,15 +65,29 @@ pub enum Invocation {
 pub enum Outcome {
     Ok,
     /// The plugin returned an error on purpose.
-    PluginError { code: String, message: String, retryable: bool },
+    PluginError {
+        code: String,
+        message: String,
+        retryable: bool,
+    },
     /// The plugin trapped (unreachable, panic, bad memory access) or broke a host rule.
-    Trap { message: String },
-    FuelExhausted { fuel: u64 },
-    MemoryLimit { limit_bytes: u64 },
+    Trap {
+        message: String,
+    },
+    FuelExhausted {
+        fuel: u64,
+    },
+    MemoryLimit {
+        limit_bytes: u64,
+    },
     /// The wall-clock deadline passed, in wasm or while awaiting a host import.
-    Deadline { after_ms: u64 },
+    Deadline {
+        after_ms: u64,
+    },
     /// A host capability (e.g. state storage) failed; not the plugin's fault.
-    HostError { message: String },
+    HostError {
+        message: String,
+    },
 }
 
 impl Outcome {
@@ -115,13 +129,21 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Ok => write!(f, "ok"),
-            Outcome::PluginError { code, message, retryable } => {
+            Outcome::PluginError {
+                code,
+                message,
+                retryable,
+            } => {
                 write!(f, "plugin error {code}: {message} (retryable: {retryable})")
             }
             Outcome::Trap { message } => write!(f, "trap: {message}"),
             Outcome::FuelExhausted { fuel } => write!(f, "fuel exhausted ({fuel} units)"),
-            Outcome::MemoryLimit { limit_bytes } => write!(f, "memory limit of {limit_bytes} bytes exceeded"),
-            Outcome::Deadline { after_ms } => write!(f, "wall-clock deadline exceeded after {after_ms} ms"),
+            Outcome::MemoryLimit { limit_bytes } => {
+                write!(f, "memory limit of {limit_bytes} bytes exceeded")
+            }
+            Outcome::Deadline { after_ms } => {
+                write!(f, "wall-clock deadline exceeded after {after_ms} ms")
+            }
             Outcome::HostError { message } => write!(f, "host error: {message}"),
         }
     }
@@ -161,7 +183,11 @@ impl Plugin {
     /// permit first. Never panics and never returns early: every ending is an `Outcome`.
     pub async fn invoke(&self, invocation: Invocation) -> InvocationReport {
         let p = &self.inner;
-        let _permit = p.permits.acquire().await.expect("plugin semaphore is never closed");
+        let _permit = p
+            .permits
+            .acquire()
+            .await
+            .expect("plugin semaphore is never closed");
         let call = match invocation {
             Invocation::Message(m) => Call::Message(to_wit_message(m)),
             Invocation::Job(j) => Call::Job(wit::Job {
@@ -173,12 +199,18 @@ impl Plugin {
             }),
         };
         let started = Instant::now();
-        let (outcome, _, (effects, fuel_used)) =
-            run(&p.runtime, &p.name, &p.version, &p.config, &p.limits, &p.pre, call).await;
+        let (outcome, _, (effects, fuel_used)) = run(
+            &p.runtime, &p.name, &p.version, &p.config, &p.limits, &p.pre, call,
+        )
+        .await;
         InvocationReport {
             plugin: p.name.clone(),
             version: p.version.clone(),
-            effects: if outcome.is_ok() { effects } else { Effects::default() },
+            effects: if outcome.is_ok() {
+                effects
+            } else {
+                Effects::default()
+            },
             outcome,
             fuel_used,
             duration: started.elapsed(),
@@ -236,7 +268,13 @@ pub(crate) async fn run(
     let mut store = Store::new(&inner.engine, state);
     store.limiter(|s| &mut s.limiter);
     if let Err(e) = store.set_fuel(limits.fuel) {
-        return (Outcome::HostError { message: format!("setting fuel: {e}") }, None, Default::default());
+        return (
+            Outcome::HostError {
+                message: format!("setting fuel: {e}"),
+            },
+            None,
+            Default::default(),
+        );
     }
     // Checked every epoch tick while wasm runs: past the deadline the guest traps;
     // before it, the guest yields its thread so a spinning plugin cannot hog a worker.
@@ -275,14 +313,21 @@ async fn call_plugin(
     let handled = |r: Result<(), wit::PluginError>| match r {
         Ok(()) => (Outcome::Ok, Some(CallResult::Handled)),
         Err(e) => (
-            Outcome::PluginError { code: e.code, message: e.message, retryable: e.retryable },
+            Outcome::PluginError {
+                code: e.code,
+                message: e.message,
+                retryable: e.retryable,
+            },
             None,
         ),
     };
     Ok(match call {
         Call::Describe => {
             let d = bindings.call_describe(&mut *store).await?;
-            (Outcome::Ok, Some(CallResult::Described(from_wit_description(d))))
+            (
+                Outcome::Ok,
+                Some(CallResult::Described(from_wit_description(d))),
+            )
         }
         Call::Message(m) => handled(bindings.call_handle_message(&mut *store, &m).await?),
         Call::Job(j) => handled(bindings.call_handle_job(&mut *store, &j).await?),
@@ -297,7 +342,11 @@ fn from_wit_description(d: wit::Description) -> Description {
         cron_jobs: d
             .cron_jobs
             .into_iter()
-            .map(|c| CronJob { name: c.name, schedule: c.schedule, timezone: c.timezone })
+            .map(|c| CronJob {
+                name: c.name,
+                schedule: c.schedule,
+                timezone: c.timezone,
+            })
             .collect(),
         limits: RequestedLimits {
             fuel: d.limits.fuel,
@@ -314,18 +363,28 @@ fn classify(e: &wasmtime::Error, state: &HostState, limits: &Limits, after_ms: u
         return Outcome::Deadline { after_ms };
     }
     if state.limiter.hit || e.downcast_ref::<MemoryLimitExceeded>().is_some() {
-        return Outcome::MemoryLimit { limit_bytes: limits.memory_bytes };
+        return Outcome::MemoryLimit {
+            limit_bytes: limits.memory_bytes,
+        };
     }
     if let Some(h) = e.downcast_ref::<HostFailure>() {
-        return Outcome::HostError { message: h.0.clone() };
+        return Outcome::HostError {
+            message: h.0.clone(),
+        };
     }
     if let Some(r) = e.downcast_ref::<RuleViolation>() {
-        return Outcome::Trap { message: r.to_string() };
+        return Outcome::Trap {
+            message: r.to_string(),
+        };
     }
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Outcome::FuelExhausted { fuel: limits.fuel },
         Some(Trap::Interrupt) => Outcome::Deadline { after_ms },
-        Some(trap) => Outcome::Trap { message: trap.to_string() },
-        None => Outcome::Trap { message: format!("{:#}", e) },
+        Some(trap) => Outcome::Trap {
+            message: trap.to_string(),
+        },
+        None => Outcome::Trap {
+            message: format!("{:#}", e),
+        },
     }
 }

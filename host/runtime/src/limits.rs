@@ -82,7 +82,10 @@ impl Limits {
             .map(|ms| Duration::from_millis(u64::from(ms)))
             .unwrap_or(defaults.wall_clock);
         Limits {
-            fuel: requested.fuel.unwrap_or(defaults.fuel).clamp(1, ceilings.fuel),
+            fuel: requested
+                .fuel
+                .unwrap_or(defaults.fuel)
+                .clamp(1, ceilings.fuel),
             memory_bytes: requested
                 .memory_bytes
                 .unwrap_or(defaults.memory_bytes)
@@ -170,16 +173,30 @@ mod tests {
         };
         let l = Limits::resolve(requested, Limits::default(), ceilings);
         assert_eq!(l.fuel, 1_000, "fuel clamps to the ceiling");
-        assert_eq!(l.memory_bytes, 1 << 20, "default 64 MiB clamps to the 1 MiB ceiling");
+        assert_eq!(
+            l.memory_bytes,
+            1 << 20,
+            "default 64 MiB clamps to the 1 MiB ceiling"
+        );
         assert_eq!(l.wall_clock, Duration::from_millis(500));
-        assert_eq!(l.max_concurrency, 1, "zero concurrency would deadlock; floor is 1");
+        assert_eq!(
+            l.max_concurrency, 1,
+            "zero concurrency would deadlock; floor is 1"
+        );
         assert_eq!(l.max_attempts, 3);
     }
 
     #[test]
     fn operator_overrides_win_over_the_plugins_request() {
-        let plugin = RequestedLimits { fuel: Some(10), wall_clock_ms: Some(100), ..Default::default() };
-        let operator = RequestedLimits { fuel: Some(20), ..Default::default() };
+        let plugin = RequestedLimits {
+            fuel: Some(10),
+            wall_clock_ms: Some(100),
+            ..Default::default()
+        };
+        let operator = RequestedLimits {
+            fuel: Some(20),
+            ..Default::default()
+        };
         let merged = operator.or(plugin);
         assert_eq!(merged.fuel, Some(20));
         assert_eq!(merged.wall_clock_ms, Some(100));

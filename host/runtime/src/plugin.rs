@@ -31,7 +31,9 @@ impl PluginName {
 impl FromStr for PluginName {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if s.is_empty() || s.len() > 64 || !ok_chars || s.starts_with('-') {
             return Err(format!(
                 "invalid plugin name {s:?}: use 1-64 lowercase letters, digits and '-', not starting with '-'"
@@ -57,6 +59,13 @@ impl From<PluginName> for String {
 impl fmt::Display for PluginName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Lets maps keyed by name be looked up with a `&str` (hash and order match `str`'s).
+impl std::borrow::Borrow<str> for PluginName {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
@@ -115,7 +124,9 @@ pub struct Description {
 pub enum LoadError {
     #[error("not a WebAssembly binary (bad magic number)")]
     NotWasm,
-    #[error("this is a core WebAssembly module, not a component; link it with wasm-component-ld (or `wasm-tools component new`)")]
+    #[error(
+        "this is a core WebAssembly module, not a component; link it with wasm-component-ld (or `wasm-tools component new`)"
+    )]
     NotComponent,
     #[error("component does not compile: {0}")]
     Compile(String),
@@ -209,7 +220,13 @@ impl Runtime {
         // Compilation is CPU-bound (tens of ms): keep it off the async workers.
         let (component, cache) = tokio::task::spawn_blocking(move || {
             let inner = &rt.inner;
-            cache::load_or_compile(&inner.engine, &inner.engine_key, inner.config.cache_dir.as_deref(), v.as_str(), &owned)
+            cache::load_or_compile(
+                &inner.engine,
+                &inner.engine_key,
+                inner.config.cache_dir.as_deref(),
+                v.as_str(),
+                &owned,
+            )
         })
         .await
         .map_err(|e| LoadError::Compile(e.to_string()))?
@@ -226,8 +243,16 @@ impl Runtime {
         let cfg = &self.inner.config;
         let describe_limits = Limits::resolve(overrides, cfg.defaults, cfg.ceilings);
         let config = Arc::new(config);
-        let (outcome, result, _) =
-            crate::invoke::run(self, &name, &version, &config, &describe_limits, &pre, Call::Describe).await;
+        let (outcome, result, _) = crate::invoke::run(
+            self,
+            &name,
+            &version,
+            &config,
+            &describe_limits,
+            &pre,
+            Call::Describe,
+        )
+        .await;
         let description = match (outcome, result) {
             (Outcome::Ok, Some(CallResult::Described(d))) => d,
             (outcome, _) => return Err(LoadError::Describe(outcome)),
@@ -267,7 +292,10 @@ mod tests {
     #[test]
     fn version_ids_are_sha256_hex() {
         let v = VersionId::of_bytes(b"abc");
-        assert_eq!(v.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            v.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(v.short(), "ba7816bf8f01");
     }
 }

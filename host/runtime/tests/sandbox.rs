@@ -12,16 +12,30 @@ use agenthost_runtime::{
 };
 
 fn plugin_path(name: &str) -> PathBuf {
-    let dir = std::env::var_os("AGENTHOST_PLUGINS_OUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/plugins"));
-    dir.join(format!("{name}.wasm"))
+    // Where scripts/build-plugins.sh puts agents and test-only plugins.
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dirs = [
+        std::env::var_os("AGENTHOST_PLUGINS_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join("dist/plugins")),
+        std::env::var_os("AGENTHOST_TEST_PLUGINS_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join("dist/test-plugins")),
+    ];
+    let file = format!("{name}.wasm");
+    dirs.iter()
+        .map(|d| d.join(&file))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| dirs[0].join(&file))
 }
 
 fn plugin_bytes(name: &str) -> Vec<u8> {
     let path = plugin_path(name);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; build the plugins first with scripts/build-plugins.sh", path.display())
+        panic!(
+            "{}: {e}; build the plugins first with scripts/build-plugins.sh",
+            path.display()
+        )
     })
 }
 
@@ -32,7 +46,10 @@ struct Host {
 
 fn host_with(config: RuntimeConfig) -> Host {
     let (caps, state) = Capabilities::in_memory();
-    Host { runtime: Runtime::new(config, caps).expect("runtime"), state }
+    Host {
+        runtime: Runtime::new(config, caps).expect("runtime"),
+        state,
+    }
 }
 
 fn host() -> Host {
@@ -42,7 +59,12 @@ fn host() -> Host {
 impl Host {
     async fn load(&self, name: &str, file: &str, limits: RequestedLimits) -> Plugin {
         self.runtime
-            .load(name.parse().unwrap(), &plugin_bytes(file), limits, BTreeMap::new())
+            .load(
+                name.parse().unwrap(),
+                &plugin_bytes(file),
+                limits,
+                BTreeMap::new(),
+            )
             .await
             .unwrap_or_else(|e| panic!("loading {file}: {e}"))
     }
@@ -112,7 +134,9 @@ async fn a_returned_plugin_error_is_typed_and_commits_nothing() {
     let echo = h.load("echo", "echo", RequestedLimits::default()).await;
     let r = h.send(&echo, "fail").await;
     match &r.outcome {
-        Outcome::PluginError { code, retryable, .. } => {
+        Outcome::PluginError {
+            code, retryable, ..
+        } => {
             assert_eq!(code, "requested");
             assert!(!retryable);
         }
@@ -131,13 +155,26 @@ async fn state_persists_per_plugin_and_one_plugin_cannot_read_anothers() {
     assert_eq!(sms_bodies(&h.send(&alpha, "get secret").await), ["42"]);
     assert_eq!(sms_bodies(&h.send(&beta, "get secret").await), ["(none)"]);
     assert_eq!(sms_bodies(&h.send(&beta, "set secret 7").await), ["ok"]);
-    assert_eq!(sms_bodies(&h.send(&alpha, "get secret").await), ["42"], "beta's write did not touch alpha");
+    assert_eq!(
+        sms_bodies(&h.send(&alpha, "get secret").await),
+        ["42"],
+        "beta's write did not touch alpha"
+    );
 }
 
 #[tokio::test]
 async fn infinite_loop_runs_out_of_fuel() {
     let h = host();
-    let p = h.load("looper", "test-loop", RequestedLimits { fuel: Some(5_000_000), ..Default::default() }).await;
+    let p = h
+        .load(
+            "looper",
+            "test-loop",
+            RequestedLimits {
+                fuel: Some(5_000_000),
+                ..Default::default()
+            },
+        )
+        .await;
     let r = h.send(&p, "go").await;
     assert_eq!(r.outcome, Outcome::FuelExhausted { fuel: 5_000_000 });
     assert!(r.effects.is_empty());
@@ -146,22 +183,50 @@ async fn infinite_loop_runs_out_of_fuel() {
 #[tokio::test]
 async fn infinite_loop_hits_the_wall_clock_deadline() {
     let h = host();
-    let limits = RequestedLimits { fuel: Some(u64::MAX / 4), wall_clock_ms: Some(150), ..Default::default() };
+    let limits = RequestedLimits {
+        fuel: Some(u64::MAX / 4),
+        wall_clock_ms: Some(150),
+        ..Default::default()
+    };
     let p = h.load("looper", "test-loop", limits).await;
     let t = Instant::now();
     let r = h.send(&p, "go").await;
     let took = t.elapsed();
-    assert!(matches!(r.outcome, Outcome::Deadline { .. }), "got {}", r.outcome);
-    assert!(took >= Duration::from_millis(150), "stopped early: {took:?}");
-    assert!(took < Duration::from_secs(5), "deadline not enforced promptly: {took:?}");
+    assert!(
+        matches!(r.outcome, Outcome::Deadline { .. }),
+        "got {}",
+        r.outcome
+    );
+    assert!(
+        took >= Duration::from_millis(150),
+        "stopped early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "deadline not enforced promptly: {took:?}"
+    );
 }
 
 #[tokio::test]
 async fn memory_bomb_hits_the_memory_cap() {
     let h = host();
-    let p = h.load("bomb", "test-memory-bomb", RequestedLimits { memory_bytes: Some(8 << 20), ..Default::default() }).await;
+    let p = h
+        .load(
+            "bomb",
+            "test-memory-bomb",
+            RequestedLimits {
+                memory_bytes: Some(8 << 20),
+                ..Default::default()
+            },
+        )
+        .await;
     let r = h.send(&p, "go").await;
-    assert_eq!(r.outcome, Outcome::MemoryLimit { limit_bytes: 8 << 20 });
+    assert_eq!(
+        r.outcome,
+        Outcome::MemoryLimit {
+            limit_bytes: 8 << 20
+        }
+    );
 }
 
 #[tokio::test]
@@ -171,7 +236,9 @@ async fn immediate_trap_and_panic_are_traps() {
         let p = h.load("bad", file, RequestedLimits::default()).await;
         let r = h.send(&p, "go").await;
         match &r.outcome {
-            Outcome::Trap { message } => assert!(message.contains("unreachable"), "{file}: {message}"),
+            Outcome::Trap { message } => {
+                assert!(message.contains("unreachable"), "{file}: {message}")
+            }
             other => panic!("{file}: expected a trap, got {other}"),
         }
         assert!(r.effects.is_empty());
@@ -182,9 +249,22 @@ async fn immediate_trap_and_panic_are_traps() {
 async fn the_host_keeps_serving_while_hostile_plugins_are_killed() {
     let h = host();
     let echo = h.load("echo", "echo", RequestedLimits::default()).await;
-    let limits = RequestedLimits { fuel: Some(u64::MAX / 4), wall_clock_ms: Some(1_000), ..Default::default() };
+    let limits = RequestedLimits {
+        fuel: Some(u64::MAX / 4),
+        wall_clock_ms: Some(1_000),
+        ..Default::default()
+    };
     let looper = h.load("looper", "test-loop", limits).await;
-    let bomb = h.load("bomb", "test-memory-bomb", RequestedLimits { memory_bytes: Some(16 << 20), ..Default::default() }).await;
+    let bomb = h
+        .load(
+            "bomb",
+            "test-memory-bomb",
+            RequestedLimits {
+                memory_bytes: Some(16 << 20),
+                ..Default::default()
+            },
+        )
+        .await;
     let hostile: Vec<_> = (0..2)
         .flat_map(|_| [looper.clone(), bomb.clone()])
         .map(|p| tokio::spawn(async move { p.invoke(message("go")).await }))
@@ -198,11 +278,17 @@ async fn the_host_keeps_serving_while_hostile_plugins_are_killed() {
         assert_eq!(r.effects.sms[0].body, "echo: ping");
         served += 1;
     }
-    assert!(served >= 20, "echo starved by hostile plugins: only {served} served in 600 ms");
+    assert!(
+        served >= 20,
+        "echo starved by hostile plugins: only {served} served in 600 ms"
+    );
     for task in hostile {
         let r = task.await.unwrap();
         assert!(
-            matches!(r.outcome, Outcome::Deadline { .. } | Outcome::MemoryLimit { .. }),
+            matches!(
+                r.outcome,
+                Outcome::Deadline { .. } | Outcome::MemoryLimit { .. }
+            ),
             "{}: {}",
             r.plugin,
             r.outcome
@@ -224,7 +310,11 @@ async fn the_concurrency_cap_serialises_invocations_of_one_plugin() {
     let (a, b) = tokio::join!(looper.invoke(message("go")), looper.invoke(message("go")));
     assert!(matches!(a.outcome, Outcome::Deadline { .. }));
     assert!(matches!(b.outcome, Outcome::Deadline { .. }));
-    assert!(t.elapsed() >= Duration::from_millis(400), "two 200 ms runs overlapped: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(400),
+        "two 200 ms runs overlapped: {:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -232,12 +322,36 @@ async fn limits_are_per_plugin_and_ceilings_bound_them() {
     let mut config = RuntimeConfig::default();
     config.ceilings.fuel = 1_000_000;
     let h = host_with(config);
-    let small = h.load("small", "test-loop", RequestedLimits { fuel: Some(10_000), ..Default::default() }).await;
-    let greedy = h.load("greedy", "test-loop", RequestedLimits { fuel: Some(u64::MAX), ..Default::default() }).await;
+    let small = h
+        .load(
+            "small",
+            "test-loop",
+            RequestedLimits {
+                fuel: Some(10_000),
+                ..Default::default()
+            },
+        )
+        .await;
+    let greedy = h
+        .load(
+            "greedy",
+            "test-loop",
+            RequestedLimits {
+                fuel: Some(u64::MAX),
+                ..Default::default()
+            },
+        )
+        .await;
     assert_eq!(small.limits().fuel, 10_000);
     assert_eq!(greedy.limits().fuel, 1_000_000, "clamped to the ceiling");
-    assert_eq!(h.send(&small, "go").await.outcome, Outcome::FuelExhausted { fuel: 10_000 });
-    assert_eq!(h.send(&greedy, "go").await.outcome, Outcome::FuelExhausted { fuel: 1_000_000 });
+    assert_eq!(
+        h.send(&small, "go").await.outcome,
+        Outcome::FuelExhausted { fuel: 10_000 }
+    );
+    assert_eq!(
+        h.send(&greedy, "go").await.outcome,
+        Outcome::FuelExhausted { fuel: 1_000_000 }
+    );
 }
 
 #[tokio::test]
@@ -245,9 +359,20 @@ async fn bad_bytes_are_refused_with_a_reason() {
     let h = host();
     let load = |bytes: Vec<u8>| {
         let rt = h.runtime.clone();
-        async move { rt.load("x".parse().unwrap(), &bytes, RequestedLimits::default(), BTreeMap::new()).await }
+        async move {
+            rt.load(
+                "x".parse().unwrap(),
+                &bytes,
+                RequestedLimits::default(),
+                BTreeMap::new(),
+            )
+            .await
+        }
     };
-    assert!(matches!(load(b"hello world".to_vec()).await, Err(LoadError::NotWasm)));
+    assert!(matches!(
+        load(b"hello world".to_vec()).await,
+        Err(LoadError::NotWasm)
+    ));
     // The smallest core module: magic + version 1.
     let core = b"\0asm\x01\0\0\0".to_vec();
     let err = load(core).await.unwrap_err();
@@ -257,15 +382,24 @@ async fn bad_bytes_are_refused_with_a_reason() {
     let empty_component = b"\0asm\x0d\0\x01\0".to_vec();
     let err = load(empty_component).await.unwrap_err();
     assert!(matches!(err, LoadError::WrongWorld(_)), "{err}");
-    assert!(err.to_string().contains("describe"), "names the missing export: {err}");
+    assert!(
+        err.to_string().contains("describe"),
+        "names the missing export: {err}"
+    );
     let err = load(plugin_bytes("test-describe-trap")).await.unwrap_err();
-    assert!(matches!(err, LoadError::Describe(Outcome::Trap { .. })), "{err}");
+    assert!(
+        matches!(err, LoadError::Describe(Outcome::Trap { .. })),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn compiled_components_are_cached_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let config = RuntimeConfig { cache_dir: Some(dir.path().to_owned()), ..Default::default() };
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    };
     let first = host_with(config.clone());
     let p = first.load("echo", "echo", RequestedLimits::default()).await;
     assert!(!p.from_cache());
@@ -273,7 +407,9 @@ async fn compiled_components_are_cached_on_disk() {
     assert_eq!(entries, 1, "one cache entry written");
     // A new runtime (a restart) with the same engine settings loads it from disk.
     let second = host_with(config);
-    let p = second.load("echo", "echo", RequestedLimits::default()).await;
+    let p = second
+        .load("echo", "echo", RequestedLimits::default())
+        .await;
     assert!(p.from_cache());
     assert_eq!(second.send(&p, "hi").await.effects.sms[0].body, "echo: hi");
 }
@@ -281,7 +417,9 @@ async fn compiled_components_are_cached_on_disk() {
 #[tokio::test]
 async fn a_wasip2_component_runs_locked_down() {
     let h = host();
-    let p = h.load("wasi", "test-wasip2", RequestedLimits::default()).await;
+    let p = h
+        .load("wasi", "test-wasip2", RequestedLimits::default())
+        .await;
     let r = h.send(&p, "hello").await;
     assert_eq!(r.outcome, Outcome::Ok);
     assert_eq!(sms_bodies(&r), ["env=0 fs=denied time=ok"]);
