@@ -1,0 +1,616 @@
+//! Embedded backend: lanes as rows in the host's own database (SQLite by default,
+//! PostgreSQL when shared), claimed under leases. Durable because the database is.
+//!
+//! Tables (migration `0002_queue` in `agenthost-storage`): `queue_items` holds waiting and
+//! leased messages, `queue_dead` the dead letters. Claiming a row sets `leased_by` to a
+//! fresh token and pushes both `lease_until` and `available_at` to the lease's end, so a
+//! row is ready exactly when `available_at <= now`: the claim query is one index range,
+//! and a leased row whose consumer died becomes ready again by itself. Every settlement
+//! matches on the token, so a consumer whose lease expired cannot touch the row once
+//! another consumer holds it.
+//!
+//! Claims are atomic: SQLite runs one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`
+//! (one writer at a time); PostgreSQL adds `FOR UPDATE SKIP LOCKED` to the sub-select so
+//! concurrent claimers (other replicas included) skip each other's rows.
+//!
+//! Latency: a publish wakes this process's waiting consumers of that lane at once (one
+//! `Notify` per lane); consumers also poll every `poll_interval` for work published by
+//! other replicas, and sleep no longer than until the lane's next retry or lease expiry.
+
+use std::collections::HashMap;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use agenthost_storage::{Backend, Storage};
+use async_trait::async_trait;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::sleep;
+
+use crate::delivery::{Settle, Settlement};
+use crate::{Consumer, Delivery, Queue, QueueError, QueueMessage, Settled, validate_lane};
+
+/// Rows per multi-row `INSERT`: 4 binds each keeps far below SQLite's and PostgreSQL's
+/// bind-parameter limits.
+const MAX_ROWS_PER_INSERT: usize = 200;
+/// First pause after a failed claim; doubles up to `CLAIM_RETRY_MAX`.
+const CLAIM_RETRY_MIN: Duration = Duration::from_millis(50);
+/// Longest pause between claim attempts while the database is failing.
+const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
+/// Consecutive claim failures after which each further one is logged as an error.
+const CLAIM_FAILURES_BEFORE_ERROR: u32 = 10;
+
+/// How the embedded queue leases and polls.
+#[derive(Clone, Copy, Debug)]
+pub struct EmbeddedConfig {
+    /// How long a delivered message stays invisible to other consumers before it is
+    /// delivered again. Set it longer than a plugin invocation's wall-clock ceiling plus
+    /// the time to commit its effects.
+    pub lease: Duration,
+    /// How often an idle consumer looks for messages published by other processes.
+    /// Publishes in this process wake consumers at once regardless.
+    pub poll_interval: Duration,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A queue stored in the host's database. Cheap to clone; clones share wake-ups.
+#[derive(Clone)]
+pub struct EmbeddedQueue {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EmbeddedQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedQueue")
+            .field("backend", &self.inner.backend)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    pool: AnyPool,
+    backend: Backend,
+    config: EmbeddedConfig,
+    lease_ms: i64,
+    /// One wake-up per lane, for consumers in this process.
+    wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Unique to this queue handle; with `next_token`, makes lease tokens unique across
+    /// processes and replicas.
+    owner: String,
+    next_token: AtomicU64,
+}
+
+impl EmbeddedQueue {
+    /// A queue over `storage`'s database, whose schema (migration `0002_queue`) the storage
+    /// crate applied at connect.
+    pub fn new(storage: &Storage, config: EmbeddedConfig) -> Result<Self, QueueError> {
+        if config.lease.is_zero() || config.poll_interval.is_zero() {
+            return Err(QueueError::Config(format!(
+                "embedded queue lease ({:?}) and poll_interval ({:?}) must be positive",
+                config.lease, config.poll_interval
+            )));
+        }
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool: storage.pool().clone(),
+                backend: storage.backend(),
+                config,
+                lease_ms: millis(config.lease),
+                wakers: Mutex::new(HashMap::new()),
+                owner: format!("{}-{started:x}", std::process::id()),
+                next_token: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedQueue {
+    async fn publish(&self, lane: &str, messages: &[QueueMessage]) -> Result<(), QueueError> {
+        validate_lane(lane)?;
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let now = now_ms();
+        let storage = |source| QueueError::Storage {
+            op: "publish",
+            lane: lane.to_owned(),
+            source,
+        };
+        if messages.len() <= MAX_ROWS_PER_INSERT {
+            let sql = insert_sql(messages.len());
+            bind_insert(&sql, lane, messages, now)
+                .execute(&inner.pool)
+                .await
+                .map_err(storage)?;
+        } else {
+            let mut tx = inner.begin_write().await.map_err(storage)?;
+            for chunk in messages.chunks(MAX_ROWS_PER_INSERT) {
+                let sql = insert_sql(chunk.len());
+                bind_insert(&sql, lane, chunk, now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage)?;
+            }
+            tx.commit().await.map_err(storage)?;
+        }
+        inner.wake(lane);
+        Ok(())
+    }
+
+    async fn consume(&self, lane: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError> {
+        validate_lane(lane)?;
+        if prefetch == 0 {
+            return Err(QueueError::InvalidPrefetch {
+                lane: lane.to_owned(),
+            });
+        }
+        let (abandoned_tx, abandoned_rx) = mpsc::unbounded_channel();
+        Ok(Box::new(EmbeddedConsumer {
+            inner: self.inner.clone(),
+            lane: lane.to_owned(),
+            waker: self.inner.waker(lane),
+            slots: Arc::new(Semaphore::new(usize::from(prefetch))),
+            abandoned_tx,
+            abandoned_rx,
+            failures: 0,
+        }))
+    }
+
+    async fn depth(&self, lane: &str) -> Result<u64, QueueError> {
+        validate_lane(lane)?;
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM queue_items WHERE lane = $1 AND available_at <= $2",
+        )
+        .bind(lane)
+        .bind(now_ms())
+        .fetch_one(&self.inner.pool)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(|source| QueueError::Storage {
+            op: "depth",
+            lane: lane.to_owned(),
+            source,
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn dead_depth(&self, lane: &str) -> Result<u64, QueueError> {
+        validate_lane(lane)?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM queue_dead WHERE lane = $1")
+            .bind(lane)
+            .fetch_one(&self.inner.pool)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(|source| QueueError::Storage {
+                op: "dead_depth",
+                lane: lane.to_owned(),
+                source,
+            })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.inner.pool)
+            .await
+            .map(drop)
+            .map_err(|source| QueueError::Ping { source })
+    }
+}
+
+/// A claimed row.
+struct Claimed {
+    id: i64,
+    token: String,
+    message: QueueMessage,
+}
+
+/// A leased row whose delivery was dropped unsettled.
+struct Abandoned {
+    id: i64,
+    token: String,
+}
+
+impl Inner {
+    fn waker(&self, lane: &str) -> Arc<Notify> {
+        let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        wakers.entry(lane.to_owned()).or_default().clone()
+    }
+
+    /// Wakes this process's consumers of `lane` waiting for work.
+    fn wake(&self, lane: &str) {
+        let wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(waker) = wakers.get(lane) {
+            waker.notify_waiters();
+        }
+    }
+
+    /// Opens a transaction that will write. SQLite's plain `BEGIN` would take the write
+    /// lock only at the first write and could then fail busy; `IMMEDIATE` queues instead.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        self.pool.begin_with(begin).await
+    }
+
+    fn new_token(&self) -> String {
+        let n = self.next_token.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n}", self.owner)
+    }
+
+    /// Leases the lane's oldest ready row, if any.
+    async fn claim(&self, lane: &str) -> Result<Option<Claimed>, sqlx::Error> {
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE queue_items SET available_at = $1, lease_until = $1, leased_by = $2 \
+             WHERE id = (SELECT id FROM queue_items WHERE lane = $3 AND available_at <= $4 \
+                 ORDER BY available_at, id LIMIT 1 {lock}) \
+             RETURNING id, event_id, attempt"
+        );
+        let now = now_ms();
+        let token = self.new_token();
+        let row = sqlx::query(&sql)
+            .bind(now.saturating_add(self.lease_ms))
+            .bind(token.as_str())
+            .bind(lane)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let attempt: i64 = row.try_get("attempt")?;
+        Ok(Some(Claimed {
+            id: row.try_get("id")?,
+            token,
+            message: QueueMessage {
+                event_id: row.try_get("event_id")?,
+                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+            },
+        }))
+    }
+
+    /// When the lane's next row becomes ready (a retry delay or lease ending), if any.
+    async fn next_ready_at(&self, lane: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query("SELECT MIN(available_at) AS next FROM queue_items WHERE lane = $1")
+            .bind(lane)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("next")
+    }
+
+    /// Makes an abandoned row ready again now (if it is still ours).
+    async fn release(&self, lane: &str, abandoned: &Abandoned) -> Result<bool, sqlx::Error> {
+        let released = sqlx::query(
+            "UPDATE queue_items SET available_at = $1, lease_until = NULL, leased_by = NULL \
+             WHERE id = $2 AND leased_by = $3",
+        )
+        .bind(now_ms())
+        .bind(abandoned.id)
+        .bind(abandoned.token.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if released > 0 {
+            self.wake(lane);
+        }
+        Ok(released > 0)
+    }
+
+    async fn ack(&self, id: i64, token: &str) -> Result<bool, sqlx::Error> {
+        let deleted = sqlx::query("DELETE FROM queue_items WHERE id = $1 AND leased_by = $2")
+            .bind(id)
+            .bind(token)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    async fn retry(
+        &self,
+        lane: &str,
+        id: i64,
+        token: &str,
+        delay: Duration,
+    ) -> Result<bool, sqlx::Error> {
+        let updated = sqlx::query(
+            "UPDATE queue_items SET attempt = attempt + 1, available_at = $1, \
+             lease_until = NULL, leased_by = NULL WHERE id = $2 AND leased_by = $3",
+        )
+        .bind(now_ms().saturating_add(millis(delay)))
+        .bind(id)
+        .bind(token)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if updated > 0 {
+            // Waiting consumers re-read when the lane's next row is due.
+            self.wake(lane);
+        }
+        Ok(updated > 0)
+    }
+
+    async fn dead_letter(&self, id: i64, token: &str, reason: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "DELETE FROM queue_items WHERE id = $1 AND leased_by = $2 \
+             RETURNING lane, event_id, attempt",
+        )
+        .bind(id)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let lane: String = row.try_get("lane")?;
+        let event_id: String = row.try_get("event_id")?;
+        let attempt: i64 = row.try_get("attempt")?;
+        sqlx::query(
+            "INSERT INTO queue_dead (lane, event_id, attempt, reason, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(lane)
+        .bind(event_id)
+        .bind(attempt)
+        .bind(reason)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// One consumer of one lane: at most `prefetch` rows leased through it at once.
+struct EmbeddedConsumer {
+    inner: Arc<Inner>,
+    lane: String,
+    waker: Arc<Notify>,
+    /// One permit per delivery this consumer may have out; a delivery holds its permit
+    /// until it is settled or dropped.
+    slots: Arc<Semaphore>,
+    /// Deliveries dropped unsettled come back here and are released at once.
+    abandoned_tx: mpsc::UnboundedSender<Abandoned>,
+    abandoned_rx: mpsc::UnboundedReceiver<Abandoned>,
+    /// Consecutive failed claims, for backoff.
+    failures: u32,
+}
+
+impl EmbeddedConsumer {
+    async fn release(&self, abandoned: Abandoned) {
+        match self.inner.release(&self.lane, &abandoned).await {
+            Ok(_) => {}
+            Err(error) => tracing::warn!(
+                lane = %self.lane,
+                error = %error,
+                "embedded queue: could not release an abandoned delivery; it returns when its lease expires"
+            ),
+        }
+    }
+
+    /// How long to wait before looking again when the lane had nothing ready.
+    async fn idle_wait(&self) -> Duration {
+        let poll = self.inner.config.poll_interval;
+        match self.inner.next_ready_at(&self.lane).await {
+            Ok(Some(next)) => {
+                let until = u64::try_from(next.saturating_sub(now_ms())).unwrap_or(0);
+                // Round up: waking a millisecond early finds nothing and loops once more.
+                poll.min(Duration::from_millis(until.saturating_add(1)))
+            }
+            Ok(None) => poll,
+            Err(error) => {
+                tracing::debug!(lane = %self.lane, error = %error, "embedded queue: next_ready_at failed");
+                poll
+            }
+        }
+    }
+
+    fn claim_backoff(&self) -> Duration {
+        let factor = 2u32.saturating_pow(self.failures.saturating_sub(1).min(16));
+        CLAIM_RETRY_MIN.saturating_mul(factor).min(CLAIM_RETRY_MAX)
+    }
+}
+
+#[async_trait]
+impl Consumer for EmbeddedConsumer {
+    async fn next(&mut self) -> Result<Delivery, QueueError> {
+        loop {
+            while let Ok(abandoned) = self.abandoned_rx.try_recv() {
+                self.release(abandoned).await;
+            }
+            // A slot first: with `prefetch` deliveries out, wait for one to be settled.
+            let permit: OwnedSemaphorePermit = tokio::select! {
+                permit = self.slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    // The semaphore is never closed.
+                    Err(_) => continue,
+                },
+                Some(abandoned) = self.abandoned_rx.recv() => {
+                    self.release(abandoned).await;
+                    continue;
+                }
+            };
+            // Register for wake-ups before looking, so a publish in between is not missed.
+            let mut notified = pin!(self.waker.notified());
+            notified.as_mut().enable();
+            match self.inner.claim(&self.lane).await {
+                Ok(Some(claimed)) => {
+                    self.failures = 0;
+                    let settler = EmbeddedSettler {
+                        inner: self.inner.clone(),
+                        lane: self.lane.clone(),
+                        id: claimed.id,
+                        token: claimed.token,
+                        _permit: permit,
+                        abandoned: self.abandoned_tx.clone(),
+                    };
+                    return Ok(Delivery::new(
+                        self.lane.clone(),
+                        claimed.message,
+                        Box::new(settler),
+                    ));
+                }
+                Ok(None) => {
+                    self.failures = 0;
+                    drop(permit);
+                    let wait = self.idle_wait().await;
+                    tokio::select! {
+                        () = notified => {}
+                        () = sleep(wait) => {}
+                        Some(abandoned) = self.abandoned_rx.recv() => self.release(abandoned).await,
+                    }
+                }
+                Err(error) => {
+                    drop(permit);
+                    self.failures = self.failures.saturating_add(1);
+                    let pause = self.claim_backoff();
+                    if self.failures >= CLAIM_FAILURES_BEFORE_ERROR {
+                        tracing::error!(
+                            lane = %self.lane,
+                            failures = self.failures,
+                            retry_in_ms = millis(pause),
+                            error = %error,
+                            "embedded queue: claiming keeps failing"
+                        );
+                    } else {
+                        tracing::warn!(
+                            lane = %self.lane,
+                            failures = self.failures,
+                            retry_in_ms = millis(pause),
+                            error = %error,
+                            "embedded queue: claim failed; retrying"
+                        );
+                    }
+                    sleep(pause).await;
+                }
+            }
+        }
+    }
+}
+
+/// Settles one leased row, matching on its lease token.
+struct EmbeddedSettler {
+    inner: Arc<Inner>,
+    lane: String,
+    id: i64,
+    token: String,
+    /// Frees the consumer's slot when this delivery is settled or dropped.
+    _permit: OwnedSemaphorePermit,
+    abandoned: mpsc::UnboundedSender<Abandoned>,
+}
+
+#[async_trait]
+impl Settle for EmbeddedSettler {
+    async fn settle(
+        self: Box<Self>,
+        message: &QueueMessage,
+        settlement: Settlement,
+    ) -> Result<Settled, QueueError> {
+        let inner = &self.inner;
+        let (op, result) = match &settlement {
+            Settlement::Ack => ("ack", inner.ack(self.id, &self.token).await),
+            Settlement::Retry(delay) => (
+                "retry",
+                inner.retry(&self.lane, self.id, &self.token, *delay).await,
+            ),
+            Settlement::DeadLetter(reason) => (
+                "dead_letter",
+                inner.dead_letter(self.id, &self.token, reason).await,
+            ),
+        };
+        match result {
+            Ok(true) => Ok(Settled::Applied),
+            Ok(false) => {
+                tracing::warn!(
+                    lane = %self.lane,
+                    event_id = %message.event_id,
+                    op,
+                    "embedded queue: settlement ignored: the lease expired and the message was claimed again"
+                );
+                Ok(Settled::Stale)
+            }
+            Err(source) => {
+                let error = QueueError::Storage {
+                    op,
+                    lane: self.lane.clone(),
+                    source,
+                };
+                // Give the row back now if the database lets us; its lease ends otherwise.
+                self.abandon();
+                Err(error)
+            }
+        }
+    }
+
+    fn abandon(self: Box<Self>) {
+        // If the consumer is gone, the lease expiry brings the row back instead.
+        let _ = self.abandoned.send(Abandoned {
+            id: self.id,
+            token: self.token,
+        });
+    }
+}
+
+/// `INSERT` of `rows` messages: `($1, $2, $3, $4), ($5, …)…`.
+fn insert_sql(rows: usize) -> String {
+    let mut sql =
+        String::from("INSERT INTO queue_items (lane, event_id, attempt, available_at) VALUES ");
+    for row in 0..rows {
+        let n = row * 4;
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
+    }
+    sql
+}
+
+fn bind_insert<'q>(
+    sql: &'q str,
+    lane: &'q str,
+    messages: &'q [QueueMessage],
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for message in messages {
+        query = query
+            .bind(lane)
+            .bind(message.event_id.as_str())
+            .bind(i64::from(message.attempt))
+            .bind(now);
+    }
+    query
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,68 @@
+//! Durable work queues for the host: one lane per plugin, so a slow plugin cannot starve
+//! another, with one interface over two real backends.
+//!
+//! # Layout
+//! - `message`  — what travels through a lane (`QueueMessage`) and lane-name rules.
+//! - `delivery` — one received message and how it is settled (`Delivery`, `Settled`).
+//! - `error`    — `QueueError`, naming what failed (AMQP passwords masked).
+//! - `embedded` — `EmbeddedQueue`: rows in the host's database (SQLite or PostgreSQL through
+//!   `agenthost-storage`), claimed with leases; the default.
+//! - `amqp`     — `AmqpQueue`: RabbitMQ through lapin, with publisher confirms, a per-lane
+//!   delay queue for retries, a per-lane dead-letter queue and transparent reconnects.
+//!
+//! # Guarantees (both backends)
+//! - `Queue::publish` returning `Ok` means the messages are durable.
+//! - Delivery is at least once: a delivery that is dropped unsettled, or whose consumer
+//!   dies, comes back. Callers make their effects idempotent (keyed by `event_id`).
+//! - A settlement arriving after the delivery was handed to someone else (lease expired,
+//!   channel closed) changes nothing and reports `Settled::Stale`.
+//!
+//! Nothing here knows about plugins, HTTP or the worker's retry policy: the worker decides
+//! delays and when to give up; this crate only moves messages.
+
+mod amqp;
+mod delivery;
+mod embedded;
+mod error;
+mod message;
+
+use async_trait::async_trait;
+
+pub use amqp::{AmqpConfig, AmqpQueue};
+pub use delivery::{Delivery, Settled};
+pub use embedded::{EmbeddedConfig, EmbeddedQueue};
+pub use error::QueueError;
+pub use message::{MAX_LANE_BYTES, QueueMessage, validate_lane};
+
+/// A durable queue with independent lanes.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Appends `messages` to `lane`. Durable when it returns `Ok` (RabbitMQ: every
+    /// publisher confirm received; embedded: the insert committed).
+    async fn publish(&self, lane: &str, messages: &[QueueMessage]) -> Result<(), QueueError>;
+
+    /// Starts receiving deliveries of one lane; at most `prefetch` of them are
+    /// unsettled at once for this consumer. `prefetch` must be at least 1.
+    async fn consume(&self, lane: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError>;
+
+    /// Messages of `lane` ready for delivery now (not leased or unacknowledged, not
+    /// waiting out a retry delay).
+    async fn depth(&self, lane: &str) -> Result<u64, QueueError>;
+
+    /// Messages of `lane` that were dead-lettered and are kept for inspection.
+    async fn dead_depth(&self, lane: &str) -> Result<u64, QueueError>;
+
+    /// Whether the backend is reachable, for `/readyz`.
+    async fn ping(&self) -> Result<(), QueueError>;
+}
+
+/// The receiving end of one lane.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Waits for the next delivery. Backend outages are retried inside (with backoff and a
+    /// log line), so an error here means this consumer cannot go on.
+    ///
+    /// Dropping the returned future while it waits is safe; dropping it in the middle of
+    /// an embedded claim may leave that one message leased until its lease expires.
+    async fn next(&mut self) -> Result<Delivery, QueueError>;
+}

@@ -1,0 +1,30 @@
+-- 0002_queue (SQLite): the embedded queue's tables (owned by host/queue, EmbeddedQueue).
+-- Timestamps are Unix epoch milliseconds.
+-- Statements end with ';' at the end of a line: the runner splits on that.
+
+-- Messages of every lane, waiting or leased. Claiming a row sets lease_until and pushes
+-- available_at to the same instant, so a row is ready exactly when available_at <= now:
+-- a consumer that dies leaves a row that comes back by itself when its lease ends.
+-- leased_by is the lease's unique token; ack/retry/dead-letter match on it, so a consumer
+-- whose lease expired can never settle the row another consumer now holds.
+CREATE TABLE queue_items (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    lane         TEXT    NOT NULL,
+    event_id     TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL,
+    available_at INTEGER NOT NULL,
+    lease_until  INTEGER,
+    leased_by    TEXT
+);
+CREATE INDEX queue_items_lane_available ON queue_items (lane, available_at, id);
+
+-- Dead-lettered messages, kept for inspection; never delivered again.
+CREATE TABLE queue_dead (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    lane     TEXT    NOT NULL,
+    event_id TEXT    NOT NULL,
+    attempt  INTEGER NOT NULL,
+    reason   TEXT    NOT NULL,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX queue_dead_lane ON queue_dead (lane, at);

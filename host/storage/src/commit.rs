@@ -1,0 +1,314 @@
+//! The worker's one transaction: marks an event done and applies everything its invocation
+//! produced (state, outbound SMS, jobs, alerts, SLA items) atomically, exactly once.
+
+use sqlx::AnyConnection;
+
+use crate::alerts::{NewAlert, encode_fields};
+use crate::error::query;
+use crate::history::Direction;
+use crate::outbox::OutboxStatus;
+use crate::{Storage, StorageError};
+
+/// An outbound SMS to put in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbound {
+    /// Idempotency key, stable across retries of the same event (e.g. `{event_id}:{n}`):
+    /// a second commit with the same id adds nothing.
+    pub id: String,
+    /// When set, the message is also appended to the conversation's history.
+    pub conversation_id: Option<String>,
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    /// Recorded but never sent (the recipient opted out): stored as `suppressed`.
+    pub suppressed: bool,
+}
+
+/// A change to the plugin's one-off delayed jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobChange {
+    /// Creates or replaces the job `key`.
+    Schedule {
+        key: String,
+        name: String,
+        due_at_ms: i64,
+        payload: String,
+        conversation_id: Option<String>,
+    },
+    /// Removes the job `key` if it exists.
+    Cancel { key: String },
+}
+
+/// A change to the plugin's SLA items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlaChange {
+    /// Starts (or restarts, reopening if resolved) tracking an item.
+    Track {
+        item_id: String,
+        kind: String,
+        description: String,
+        deadline_at_ms: i64,
+        /// Tracked and reported, but nobody is nagged.
+        dry_run: bool,
+    },
+    /// Marks an open item resolved now.
+    Resolve { item_id: String },
+}
+
+/// Everything one successful invocation commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub event_id: String,
+    pub plugin: String,
+    /// The plugin version that produced these effects.
+    pub version: String,
+    pub now_ms: i64,
+    /// Final value per key; `None` deletes the key.
+    pub state_writes: Vec<(String, Option<String>)>,
+    pub outbound: Vec<NewOutbound>,
+    pub jobs: Vec<JobChange>,
+    pub alerts: Vec<NewAlert>,
+    pub sla: Vec<SlaChange>,
+}
+
+/// What [`Storage::commit_success`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitResult {
+    /// The effects are durable.
+    Committed {
+        /// Outbox rows this commit created as `pending`, in order: what the dispatcher now
+        /// owes. Suppressed rows and ids that already existed are not listed.
+        outbox_ids: Vec<String>,
+    },
+    /// The event was already `done` (a redelivery): nothing was written.
+    AlreadyDone,
+}
+
+impl Storage {
+    /// Applies one invocation's effects in a single transaction.
+    ///
+    /// The first statement flips the event to `done` unless it already is; if it already
+    /// is, the transaction rolls back and [`CommitResult::AlreadyDone`] is returned, so a
+    /// redelivered event never commits twice. Otherwise, in order: state writes (upsert or
+    /// delete), outbox rows (`pending`, or `suppressed`; an existing id is left alone),
+    /// outbound history for rows created with a conversation (suppressed ones are not
+    /// history: the lead never saw them), job schedules/cancels, alerts, SLA items.
+    pub async fn commit_success(&self, commit: &Commit) -> Result<CommitResult, StorageError> {
+        let mut tx = self.begin_write("commit_success: begin").await?;
+        let claimed = sqlx::query(
+            "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3 \
+             WHERE id = $1 AND status <> 'done'",
+        )
+        .bind(&commit.event_id)
+        .bind(&commit.version)
+        .bind(commit.now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(query("commit_success: mark event done"))?
+        .rows_affected();
+        if claimed == 0 {
+            tx.rollback("commit_success: rollback").await?;
+            return Ok(CommitResult::AlreadyDone);
+        }
+
+        write_state(&mut tx, commit).await?;
+        let outbox_ids = write_outbox(&mut tx, commit).await?;
+        write_jobs(&mut tx, commit).await?;
+        for alert in &commit.alerts {
+            insert_alert(&mut tx, alert, commit.now_ms).await?;
+        }
+        write_sla(&mut tx, commit).await?;
+
+        tx.commit("commit_success: commit").await?;
+        Ok(CommitResult::Committed { outbox_ids })
+    }
+}
+
+async fn write_state(conn: &mut AnyConnection, c: &Commit) -> Result<(), StorageError> {
+    for (key, value) in &c.state_writes {
+        match value {
+            Some(value) => sqlx::query(
+                "INSERT INTO plugin_state (plugin, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&c.plugin)
+            .bind(key)
+            .bind(value)
+            .bind(c.now_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("commit_success: write state"))?,
+            None => sqlx::query("DELETE FROM plugin_state WHERE plugin = $1 AND key = $2")
+                .bind(&c.plugin)
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("commit_success: delete state"))?,
+        };
+    }
+    Ok(())
+}
+
+async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String>, StorageError> {
+    let mut pending = Vec::new();
+    for sms in &c.outbound {
+        let status = if sms.suppressed {
+            OutboxStatus::Suppressed
+        } else {
+            OutboxStatus::Pending
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (id, event_id, plugin, conversation_id, to_number, from_number, \
+             body, status, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&sms.id)
+        .bind(&c.event_id)
+        .bind(&c.plugin)
+        .bind(&sms.conversation_id)
+        .bind(&sms.to)
+        .bind(&sms.from)
+        .bind(&sms.body)
+        .bind(status.as_str())
+        .bind(c.now_ms)
+        .execute(&mut *conn)
+        .await
+        .map_err(query("commit_success: insert outbox"))?
+        .rows_affected();
+        if inserted == 0 || sms.suppressed {
+            continue;
+        }
+        pending.push(sms.id.clone());
+        if let Some(conversation_id) = &sms.conversation_id {
+            sqlx::query(
+                "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(conversation_id)
+            .bind(Direction::Outbound.as_str())
+            .bind(&sms.body)
+            .bind(c.now_ms)
+            .bind(&c.event_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("commit_success: append outbound message"))?;
+            sqlx::query(
+                "UPDATE conversations SET last_message_at = $2 \
+                 WHERE id = $1 AND last_message_at < $2",
+            )
+            .bind(conversation_id)
+            .bind(c.now_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("commit_success: touch conversation"))?;
+        }
+    }
+    Ok(pending)
+}
+
+async fn write_jobs(conn: &mut AnyConnection, c: &Commit) -> Result<(), StorageError> {
+    for job in &c.jobs {
+        match job {
+            JobChange::Schedule {
+                key,
+                name,
+                due_at_ms,
+                payload,
+                conversation_id,
+            } => sqlx::query(
+                "INSERT INTO jobs (plugin, key, name, due_at, payload, conversation_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (plugin, key) DO UPDATE SET name = excluded.name, \
+                 due_at = excluded.due_at, payload = excluded.payload, \
+                 conversation_id = excluded.conversation_id, created_at = excluded.created_at",
+            )
+            .bind(&c.plugin)
+            .bind(key)
+            .bind(name)
+            .bind(*due_at_ms)
+            .bind(payload)
+            .bind(conversation_id)
+            .bind(c.now_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("commit_success: schedule job"))?,
+            JobChange::Cancel { key } => {
+                sqlx::query("DELETE FROM jobs WHERE plugin = $1 AND key = $2")
+                    .bind(&c.plugin)
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query("commit_success: cancel job"))?
+            }
+        };
+    }
+    Ok(())
+}
+
+async fn write_sla(conn: &mut AnyConnection, c: &Commit) -> Result<(), StorageError> {
+    for change in &c.sla {
+        match change {
+            SlaChange::Track {
+                item_id,
+                kind,
+                description,
+                deadline_at_ms,
+                dry_run,
+            } => sqlx::query(
+                "INSERT INTO sla_items (plugin, item_id, kind, description, deadline_at, \
+                 created_at, resolved_at, dry_run) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) \
+                 ON CONFLICT (plugin, item_id) DO UPDATE SET kind = excluded.kind, \
+                 description = excluded.description, deadline_at = excluded.deadline_at, \
+                 resolved_at = NULL, dry_run = excluded.dry_run",
+            )
+            .bind(&c.plugin)
+            .bind(item_id)
+            .bind(kind)
+            .bind(description)
+            .bind(*deadline_at_ms)
+            .bind(c.now_ms)
+            .bind(*dry_run)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("commit_success: track sla item"))?,
+            SlaChange::Resolve { item_id } => sqlx::query(
+                "UPDATE sla_items SET resolved_at = $3 \
+                 WHERE plugin = $1 AND item_id = $2 AND resolved_at IS NULL",
+            )
+            .bind(&c.plugin)
+            .bind(item_id)
+            .bind(c.now_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("commit_success: resolve sla item"))?,
+        };
+    }
+    Ok(())
+}
+
+/// Inserts one `pending` alert; shared with [`Storage::insert_alert`].
+pub(crate) async fn insert_alert(
+    conn: &mut AnyConnection,
+    alert: &NewAlert,
+    now_ms: i64,
+) -> Result<i64, StorageError> {
+    let row = sqlx::query(
+        "INSERT INTO alerts (kind, severity, plugin, version, conversation_id, message, fields, \
+         created_at, status, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0) \
+         RETURNING id",
+    )
+    .bind(&alert.kind)
+    .bind(&alert.severity)
+    .bind(&alert.plugin)
+    .bind(&alert.version)
+    .bind(&alert.conversation_id)
+    .bind(&alert.message)
+    .bind(encode_fields(&alert.fields))
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(query("insert alert"))?;
+    sqlx::Row::try_get(&row, "id").map_err(query("insert alert: read id"))
+}

@@ -1,0 +1,70 @@
+//! Conversation history as a worker reads it: the last messages of a conversation, oldest
+//! first.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::query;
+use crate::sql::{limit, text_enum};
+use crate::{Storage, StorageError};
+
+text_enum! {
+    /// Which way a message went.
+    pub enum Direction in "messages.direction" {
+        /// From the lead to the agent.
+        Inbound = "inbound",
+        /// From the agent to the lead.
+        Outbound = "outbound",
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    pub direction: Direction,
+    pub body: String,
+    pub at_ms: i64,
+}
+
+impl Storage {
+    /// The last `max_rows` messages of a conversation, returned oldest first.
+    ///
+    /// `exclude_event_id` leaves out the inbound message that event recorded, so a worker
+    /// handling that event sees the history *before* it (the event carries the message
+    /// itself).
+    pub async fn conversation_history(
+        &self,
+        conversation_id: &str,
+        max_rows: u32,
+        exclude_event_id: Option<&str>,
+    ) -> Result<Vec<HistoryRow>, StorageError> {
+        // `COALESCE(event_id = $2, FALSE)` is false for NULL on either side, so a `None`
+        // exclusion and messages without an event both pass.
+        let rows = sqlx::query(
+            "SELECT direction, body, at_ms FROM messages \
+             WHERE conversation_id = $1 \
+             AND NOT (direction = 'inbound' AND COALESCE(event_id = $2, FALSE)) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(conversation_id)
+        .bind(exclude_event_id)
+        .bind(limit(max_rows))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("conversation_history"))?;
+
+        let mut history = rows
+            .iter()
+            .map(|row| {
+                let decode = || query("decode messages row");
+                Ok(HistoryRow {
+                    direction: Direction::from_db(row.try_get("direction").map_err(decode())?)?,
+                    body: row.try_get("body").map_err(decode())?,
+                    at_ms: row.try_get("at_ms").map_err(decode())?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        history.reverse();
+        Ok(history)
+    }
+}

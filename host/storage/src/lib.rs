@@ -1,0 +1,51 @@
+//! Durable storage for the host: one API over SQLite (the embedded default) and PostgreSQL
+//! (shared by many replicas), through sqlx's `Any` driver with runtime-checked queries.
+//!
+//! # Layout
+//! - `storage`    — [`Storage`]: connecting, pool settings, the write path (SQLite's
+//!   single-writer turn, [`WriteTx`]).
+//! - `backend`    — [`Backend`] and the few SQL strings that differ between engines.
+//! - `url`        — which backend a URL names, the default SQLite path, [`redact_url`].
+//! - `migrations` — the ordered `MIGRATIONS` list and its runner (`schema_migrations`).
+//! - `events`     — ingress (deduplicated, group-committed inbound events), the republish
+//!   sweep, attempt failures and dead letters.
+//! - `history`    — conversation messages as a worker reads them.
+//! - `state`      — each plugin's namespaced key/value state.
+//! - `commit`     — the worker's one transaction that applies an invocation's effects.
+//! - `outbox`     — outbound SMS: claiming with leases, marking sent/failed/retry.
+//! - `routes`     — number → plugin routes and opt-outs.
+//! - `alerts`     — alerts raised outside a worker commit and their delivery status.
+//!
+//! # Conventions
+//! Timestamps are `i64` Unix epoch milliseconds supplied by the caller (`now_ms`), so tests
+//! and replays control time. Queries use `$1, $2` placeholders, which both engines accept.
+//! Columns hold only `i64`, `String`, `bool` and their `Option`s: what `Any` can carry.
+//!
+//! Nothing here knows about plugins' code, queues or HTTP: callers pass plain data in and
+//! get plain rows out.
+
+mod alerts;
+mod backend;
+mod commit;
+mod error;
+mod events;
+mod history;
+mod migrations;
+mod outbox;
+mod routes;
+mod sql;
+mod state;
+mod storage;
+mod url;
+
+pub use alerts::{AlertRow, AlertStatus, NewAlert};
+pub use backend::Backend;
+pub use commit::{Commit, CommitResult, JobChange, NewOutbound, SlaChange};
+pub use error::StorageError;
+pub use events::{
+    DeadLetter, EventKind, EventRow, EventStatus, InboundMessage, Inserted, NewEvent,
+};
+pub use history::{Direction, HistoryRow};
+pub use outbox::{OutboxRow, OutboxStatus};
+pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};
+pub use url::{SQLITE_FILE_NAME, redact_url};

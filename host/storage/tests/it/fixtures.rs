@@ -1,0 +1,96 @@
+//! Builders for test inputs and small SQL probes shared by the cases.
+
+use agenthost_storage::{Commit, EventKind, InboundMessage, NewEvent, NewOutbound, Storage};
+
+pub const PLUGIN: &str = "landlord-rep";
+pub const LEAD: &str = "+15550000001";
+pub const AGENT: &str = "+15559990000";
+
+/// A routed inbound SMS event in `conversation`.
+pub fn message_event(
+    id: &str,
+    dedupe_key: &str,
+    conversation: &str,
+    body: &str,
+    at_ms: i64,
+) -> NewEvent {
+    NewEvent {
+        id: id.to_owned(),
+        dedupe_key: dedupe_key.to_owned(),
+        kind: EventKind::Message,
+        plugin: Some(PLUGIN.to_owned()),
+        conversation_id: Some(conversation.to_owned()),
+        payload: format!(r#"{{"body":"{body}"}}"#),
+        received_at_ms: at_ms,
+        inbound: Some(InboundMessage {
+            lead_number: LEAD.to_owned(),
+            agent_number: AGENT.to_owned(),
+            body: body.to_owned(),
+        }),
+    }
+}
+
+/// A routed job event with no conversation.
+pub fn job_event(id: &str, dedupe_key: &str, at_ms: i64) -> NewEvent {
+    NewEvent {
+        id: id.to_owned(),
+        dedupe_key: dedupe_key.to_owned(),
+        kind: EventKind::Job,
+        plugin: Some(PLUGIN.to_owned()),
+        conversation_id: None,
+        payload: "{}".to_owned(),
+        received_at_ms: at_ms,
+        inbound: None,
+    }
+}
+
+/// A commit for `event_id` with no effects.
+pub fn empty_commit(event_id: &str, now_ms: i64) -> Commit {
+    Commit {
+        event_id: event_id.to_owned(),
+        plugin: PLUGIN.to_owned(),
+        version: "1.0.0".to_owned(),
+        now_ms,
+        state_writes: Vec::new(),
+        outbound: Vec::new(),
+        jobs: Vec::new(),
+        alerts: Vec::new(),
+        sla: Vec::new(),
+    }
+}
+
+/// An unsuppressed SMS to the lead.
+pub fn sms(id: &str, conversation: Option<&str>, body: &str) -> NewOutbound {
+    NewOutbound {
+        id: id.to_owned(),
+        conversation_id: conversation.map(str::to_owned),
+        to: LEAD.to_owned(),
+        from: AGENT.to_owned(),
+        body: body.to_owned(),
+        suppressed: false,
+    }
+}
+
+/// Stores `event` (asserting it is new) and returns its id.
+pub async fn store(db: &Storage, event: NewEvent) -> anyhow::Result<String> {
+    let id = event.id.clone();
+    let inserted = db.insert_events(&[event]).await?;
+    anyhow::ensure!(
+        inserted == [agenthost_storage::Inserted::New],
+        "{inserted:?}"
+    );
+    Ok(id)
+}
+
+/// `SELECT COUNT(*) FROM {table} [WHERE {filter}]`.
+pub async fn count(db: &Storage, table: &str, filter: &str) -> anyhow::Result<i64> {
+    let filter = if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {filter}")
+    };
+    let n = sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}{filter}"))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}

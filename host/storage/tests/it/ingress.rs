@@ -1,0 +1,220 @@
+//! Cases for storing inbound events and reading conversations back.
+
+use agenthost_storage::{Direction, EventStatus, HistoryRow, Inserted, NewEvent};
+
+use crate::fixtures::{
+    AGENT, LEAD, PLUGIN, count, empty_commit, job_event, message_event, sms, store,
+};
+use crate::harness::TestDb;
+
+pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()> {
+    let first = db
+        .insert_events(&[
+            message_event("ev-a", "SM-1", "conv-1", "hi", 100),
+            message_event("ev-b", "SM-2", "conv-1", "there", 101),
+            // Twilio retried SM-1 while the first delivery was still in this batch.
+            message_event("ev-c", "SM-1", "conv-1", "hi", 102),
+        ])
+        .await?;
+    assert_eq!(
+        first,
+        [
+            Inserted::New,
+            Inserted::New,
+            Inserted::Duplicate {
+                id: "ev-a".into(),
+                status: EventStatus::Queued,
+                enqueued: false
+            },
+        ]
+    );
+
+    assert_eq!(db.mark_enqueued(&["ev-a".to_owned()]).await?, 1);
+    let unrouted = NewEvent {
+        plugin: None,
+        ..message_event("ev-e", "SM-3", "conv-2", "who is this", 103)
+    };
+    let second = db
+        .insert_events(&[message_event("ev-d", "SM-1", "conv-1", "hi", 103), unrouted])
+        .await?;
+    assert_eq!(
+        second,
+        [
+            Inserted::Duplicate {
+                id: "ev-a".into(),
+                status: EventStatus::Queued,
+                enqueued: true
+            },
+            Inserted::New,
+        ]
+    );
+
+    assert_eq!(count(db, "events", "").await?, 3);
+    let unrouted = db
+        .get_event("ev-e")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ev-e missing"))?;
+    assert_eq!(unrouted.status, EventStatus::Unrouted);
+    assert_eq!(unrouted.plugin, None);
+    assert!(
+        db.get_event("ev-c").await?.is_none(),
+        "a duplicate is not stored"
+    );
+
+    let a = db
+        .get_event("ev-a")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ev-a missing"))?;
+    assert_eq!(a.dedupe_key, "SM-1");
+    assert_eq!(a.plugin.as_deref(), Some(PLUGIN));
+    assert_eq!(a.payload, r#"{"body":"hi"}"#);
+    assert!(a.enqueued);
+    assert_eq!(a.attempts, 0);
+    assert_eq!((a.received_at_ms, a.updated_at_ms), (100, 100));
+
+    // An empty batch is a no-op, and a large one crosses the per-statement row limit.
+    assert!(db.insert_events(&[]).await?.is_empty());
+    let many: Vec<NewEvent> = (0..450)
+        .map(|i| job_event(&format!("job-{i}"), &format!("fire-{}", i % 300), 200 + i))
+        .collect();
+    let inserted = db.insert_events(&many).await?;
+    assert_eq!(
+        inserted.iter().filter(|i| **i == Inserted::New).count(),
+        300
+    );
+    assert_eq!(
+        inserted[310],
+        Inserted::Duplicate {
+            id: "job-10".into(),
+            status: EventStatus::Queued,
+            enqueued: false
+        }
+    );
+    Ok(())
+}
+
+pub async fn records_conversations_and_inbound_messages(db: &TestDb) -> anyhow::Result<()> {
+    db.insert_events(&[
+        message_event("ev-1", "SM-1", "conv-1", "first", 1_000),
+        message_event("ev-2", "SM-2", "conv-1", "second", 2_000),
+        message_event("ev-3", "SM-1", "conv-1", "first", 3_000), // duplicate: not recorded
+    ])
+    .await?;
+    db.insert_events(&[message_event("ev-4", "SM-4", "conv-1", "third", 1_500)])
+        .await?;
+    // Job events carry no message.
+    db.insert_events(&[job_event("job-1", "fire-1", 4_000)])
+        .await?;
+
+    assert_eq!(count(db, "conversations", "").await?, 1);
+    let row = sqlx::query_as::<_, (String, String, String, i64, i64)>(
+        "SELECT plugin, lead_number, agent_number, created_at, last_message_at \
+         FROM conversations WHERE id = 'conv-1'",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    // last_message_at never moves backwards for a late-arriving message.
+    assert_eq!(
+        row,
+        (PLUGIN.into(), LEAD.into(), AGENT.into(), 1_000, 2_000)
+    );
+
+    assert_eq!(count(db, "messages", "").await?, 3);
+    assert_eq!(
+        count(
+            db,
+            "messages",
+            "event_id = 'ev-2' AND direction = 'inbound'"
+        )
+        .await?,
+        1
+    );
+    Ok(())
+}
+
+pub async fn republish_sweep_finds_unenqueued_events(db: &TestDb) -> anyhow::Result<()> {
+    db.insert_events(&[
+        job_event("old-1", "k1", 1_000),
+        job_event("old-2", "k2", 2_000),
+        job_event("new-1", "k3", 9_000),
+        NewEvent {
+            plugin: None,
+            ..job_event("unrouted", "k4", 1_000)
+        },
+    ])
+    .await?;
+    db.mark_enqueued(&["old-2".to_owned()]).await?;
+    let due: Vec<String> = db
+        .unenqueued_events(5_000, 10)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(due, ["old-1"]);
+
+    // Marking twice (or unknown ids) is harmless.
+    assert_eq!(
+        db.mark_enqueued(&["old-1".into(), "old-2".into(), "nope".into()])
+            .await?,
+        1
+    );
+    assert!(db.unenqueued_events(5_000, 10).await?.is_empty());
+    assert_eq!(db.unenqueued_events(10_000, 10).await?.len(), 1);
+    Ok(())
+}
+
+pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyhow::Result<()> {
+    store(
+        db,
+        message_event("ev-1", "SM-1", "conv-1", "Is 2B available?", 1_000),
+    )
+    .await?;
+    let mut commit = empty_commit("ev-1", 1_100);
+    commit.outbound = vec![sms("out-1", Some("conv-1"), "Yes, from June 1.")];
+    db.commit_success(&commit).await?;
+    store(
+        db,
+        message_event("ev-2", "SM-2", "conv-1", "Pets ok?", 2_000),
+    )
+    .await?;
+    // Another conversation's messages never leak in.
+    store(db, message_event("ev-x", "SM-X", "conv-2", "other", 1_500)).await?;
+
+    let history = db.conversation_history("conv-1", 10, Some("ev-2")).await?;
+    assert_eq!(
+        history,
+        [
+            HistoryRow {
+                direction: Direction::Inbound,
+                body: "Is 2B available?".into(),
+                at_ms: 1_000
+            },
+            HistoryRow {
+                direction: Direction::Outbound,
+                body: "Yes, from June 1.".into(),
+                at_ms: 1_100
+            },
+        ]
+    );
+
+    let all = db.conversation_history("conv-1", 10, None).await?;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].body, "Pets ok?");
+
+    // The limit keeps the newest messages, still oldest first.
+    let last_two: Vec<String> = db
+        .conversation_history("conv-1", 2, None)
+        .await?
+        .into_iter()
+        .map(|h| h.body)
+        .collect();
+    assert_eq!(last_two, ["Yes, from June 1.", "Pets ok?"]);
+
+    // Excluding ev-1 drops only its inbound message, not the reply it produced.
+    let without_first = db.conversation_history("conv-1", 10, Some("ev-1")).await?;
+    assert_eq!(without_first.len(), 2);
+    assert_eq!(without_first[0].direction, Direction::Outbound);
+
+    assert!(db.conversation_history("nope", 10, None).await?.is_empty());
+    Ok(())
+}

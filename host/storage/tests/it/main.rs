@@ -1,0 +1,58 @@
+//! Integration tests for `agenthost-storage`. Every case in `CASES` is written once, as an
+//! async fn taking the database under test, and runs against both backends: SQLite in a
+//! temp dir and a fresh PostgreSQL database (`AGENTHOST_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/`).
+
+mod commit;
+mod connect;
+mod fixtures;
+mod harness;
+mod ingress;
+mod operations;
+mod outbox;
+mod schema;
+
+/// Generates `sqlite::<case>` and `postgres::<case>` tests for each listed case.
+macro_rules! on_both_backends {
+    ($($module:ident :: $case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() -> anyhow::Result<()> {
+                    crate::harness::on_sqlite(crate::$module::$case).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() -> anyhow::Result<()> {
+                    crate::harness::on_postgres(crate::$module::$case).await
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends! {
+    schema::migrations_are_idempotent,
+    schema::concurrent_connects_migrate_once,
+    schema::ping_and_backend,
+    schema::write_transactions_commit_or_roll_back,
+    ingress::dedupes_across_and_within_batches,
+    ingress::records_conversations_and_inbound_messages,
+    ingress::republish_sweep_finds_unenqueued_events,
+    ingress::history_is_oldest_first_and_excludes_own_event,
+    commit::commit_applies_every_effect,
+    commit::second_commit_of_an_event_changes_nothing,
+    commit::failed_commit_rolls_back_everything,
+    commit::state_is_namespaced_per_plugin,
+    commit::prefix_listing_treats_wildcards_literally,
+    outbox::concurrent_claims_never_share_a_row,
+    outbox::expired_leases_are_reclaimed,
+    outbox::finishing_rows,
+    operations::dead_letters_and_requeue,
+    operations::routes,
+    operations::opt_outs,
+    operations::alerts,
+}

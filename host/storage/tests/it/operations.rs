@@ -1,0 +1,169 @@
+//! Cases for dead letters, routes, opt-outs and alerts.
+
+use agenthost_storage::{AlertStatus, CommitResult, DeadLetter, EventStatus, NewAlert};
+
+use crate::fixtures::{PLUGIN, count, empty_commit, job_event, store};
+use crate::harness::TestDb;
+
+fn letter(at_ms: i64) -> DeadLetter {
+    DeadLetter {
+        event_id: "ev-1".into(),
+        plugin: PLUGIN.into(),
+        version: Some("1.0.0".into()),
+        attempts: 3,
+        outcome: "trap".into(),
+        message: "unreachable executed".into(),
+        at_ms,
+    }
+}
+
+pub async fn dead_letters_and_requeue(db: &TestDb) -> anyhow::Result<()> {
+    store(db, job_event("ev-1", "k", 1_000)).await?;
+    assert!(
+        db.record_attempt_failure("ev-1", 1, "fuel exhausted", 1_100)
+            .await?
+    );
+    assert!(!db.record_attempt_failure("nope", 1, "x", 1_100).await?);
+    let event = db
+        .get_event("ev-1")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
+    assert_eq!(event.status, EventStatus::Queued);
+    assert_eq!(
+        (event.attempts, event.last_error.as_deref()),
+        (1, Some("fuel exhausted"))
+    );
+
+    assert!(db.dead_letter(&letter(2_000)).await?);
+    assert!(
+        db.dead_letter(&letter(2_500)).await?,
+        "dead-lettering again is harmless"
+    );
+    assert_eq!(db.dead_letters(10).await?, [letter(2_500)]);
+    let event = db
+        .get_event("ev-1")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
+    assert_eq!((event.status, event.attempts), (EventStatus::Dead, 3));
+    assert!(
+        !db.dead_letter(&DeadLetter {
+            event_id: "nope".into(),
+            ..letter(1)
+        })
+        .await?
+    );
+
+    assert!(db.requeue_event("ev-1", 3_000).await?);
+    assert!(
+        !db.requeue_event("ev-1", 3_000).await?,
+        "only dead events requeue"
+    );
+    let event = db
+        .get_event("ev-1")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
+    assert_eq!(
+        (event.status, event.enqueued, event.attempts),
+        (EventStatus::Queued, false, 0)
+    );
+    assert!(db.dead_letters(10).await?.is_empty());
+    assert_eq!(db.unenqueued_events(i64::MAX, 10).await?.len(), 1);
+
+    // Once committed, an event can no longer be dead-lettered.
+    assert!(matches!(
+        db.commit_success(&empty_commit("ev-1", 4_000)).await?,
+        CommitResult::Committed { .. }
+    ));
+    assert!(!db.dead_letter(&letter(5_000)).await?);
+    assert_eq!(count(db, "dead_letters", "").await?, 0);
+
+    // Newest first, limited.
+    for (i, id) in ["ev-2", "ev-3", "ev-4"].into_iter().enumerate() {
+        store(db, job_event(id, id, 1)).await?;
+        let at_ms = 10_000 + i as i64;
+        db.dead_letter(&DeadLetter {
+            event_id: id.into(),
+            ..letter(at_ms)
+        })
+        .await?;
+    }
+    let newest: Vec<String> = db
+        .dead_letters(2)
+        .await?
+        .into_iter()
+        .map(|d| d.event_id)
+        .collect();
+    assert_eq!(newest, ["ev-4", "ev-3"]);
+    Ok(())
+}
+
+pub async fn routes(db: &TestDb) -> anyhow::Result<()> {
+    assert!(db.routes().await?.is_empty());
+    assert_eq!(db.route_for("+15550000002").await?, None);
+    db.upsert_route("+15550000002", "locator", 1).await?;
+    db.upsert_route("+15550000001", "landlord-rep", 1).await?;
+    db.upsert_route("+15550000002", "insurance", 2).await?;
+    assert_eq!(
+        db.route_for("+15550000002").await?.as_deref(),
+        Some("insurance")
+    );
+    assert_eq!(
+        db.routes().await?,
+        [
+            ("+15550000001".to_owned(), "landlord-rep".to_owned()),
+            ("+15550000002".to_owned(), "insurance".to_owned()),
+        ]
+    );
+    assert!(db.delete_route("+15550000002").await?);
+    assert!(!db.delete_route("+15550000002").await?);
+    assert_eq!(db.route_for("+15550000002").await?, None);
+    assert_eq!(db.routes().await?.len(), 1);
+    Ok(())
+}
+
+pub async fn opt_outs(db: &TestDb) -> anyhow::Result<()> {
+    assert!(!db.is_opted_out("+15550000001").await?);
+    db.set_opt_out("+15550000001", true, 1).await?;
+    assert!(db.is_opted_out("+15550000001").await?);
+    assert!(!db.is_opted_out("+15550000002").await?);
+    db.set_opt_out("+15550000001", false, 2).await?;
+    assert!(!db.is_opted_out("+15550000001").await?);
+    db.set_opt_out("+15550000001", true, 3).await?;
+    assert!(db.is_opted_out("+15550000001").await?);
+    Ok(())
+}
+
+pub async fn alerts(db: &TestDb) -> anyhow::Result<()> {
+    let alert = NewAlert {
+        kind: "plugin_trap".into(),
+        severity: "critical".into(),
+        plugin: Some(PLUGIN.into()),
+        version: None,
+        conversation_id: None,
+        message: "landlord-rep trapped 5 times in a row".into(),
+        fields: vec![
+            ("error".into(), "unreachable \"x\"".into()),
+            ("error".into(), "again".into()),
+        ],
+    };
+    let first = db.insert_alert(&alert, 1_000).await?;
+    let second = db.insert_alert(&alert, 2_000).await?;
+    assert!(second > first);
+
+    let pending = db.pending_alerts(10).await?;
+    assert_eq!(
+        pending.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [first, second]
+    );
+    assert_eq!(pending[0].fields, alert.fields);
+    assert_eq!((pending[0].version.clone(), pending[0].attempts), (None, 0));
+
+    assert!(db.mark_alert(first, AlertStatus::Sent, 1).await?);
+    assert!(db.mark_alert(second, AlertStatus::Pending, 1).await?);
+    assert!(!db.mark_alert(9_999, AlertStatus::Failed, 1).await?);
+    let pending = db.pending_alerts(10).await?;
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].id, pending[0].attempts), (second, 1));
+    assert_eq!(db.pending_alerts(0).await?.len(), 0);
+    Ok(())
+}

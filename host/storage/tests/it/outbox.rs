@@ -1,0 +1,162 @@
+//! Cases for the outbox dispatcher's claims, leases and outcomes.
+
+use std::collections::HashSet;
+
+use agenthost_storage::{NewOutbound, OutboxStatus, Storage};
+
+use crate::fixtures::{empty_commit, job_event, sms, store};
+use crate::harness::TestDb;
+
+/// Commits event `event_id` with `n` pending SMS due at `now_ms`; returns their ids.
+async fn outbox_of(
+    db: &Storage,
+    event_id: &str,
+    n: usize,
+    now_ms: i64,
+) -> anyhow::Result<Vec<String>> {
+    store(db, job_event(event_id, event_id, now_ms)).await?;
+    let mut c = empty_commit(event_id, now_ms);
+    c.outbound = (0..n)
+        .map(|i| sms(&format!("{event_id}:{i:03}"), None, "hello"))
+        .collect();
+    db.commit_success(&c).await?;
+    Ok(c.outbound.into_iter().map(|o| o.id).collect())
+}
+
+pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<()> {
+    const CLAIMERS: usize = 4;
+    const ROWS: usize = 60;
+    for round in 0..5 {
+        let now = 1_000 * (round + 1);
+        let ids = outbox_of(db, &format!("ev-{round}"), ROWS, now).await?;
+        let tasks: Vec<_> = (0..CLAIMERS)
+            .map(|_| {
+                let storage = db.storage().clone();
+                tokio::spawn(async move { storage.claim_due_outbox(now, 60_000, 20).await })
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        for task in tasks {
+            for row in task.await?? {
+                assert_eq!(row.status, OutboxStatus::Sending);
+                assert_eq!(row.lease_until_ms, Some(now + 60_000));
+                assert!(
+                    seen.insert(row.id.clone()),
+                    "round {round}: {} claimed twice",
+                    row.id
+                );
+            }
+        }
+        // Whatever the claimers skipped is still there for the next claim, none twice.
+        for row in db.claim_due_outbox(now, 60_000, 1_000).await? {
+            assert!(
+                seen.insert(row.id.clone()),
+                "round {round}: {} claimed twice",
+                row.id
+            );
+        }
+        assert_eq!(
+            seen,
+            ids.into_iter().collect::<HashSet<_>>(),
+            "round {round}"
+        );
+    }
+    Ok(())
+}
+
+pub async fn expired_leases_are_reclaimed(db: &TestDb) -> anyhow::Result<()> {
+    let ids = outbox_of(db, "ev-1", 2, 1_000).await?;
+    // Not due yet.
+    assert!(db.claim_due_outbox(999, 500, 10).await?.is_empty());
+
+    let first: Vec<String> = db
+        .claim_due_outbox(1_000, 500, 10)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(first, ids);
+    assert!(
+        db.claim_due_outbox(1_200, 500, 10).await?.is_empty(),
+        "lease still held"
+    );
+    assert_eq!(db.outbox_pending_count().await?, 2);
+
+    // The dispatcher died: once the lease runs out another one takes the rows.
+    let again = db.claim_due_outbox(1_500, 500, 10).await?;
+    assert_eq!(again.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
+    assert!(again.iter().all(|r| r.lease_until_ms == Some(2_000)));
+
+    // Limits are honoured.
+    assert_eq!(db.claim_due_outbox(2_000, 500, 1).await?.len(), 1);
+    Ok(())
+}
+
+pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
+    store(db, job_event("ev-1", "k", 1_000)).await?;
+    let mut c = empty_commit("ev-1", 1_000);
+    c.outbound = vec![
+        sms("o-sent", None, "a"),
+        sms("o-retry", None, "b"),
+        NewOutbound {
+            suppressed: true,
+            ..sms("o-stop", None, "c")
+        },
+    ];
+    db.commit_success(&c).await?;
+    assert_eq!(
+        db.claim_due_outbox(1_000, 500, 10).await?.len(),
+        2,
+        "suppressed is never claimed"
+    );
+
+    assert!(db.mark_outbox_sent("o-sent", "SM123", 1_100).await?);
+    assert!(
+        !db.mark_outbox_sent("o-sent", "SM999", 1_200).await?,
+        "sent is final"
+    );
+    let sent = db
+        .outbox_row("o-sent")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("o-sent missing"))?;
+    assert_eq!(sent.status, OutboxStatus::Sent);
+    assert_eq!(sent.provider_sid.as_deref(), Some("SM123"));
+    assert_eq!((sent.sent_at_ms, sent.lease_until_ms), (Some(1_100), None));
+
+    assert!(
+        db.reschedule_outbox("o-retry", 5_000, "503 from provider", 1_100)
+            .await?
+    );
+    let retry = db
+        .outbox_row("o-retry")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("o-retry missing"))?;
+    assert_eq!(retry.status, OutboxStatus::Pending);
+    assert_eq!((retry.attempts, retry.next_attempt_at_ms), (1, 5_000));
+    assert_eq!(retry.error_message.as_deref(), Some("503 from provider"));
+    assert!(db.claim_due_outbox(4_999, 500, 10).await?.is_empty());
+    assert_eq!(db.claim_due_outbox(5_000, 500, 10).await?.len(), 1);
+
+    assert!(
+        db.mark_outbox_failed("o-retry", Some("21211"), "invalid number", 5_100)
+            .await?
+    );
+    let failed = db
+        .outbox_row("o-retry")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("o-retry missing"))?;
+    assert_eq!(failed.status, OutboxStatus::Failed);
+    assert_eq!(failed.attempts, 2);
+    assert_eq!(failed.error_code.as_deref(), Some("21211"));
+    assert!(
+        !db.reschedule_outbox("o-retry", 9_000, "late", 5_200)
+            .await?,
+        "failed is final"
+    );
+
+    assert_eq!(db.outbox_pending_count().await?, 0);
+    assert!(db.claim_due_outbox(1_000_000, 500, 10).await?.is_empty());
+    assert!(db.outbox_row("nope").await?.is_none());
+    assert!(!db.mark_outbox_sent("nope", "SM1", 1).await?);
+    Ok(())
+}

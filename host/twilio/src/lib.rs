@@ -1,0 +1,26 @@
+//! Twilio for the host: proving inbound webhooks came from Twilio, and sending outbound SMS
+//! through Twilio's REST API with every failure sorted into "retry later" or "never retry".
+//!
+//! # Layout
+//! - `signature` — `X-Twilio-Signature`: compute and constant-time verify.
+//! - `client`    — `TwilioClient::send` (`POST …/Messages.json`), its config and `SendError`.
+//! - `backoff`   — exponential backoff with full jitter, floored by `Retry-After`.
+//! - `fake`      — (feature `fake`) `FakeTwilio`, a loopback Messages API for tests.
+//!
+//! Nothing here knows about queues, storage or plugins: the outbox decides *when* to send
+//! and what to do with a [`SendError`]; this crate only says what Twilio answered and what
+//! that means. The auth token is never logged or `Debug`-printed.
+
+pub mod backoff;
+pub mod client;
+#[cfg(feature = "fake")]
+pub mod fake;
+pub mod signature;
+
+pub use backoff::Backoff;
+pub use client::{
+    ConfigError, DEFAULT_API_BASE, MessageStatus, SendError, SentMessage, TwilioClient,
+    TwilioConfig,
+};
+#[cfg(feature = "fake")]
+pub use fake::{FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilio, RecordedSms};
