@@ -23,6 +23,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PLUGINS="$REPO/plugins"
 TARGET_DIR=${AGENTHOST_PLUGINS_TARGET_DIR:-$HOME/.cache/agenthost/plugins-target}
 OUT=${AGENTHOST_PLUGINS_OUT:-$REPO/dist/plugins}
+# Test-only plugins (crates under plugins/testing/) go apart, so a host serving
+# dist/plugins never loads a hostile plugin by accident.
+TEST_OUT=${AGENTHOST_TEST_PLUGINS_OUT:-$REPO/dist/test-plugins}
 WASI_LIBC=/usr/lib/wasm32-wasi
 # From here on cargo and rustup act on the plugins workspace, wherever this was run from.
 cd "$PLUGINS"
@@ -57,14 +60,15 @@ export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="-L native=$WASI_LIBC"
 CARGO=(/usr/bin/cargo)
 
 # ---- which crates, for which target ------------------------------------------------------
-# One line per cdylib crate: "<target> <package name> <artifact stem>".
+# One line per cdylib crate: "<target> <package name> <artifact stem> <agent|test>".
 plan=$("${CARGO[@]}" metadata --no-deps --format-version 1 | python3 -c '
 import json, sys
 for pkg in json.load(sys.stdin)["packages"]:
     for target in pkg["targets"]:
         if "cdylib" in target["kind"]:
             wasm = ((pkg.get("metadata") or {}).get("agenthost") or {}).get("target", "wasm32-unknown-unknown")
-            print(wasm, pkg["name"], target["name"].replace("-", "_"))
+            kind = "test" if "/testing/" in pkg["manifest_path"] else "agent"
+            print(wasm, pkg["name"], target["name"].replace("-", "_"), kind)
 ')
 [ -n "$plan" ] || { echo "no cdylib crates in $PLUGINS" >&2; exit 1; }
 
@@ -76,12 +80,12 @@ for wasm_target in $(awk '{print $1}' <<<"$plan" | sort -u); do
 done
 
 # ---- copy out; unchanged components keep their mtime so downstream steps stay cached ----
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$TEST_OUT"
 printf '%-22s %-24s %10s\n' plugin target bytes
-while read -r wasm_target name stem; do
+while read -r wasm_target name stem kind; do
   built="$TARGET_DIR/$wasm_target/release/$stem.wasm"
-  dest="$OUT/$name.wasm"
+  if [ "$kind" = test ]; then dest="$TEST_OUT/$name.wasm"; else dest="$OUT/$name.wasm"; fi
   cmp -s "$built" "$dest" || cp "$built" "$dest"
   printf '%-22s %-24s %10s\n' "$name" "$wasm_target" "$(stat -c %s "$dest")"
 done <<<"$plan"
-echo "components in $OUT"
+echo "components in $OUT (test-only: $TEST_OUT)"

@@ -1,0 +1,639 @@
+//! Typed configuration, parsed once from the environment at start-up (12-factor). Every
+//! setting the host reads is declared in `VARS`; an invalid value stops start-up with an
+//! error naming the variable, and secrets are redacted wherever config is printed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agenthost_runtime::{Ceilings, Limits, PluginName, RequestedLimits};
+
+/// One environment variable the host reads.
+#[derive(Debug)]
+pub struct Var {
+    pub name: &'static str,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+/// Every variable the host reads, in one list: `check-config` prints them, the
+/// deployment tests check the pod spec references each one.
+pub const VARS: &[Var] = &[
+    Var {
+        name: "AGENTHOST_LISTEN",
+        secret: false,
+        help: "address the HTTP server binds (default 127.0.0.1:8080)",
+    },
+    Var {
+        name: "AGENTHOST_PUBLIC_URL",
+        secret: false,
+        help: "public base URL Twilio signs webhooks with (default http://<listen>)",
+    },
+    Var {
+        name: "AGENTHOST_ROLES",
+        secret: false,
+        help: "comma list of web,worker,scheduler (default all)",
+    },
+    Var {
+        name: "AGENTHOST_DATA_DIR",
+        secret: false,
+        help: "writable directory for the SQLite file and the compile cache (default ./data)",
+    },
+    Var {
+        name: "AGENTHOST_DATABASE_URL",
+        secret: true,
+        help: "postgres://... (unset: SQLite under the data dir)",
+    },
+    Var {
+        name: "AGENTHOST_DATABASE_MAX_CONNECTIONS",
+        secret: false,
+        help: "connection pool size (default 8)",
+    },
+    Var {
+        name: "AGENTHOST_QUEUE_URL",
+        secret: true,
+        help: "amqp://... for RabbitMQ (unset: the embedded queue in the database)",
+    },
+    Var {
+        name: "AGENTHOST_QUEUE_PREFIX",
+        secret: false,
+        help: "RabbitMQ queue names become <prefix>.agenthost.<plugin>, e.g. per environment (default none)",
+    },
+    Var {
+        name: "AGENTHOST_PLUGIN_DIR",
+        secret: false,
+        help: "folder of <name>.wasm plugin components loaded at start (default ./dist/plugins)",
+    },
+    Var {
+        name: "AGENTHOST_PLUGIN_CONFIG_DIR",
+        secret: false,
+        help: "folder of <name>.json plugin config objects (default ./config/plugins)",
+    },
+    Var {
+        name: "AGENTHOST_PLUGIN_LIMITS",
+        secret: false,
+        help: "per-plugin limits: name:fuel=N,memory_mb=N,timeout_ms=N,concurrency=N,attempts=N;...",
+    },
+    Var {
+        name: "AGENTHOST_DEFAULT_FUEL",
+        secret: false,
+        help: "fuel per invocation for plugins that ask for none",
+    },
+    Var {
+        name: "AGENTHOST_DEFAULT_MEMORY_MB",
+        secret: false,
+        help: "linear-memory cap per instance in MiB (default 64)",
+    },
+    Var {
+        name: "AGENTHOST_DEFAULT_TIMEOUT_MS",
+        secret: false,
+        help: "wall-clock deadline per invocation (default 30000)",
+    },
+    Var {
+        name: "AGENTHOST_DEFAULT_CONCURRENCY",
+        secret: false,
+        help: "invocations per plugin at once (default 16)",
+    },
+    Var {
+        name: "AGENTHOST_DEFAULT_MAX_ATTEMPTS",
+        secret: false,
+        help: "deliveries before dead letter (default 5)",
+    },
+    Var {
+        name: "AGENTHOST_MAX_INSTANCES",
+        secret: false,
+        help: "instance pool size across all plugins (default 128)",
+    },
+    Var {
+        name: "AGENTHOST_WORKER_SLOTS",
+        secret: false,
+        help: "concurrent invocations per lane per replica (default 4)",
+    },
+    Var {
+        name: "AGENTHOST_DRAIN_DELAY_MS",
+        secret: false,
+        help: "after SIGTERM, keep taking webhooks this long while readiness is 503 (default 2000)",
+    },
+    Var {
+        name: "AGENTHOST_DRAIN_GRACE_MS",
+        secret: false,
+        help: "time in-flight invocations get to finish after SIGTERM (default 35000)",
+    },
+    Var {
+        name: "AGENTHOST_OUTBOX_LEASE_MS",
+        secret: false,
+        help: "how long a claimed outbound SMS is one sender's before a crashed sender's row is retried (default 60000)",
+    },
+    Var {
+        name: "AGENTHOST_ROUTES",
+        secret: false,
+        help: "number=plugin pairs, comma separated, e.g. +15550001111=echo",
+    },
+    Var {
+        name: "AGENTHOST_ADMIN_TOKEN",
+        secret: true,
+        help: "bearer token for /admin (unset: admin API answers 503)",
+    },
+    Var {
+        name: "TWILIO_ACCOUNT_SID",
+        secret: false,
+        help: "Twilio account SID (required by the web and worker roles)",
+    },
+    Var {
+        name: "TWILIO_AUTH_TOKEN",
+        secret: true,
+        help: "Twilio auth token: webhook signatures and REST auth (required)",
+    },
+    Var {
+        name: "AGENTHOST_TWILIO_API_BASE",
+        secret: false,
+        help: "Twilio REST base URL (default https://api.twilio.com)",
+    },
+    Var {
+        name: "AGENTHOST_TWILIO_MESSAGING_SERVICE_SID",
+        secret: false,
+        help: "send through this messaging service instead of From",
+    },
+    Var {
+        name: "AGENTHOST_LOG_FORMAT",
+        secret: false,
+        help: "text or json (default text)",
+    },
+    Var {
+        name: "AGENTHOST_LOG",
+        secret: false,
+        help: "tracing filter, e.g. info,agenthost=debug (default info)",
+    },
+];
+
+/// A configuration error: which variable, what was wrong. Never contains a secret value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// A secret value: usable by the code, printed as `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Roles {
+    pub web: bool,
+    pub worker: bool,
+    pub scheduler: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles {
+        web: true,
+        worker: true,
+        scheduler: true,
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    pub account_sid: Option<String>,
+    pub auth_token: Option<Secret>,
+    pub api_base: String,
+    pub messaging_service_sid: Option<String>,
+}
+
+/// The host's whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub roles: Roles,
+    pub data_dir: PathBuf,
+    pub database_url: Option<Secret>,
+    pub database_max_connections: u32,
+    pub queue_url: Option<Secret>,
+    pub queue_prefix: Option<String>,
+    pub plugin_dir: PathBuf,
+    pub plugin_config_dir: PathBuf,
+    pub plugin_limits: BTreeMap<PluginName, RequestedLimits>,
+    pub default_limits: Limits,
+    pub ceilings: Ceilings,
+    pub max_instances: u32,
+    pub worker_slots: u32,
+    pub drain_delay: Duration,
+    pub drain_grace: Duration,
+    pub outbox_lease: Duration,
+    pub routes: Vec<(String, PluginName)>,
+    pub admin_token: Option<Secret>,
+    pub twilio: TwilioSettings,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Parses config from any lookup (tests pass a map). Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &'static str| {
+            debug_assert!(VARS.iter().any(|v| v.name == k), "{k} is missing from VARS");
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let listen: SocketAddr = match get("AGENTHOST_LISTEN") {
+            Some(v) => v
+                .parse()
+                .map_err(|e| err("AGENTHOST_LISTEN", format!("{v:?} is not host:port ({e})")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let public_url = match get("AGENTHOST_PUBLIC_URL") {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                v.trim_end_matches('/').to_owned()
+            }
+            Some(v) => {
+                return Err(err(
+                    "AGENTHOST_PUBLIC_URL",
+                    format!("{v:?} must start with http:// or https://"),
+                ));
+            }
+            None => format!("http://{listen}"),
+        };
+        let roles = match get("AGENTHOST_ROLES") {
+            Some(v) => parse_roles(&v).map_err(|m| err("AGENTHOST_ROLES", m))?,
+            None => Roles::ALL,
+        };
+        let database_url = get("AGENTHOST_DATABASE_URL");
+        if let Some(u) = &database_url
+            && !(u.starts_with("postgres://")
+                || u.starts_with("postgresql://")
+                || u.starts_with("sqlite:"))
+        {
+            return Err(err(
+                "AGENTHOST_DATABASE_URL",
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        let queue_url = get("AGENTHOST_QUEUE_URL");
+        if let Some(u) = &queue_url
+            && !(u.starts_with("amqp://") || u.starts_with("amqps://"))
+        {
+            return Err(err(
+                "AGENTHOST_QUEUE_URL",
+                "must start with amqp:// or amqps://",
+            ));
+        }
+        let defaults = Limits::default();
+        let default_limits = Limits {
+            fuel: num(&get, "AGENTHOST_DEFAULT_FUEL", defaults.fuel, 1)?,
+            memory_bytes: num(
+                &get,
+                "AGENTHOST_DEFAULT_MEMORY_MB",
+                defaults.memory_bytes >> 20,
+                1,
+            )? << 20,
+            wall_clock: Duration::from_millis(num(
+                &get,
+                "AGENTHOST_DEFAULT_TIMEOUT_MS",
+                defaults.wall_clock.as_millis() as u64,
+                1,
+            )?),
+            max_concurrency: num(
+                &get,
+                "AGENTHOST_DEFAULT_CONCURRENCY",
+                u64::from(defaults.max_concurrency),
+                1,
+            )? as u32,
+            max_attempts: num(
+                &get,
+                "AGENTHOST_DEFAULT_MAX_ATTEMPTS",
+                u64::from(defaults.max_attempts),
+                1,
+            )? as u32,
+        };
+        let plugin_limits = match get("AGENTHOST_PLUGIN_LIMITS") {
+            Some(v) => parse_plugin_limits(&v).map_err(|m| err("AGENTHOST_PLUGIN_LIMITS", m))?,
+            None => BTreeMap::new(),
+        };
+        let routes = match get("AGENTHOST_ROUTES") {
+            Some(v) => parse_routes(&v).map_err(|m| err("AGENTHOST_ROUTES", m))?,
+            None => Vec::new(),
+        };
+        let twilio_api_base =
+            get("AGENTHOST_TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
+        if !(twilio_api_base.starts_with("http://") || twilio_api_base.starts_with("https://")) {
+            return Err(err(
+                "AGENTHOST_TWILIO_API_BASE",
+                "must start with http:// or https://",
+            ));
+        }
+        let log_format = match get("AGENTHOST_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(err(
+                    "AGENTHOST_LOG_FORMAT",
+                    format!("{other:?} is not text or json"),
+                ));
+            }
+        };
+        Ok(Config {
+            listen,
+            public_url,
+            roles,
+            data_dir: get("AGENTHOST_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "data".into()),
+            database_url: database_url.map(Secret),
+            database_max_connections: num(&get, "AGENTHOST_DATABASE_MAX_CONNECTIONS", 8, 1)? as u32,
+            queue_url: queue_url.map(Secret),
+            queue_prefix: get("AGENTHOST_QUEUE_PREFIX"),
+            plugin_dir: get("AGENTHOST_PLUGIN_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "dist/plugins".into()),
+            plugin_config_dir: get("AGENTHOST_PLUGIN_CONFIG_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "config/plugins".into()),
+            plugin_limits,
+            default_limits,
+            ceilings: Ceilings::default(),
+            max_instances: num(&get, "AGENTHOST_MAX_INSTANCES", 128, 1)? as u32,
+            worker_slots: num(&get, "AGENTHOST_WORKER_SLOTS", 4, 1)? as u32,
+            drain_delay: Duration::from_millis(num(&get, "AGENTHOST_DRAIN_DELAY_MS", 2_000, 0)?),
+            drain_grace: Duration::from_millis(num(&get, "AGENTHOST_DRAIN_GRACE_MS", 35_000, 0)?),
+            outbox_lease: Duration::from_millis(num(
+                &get,
+                "AGENTHOST_OUTBOX_LEASE_MS",
+                60_000,
+                1_000,
+            )?),
+            routes,
+            admin_token: get("AGENTHOST_ADMIN_TOKEN").map(Secret),
+            twilio: TwilioSettings {
+                account_sid: get("TWILIO_ACCOUNT_SID"),
+                auth_token: get("TWILIO_AUTH_TOKEN").map(Secret),
+                api_base: twilio_api_base.trim_end_matches('/').to_owned(),
+                messaging_service_sid: get("AGENTHOST_TWILIO_MESSAGING_SERVICE_SID"),
+            },
+            log_format,
+            log_filter: get("AGENTHOST_LOG").unwrap_or_else(|| "info".into()),
+        })
+    }
+
+    /// The Twilio credentials the web and worker roles cannot run without.
+    pub fn require_twilio(&self) -> Result<(&str, &Secret), ConfigError> {
+        let sid = self
+            .twilio
+            .account_sid
+            .as_deref()
+            .ok_or_else(|| err("TWILIO_ACCOUNT_SID", "required by the web and worker roles"))?;
+        let token = self
+            .twilio
+            .auth_token
+            .as_ref()
+            .ok_or_else(|| err("TWILIO_AUTH_TOKEN", "required by the web and worker roles"))?;
+        Ok((sid, token))
+    }
+}
+
+fn num(
+    get: &impl Fn(&'static str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => {
+            let n: u64 = v
+                .parse()
+                .map_err(|_| err(var, format!("{v:?} is not a non-negative integer")))?;
+            if n < min {
+                return Err(err(var, format!("must be at least {min}")));
+            }
+            Ok(n)
+        }
+    }
+}
+
+fn parse_roles(v: &str) -> Result<Roles, String> {
+    let mut roles = Roles::default();
+    for r in v.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        match r {
+            "web" => roles.web = true,
+            "worker" => roles.worker = true,
+            "scheduler" => roles.scheduler = true,
+            "all" => roles = Roles::ALL,
+            other => {
+                return Err(format!(
+                    "unknown role {other:?} (expected web, worker, scheduler)"
+                ));
+            }
+        }
+    }
+    if roles == Roles::default() {
+        return Err("names no role".into());
+    }
+    Ok(roles)
+}
+
+/// `+15550001111=echo,+15550002222=locator`
+pub fn parse_routes(v: &str) -> Result<Vec<(String, PluginName)>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (number, plugin) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not number=plugin"))?;
+            let number = normalize_number(number.trim())
+                .ok_or_else(|| format!("{number:?} is not an E.164 number"))?;
+            Ok((number, plugin.trim().parse()?))
+        })
+        .collect()
+}
+
+/// E.164: `+` then 2..=15 digits.
+pub fn normalize_number(n: &str) -> Option<String> {
+    let digits = n.strip_prefix('+')?;
+    (2..=15).contains(&digits.len()).then_some(())?;
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| n.to_owned())
+}
+
+/// `echo:fuel=1000000,memory_mb=16;locator:timeout_ms=5000`
+fn parse_plugin_limits(v: &str) -> Result<BTreeMap<PluginName, RequestedLimits>, String> {
+    let mut out = BTreeMap::new();
+    for entry in v.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, rest) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("{entry:?} is not name:key=value,..."))?;
+        let name: PluginName = name.trim().parse()?;
+        let mut limits = RequestedLimits::default();
+        for kv in rest.split(',').map(str::trim).filter(|kv| !kv.is_empty()) {
+            let (k, val) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("{kv:?} is not key=value"))?;
+            let n: u64 = val
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name}: {k}={val:?} is not a number"))?;
+            match k.trim() {
+                "fuel" => limits.fuel = Some(n),
+                "memory_mb" => limits.memory_bytes = Some(n << 20),
+                "timeout_ms" => limits.wall_clock_ms = Some(n.min(u64::from(u32::MAX)) as u32),
+                "concurrency" => limits.max_concurrency = Some(n.min(u64::from(u32::MAX)) as u32),
+                "attempts" => limits.max_attempts = Some(n.min(u64::from(u32::MAX)) as u32),
+                other => {
+                    return Err(format!(
+                        "{name}: unknown limit {other:?} (fuel, memory_mb, timeout_ms, concurrency, attempts)"
+                    ));
+                }
+            }
+        }
+        out.insert(name, limits);
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// The effective configuration as `KEY=value` lines, secrets redacted.
+    pub fn render_redacted(&self) -> String {
+        let lookup = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let mut out = String::new();
+        for var in VARS {
+            let shown = match lookup(var.name) {
+                Some(_) if var.secret => "<redacted>".to_owned(),
+                Some(v) => v,
+                None => "(unset)".to_owned(),
+            };
+            out.push_str(&format!("{}={}    # {}\n", var.name, shown, var.help));
+        }
+        out.push_str(&format!(
+            "# effective: listen={} public_url={} roles={:?} data_dir={} database={} queue={} plugin_dir={} default_limits={:?}\n",
+            self.listen,
+            self.public_url,
+            self.roles,
+            self.data_dir.display(),
+            if self.database_url.is_some() { "postgres" } else { "sqlite (embedded)" },
+            if self.queue_url.is_some() { "rabbitmq" } else { "embedded" },
+            self.plugin_dir.display(),
+            self.default_limits,
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_laptop_setup() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.roles, Roles::ALL);
+        assert!(c.database_url.is_none() && c.queue_url.is_none());
+        assert_eq!(c.default_limits, Limits::default());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("AGENTHOST_LISTEN", "nope"),
+            ("AGENTHOST_PUBLIC_URL", "ftp://x"),
+            ("AGENTHOST_ROLES", "web,cook"),
+            ("AGENTHOST_DATABASE_URL", "mysql://x"),
+            ("AGENTHOST_QUEUE_URL", "redis://x"),
+            ("AGENTHOST_DEFAULT_FUEL", "-3"),
+            ("AGENTHOST_DEFAULT_MEMORY_MB", "0"),
+            ("AGENTHOST_ROUTES", "5550001111=echo"),
+            ("AGENTHOST_PLUGIN_LIMITS", "echo:speed=3"),
+            ("AGENTHOST_LOG_FORMAT", "xml"),
+        ] {
+            let e = parse(&[(var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{value}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("invalid configuration: {var}: ")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn routes_and_per_plugin_limits_parse() {
+        let c = parse(&[
+            (
+                "AGENTHOST_ROUTES",
+                "+15550001111=echo, +15550002222=landlord-rep",
+            ),
+            (
+                "AGENTHOST_PLUGIN_LIMITS",
+                "echo:fuel=1000,memory_mb=16;landlord-rep:timeout_ms=5000,attempts=3",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.routes.len(), 2);
+        assert_eq!(c.routes[1].0, "+15550002222");
+        assert_eq!(c.routes[1].1.as_str(), "landlord-rep");
+        let echo = c.plugin_limits[&"echo".parse::<PluginName>().unwrap()];
+        assert_eq!(echo.fuel, Some(1000));
+        assert_eq!(echo.memory_bytes, Some(16 << 20));
+        let lr = c.plugin_limits[&"landlord-rep".parse::<PluginName>().unwrap()];
+        assert_eq!((lr.wall_clock_ms, lr.max_attempts), (Some(5000), Some(3)));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let c = parse(&[
+            ("TWILIO_AUTH_TOKEN", "tok-very-secret"),
+            ("AGENTHOST_ADMIN_TOKEN", "adm-very-secret"),
+            ("AGENTHOST_DATABASE_URL", "postgres://u:pw-very-secret@h/db"),
+        ])
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("very-secret"), "{dbg}");
+        assert_eq!(c.require_twilio().unwrap_err().var, "TWILIO_ACCOUNT_SID");
+    }
+}

@@ -1,0 +1,86 @@
+//! `agenthost`: one binary for the whole host. `serve` runs the roles; `plugin run` tries a
+//! component once; `check-config` validates the environment.
+//!
+//! # Layout
+//! - `config`     — typed configuration from the environment, validated at start-up.
+//! - `plugin_run` — `agenthost plugin run`: one invocation, printed.
+//! - `serve`      — composes storage, queue, runtime, pipeline and HTTP; drains on SIGTERM.
+//! - `telemetry`  — tracing subscriber (text or JSON).
+
+mod config;
+mod plugin_run;
+mod serve;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agenthost",
+    version,
+    about = "Runs SMS agents as sandboxed WebAssembly plugins"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Parsed once per process; the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the host (web, worker and scheduler roles; see AGENTHOST_ROLES).
+    Serve,
+    /// Validate the configuration from the environment and print it, secrets redacted.
+    CheckConfig,
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Invoke a component once, in-memory, and print the outcome and its effects.
+    Run(plugin_run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("agenthost: {e}");
+            return ExitCode::from(78); // EX_CONFIG
+        }
+    };
+    telemetry::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("agenthost: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::serve(config).await,
+            Command::CheckConfig => {
+                print!("{}", config.render_redacted());
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(&config, args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("agenthost: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

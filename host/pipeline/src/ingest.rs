@@ -1,0 +1,205 @@
+//! Durable acceptance of inbound events with group commit: webhooks queue up on a
+//! channel, one task stores a whole batch in ONE transaction (deduplicated by provider id),
+//! publishes the new ones to their plugins' lanes, then answers every waiting request.
+//! An fsync per batch instead of per request is what makes thousands per second durable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use agenthost_queue::{Queue, QueueMessage};
+use agenthost_storage::{EventStatus, Inserted, NewAlert, NewEvent, Storage};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// Requests one batch may carry. Bounds a transaction's size and the latency of the
+/// first request in it.
+pub const MAX_BATCH: usize = 512;
+/// Requests waiting for a batch before submitters feel back-pressure.
+pub const CHANNEL_CAPACITY: usize = 8_192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored and queued for its plugin.
+    Queued,
+    /// Seen before (a provider retry): not processed again.
+    Duplicate,
+    /// No plugin serves the number: stored, alerted, not processed.
+    Unrouted,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("storage failed: {0}")]
+    Storage(String),
+    #[error("queue failed: {0}")]
+    Queue(String),
+    #[error("ingest is shutting down")]
+    Closed,
+}
+
+/// One event to accept. `lane` is the routed plugin (`None`: unrouted).
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub event: NewEvent,
+    pub lane: Option<String>,
+}
+
+struct Pending {
+    submission: Submission,
+    reply: oneshot::Sender<Result<Accepted, IngestError>>,
+}
+
+/// Handle for submitting events; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl Ingest {
+    /// Starts the batching task; it runs until `cancel` fires and the channel drains.
+    pub fn start(
+        storage: Storage,
+        queue: Arc<dyn Queue>,
+        cancel: CancellationToken,
+    ) -> (Ingest, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let task = tokio::spawn(run(storage, queue, rx, cancel));
+        (Ingest { tx }, task)
+    }
+
+    /// Resolves once the event is durable (stored, and queued if routed).
+    pub async fn submit(&self, submission: Submission) -> Result<Accepted, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Pending { submission, reply })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)?
+    }
+}
+
+async fn run(
+    storage: Storage,
+    queue: Arc<dyn Queue>,
+    mut rx: mpsc::Receiver<Pending>,
+    cancel: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = tokio::select! {
+            p = rx.recv() => p,
+            _ = cancel.cancelled() => { rx.close(); rx.recv().await }
+        };
+        let Some(first) = first else { break };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let enqueued = accept_batch(&storage, queue.as_ref(), &mut batch).await;
+        // Bookkeeping off the response path: the sweep republishes anything not marked.
+        if !enqueued.is_empty()
+            && let Err(e) = storage.mark_enqueued(&enqueued).await
+        {
+            tracing::warn!(error = %e, count = enqueued.len(), "could not mark events enqueued; the sweep will republish them");
+        }
+    }
+    tracing::debug!("ingest stopped");
+}
+
+/// Stores, publishes and answers one batch. Returns the ids that reached the queue.
+async fn accept_batch(
+    storage: &Storage,
+    queue: &dyn Queue,
+    batch: &mut Vec<Pending>,
+) -> Vec<String> {
+    let events: Vec<NewEvent> = batch.iter().map(|p| p.submission.event.clone()).collect();
+    let inserted = match storage.insert_events(&events).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, count = batch.len(), "storing inbound events failed; answering 5xx so the provider retries");
+            for p in batch.drain(..) {
+                let _ = p.reply.send(Err(IngestError::Storage(e.to_string())));
+            }
+            return Vec::new();
+        }
+    };
+    // What to publish: new routed events, and duplicates that never reached the queue
+    // (a crash or queue failure between store and publish; the provider retried).
+    let mut by_lane: BTreeMap<String, Vec<QueueMessage>> = BTreeMap::new();
+    let mut results = Vec::with_capacity(batch.len());
+    for (p, ins) in batch.iter().zip(&inserted) {
+        let lane = p.submission.lane.clone();
+        let id = p.submission.event.id.clone();
+        let result = match (ins, lane) {
+            (Inserted::New, Some(lane)) => {
+                by_lane
+                    .entry(lane)
+                    .or_default()
+                    .push(QueueMessage::new(id.clone()));
+                Accepted::Queued
+            }
+            (Inserted::New, None) => Accepted::Unrouted,
+            (
+                Inserted::Duplicate {
+                    id: existing,
+                    status,
+                    enqueued,
+                },
+                Some(lane),
+            ) if *status == EventStatus::Queued && !enqueued => {
+                by_lane
+                    .entry(lane)
+                    .or_default()
+                    .push(QueueMessage::new(existing.clone()));
+                Accepted::Duplicate
+            }
+            (Inserted::Duplicate { .. }, _) => Accepted::Duplicate,
+        };
+        results.push(result);
+    }
+    let mut failed_lanes = BTreeMap::new();
+    let mut enqueued = Vec::new();
+    for (lane, messages) in &by_lane {
+        match queue.publish(lane, messages).await {
+            Ok(()) => enqueued.extend(messages.iter().map(|m| m.event_id.clone())),
+            Err(e) => {
+                tracing::error!(lane = %lane, error = %e, count = messages.len(), "enqueue failed; answering 5xx so the provider retries");
+                failed_lanes.insert(lane.clone(), e.to_string());
+            }
+        }
+    }
+    for (p, result) in batch.drain(..).zip(results) {
+        if result == Accepted::Unrouted {
+            let e = &p.submission.event;
+            let to = e
+                .inbound
+                .as_ref()
+                .map(|m| m.agent_number.clone())
+                .unwrap_or_default();
+            let alert = NewAlert {
+                kind: "unrouted_number".into(),
+                severity: "warning".into(),
+                plugin: None,
+                version: None,
+                conversation_id: e.conversation_id.clone(),
+                message: format!(
+                    "an SMS arrived for {to} but no plugin serves that number; it is stored as event {}",
+                    e.id
+                ),
+                fields: vec![("to".into(), to.clone()), ("event".into(), e.id.clone())],
+            };
+            if let Err(err) = storage.insert_alert(&alert, crate::now_ms()).await {
+                tracing::error!(error = %err, event = %e.id, "could not record the unrouted-number alert");
+            }
+        }
+        let reply = match p.submission.lane.as_ref().and_then(|l| failed_lanes.get(l)) {
+            Some(err) if result != Accepted::Unrouted => Err(IngestError::Queue(err.clone())),
+            _ => Ok(result),
+        };
+        let _ = p.reply.send(reply);
+    }
+    enqueued
+}

@@ -1,0 +1,40 @@
+//! The message path, from a durably accepted event to a sent SMS.
+//!
+//! # Layout
+//! - `registry` — which plugin version serves each plugin name (an atomic pointer swap).
+//! - `routes`   — which plugin answers each Twilio number.
+//! - `ingest`   — group commit of accepted webhooks, then durable enqueue on the plugin's lane.
+//! - `worker`   — one consumer per lane slot: invoke, commit effects in ONE transaction, ack.
+//! - `outbox`   — sends committed SMS through Twilio; retries, permanent failures, leases.
+//! - `sweep`    — re-publishes events that were stored but never reached the queue.
+//! - `state`    — the runtime's `StateReader` over storage.
+//!
+//! Invariant: an event is acknowledged only after its effects committed, and a commit
+//! happens at most once per event (`commit_success` refuses an event already done), so
+//! redelivery never duplicates a reply.
+
+pub mod ingest;
+pub mod outbox;
+pub mod registry;
+pub mod routes;
+pub mod state;
+pub mod sweep;
+pub mod worker;
+
+/// Conversation id for a lead talking to one agent number.
+pub fn conversation_id(agent_number: &str, lead_number: &str) -> String {
+    format!("{agent_number}|{lead_number}")
+}
+
+/// The agent number of a conversation id made by `conversation_id`.
+pub fn agent_number_of(conversation_id: &str) -> Option<&str> {
+    conversation_id.split_once('|').map(|(agent, _)| agent)
+}
+
+/// Unix epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

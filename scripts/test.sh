@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: what `.ci/run` runs on a fresh clone, and what a developer runs.
+# Installs what is missing (guest toolchain via build-plugins.sh, Python peers), makes
+# sure PostgreSQL and RabbitMQ are up, builds every plugin, then lints and tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agenthost/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+scripts/services.sh
+scripts/build-plugins.sh
+# The official Twilio library signs webhooks in the tests as an independent peer.
+python3 -c 'import twilio' 2>/dev/null || python3 -m pip install --quiet 'twilio>=9,<10'
+
+echo "== fmt"
+cargo fmt --all --check
+(cd plugins && cargo fmt --all --check)
+echo "== clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+(cd plugins && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/plugins-native" cargo clippy --workspace --all-targets -- -D warnings)
+echo "== test"
+# Release: the end-to-end tests drive the real binary, and compiling components with a
+# debug cranelift is an order of magnitude slower.
+cargo test --workspace --release

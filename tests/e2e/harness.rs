@@ -1,0 +1,321 @@
+//! Starting the real binary against real services, one isolated setup per test.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agenthost_storage::Storage;
+use agenthost_twilio::fake::{FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilio};
+
+pub const AGENT_NUMBER: &str = "+15550001111";
+pub const TRAP_NUMBER: &str = "+15550002222";
+pub const LEAD: &str = "+15557654321";
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which storage and queue a host runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// SQLite file + the embedded queue: the laptop default.
+    Embedded,
+    /// PostgreSQL + RabbitMQ: production.
+    Distributed,
+}
+
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{tag}_{}_{nanos}", std::process::id())
+}
+
+fn psql(sql: &str) {
+    let status = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-q",
+            "-c",
+            sql,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("running psql");
+    assert!(status.success(), "psql failed: {sql}");
+}
+
+pub fn plugin_path(name: &str) -> PathBuf {
+    // Where scripts/build-plugins.sh puts agents and test-only plugins.
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dirs = [
+        std::env::var_os("AGENTHOST_PLUGINS_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join("dist/plugins")),
+        std::env::var_os("AGENTHOST_TEST_PLUGINS_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join("dist/test-plugins")),
+    ];
+    let file = format!("{name}.wasm");
+    dirs.iter()
+        .map(|d| d.join(&file))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| dirs[0].join(&file))
+}
+
+/// The isolated world of one test: data dir, database, queue prefix, plugin folder.
+pub struct World {
+    pub data: tempfile::TempDir,
+    pub plugins: tempfile::TempDir,
+    pub database_url: Option<String>,
+    pub queue_prefix: String,
+    pub twilio: FakeTwilio,
+}
+
+impl World {
+    /// `plugins`: (file in dist/plugins, name to load it as).
+    pub async fn new(setup: Setup, plugins: &[(&str, &str)]) -> World {
+        let plugin_dir = tempfile::tempdir().unwrap();
+        for (file, name) in plugins {
+            let from = plugin_path(file);
+            std::fs::copy(&from, plugin_dir.path().join(format!("{name}.wasm"))).unwrap_or_else(
+                |e| panic!("{}: {e}; run scripts/build-plugins.sh", from.display()),
+            );
+        }
+        let database_url = match setup {
+            Setup::Embedded => None,
+            Setup::Distributed => {
+                let db = unique("agenthost_e2e");
+                psql(&format!("CREATE DATABASE {db}"));
+                Some(format!("postgres://postgres@127.0.0.1:5432/{db}"))
+            }
+        };
+        World {
+            data: tempfile::tempdir().unwrap(),
+            plugins: plugin_dir,
+            database_url,
+            queue_prefix: unique("e2e"),
+            twilio: FakeTwilio::start().await,
+        }
+    }
+
+    /// Storage as the host sees it, to inspect what it committed.
+    pub async fn storage(&self) -> Storage {
+        Storage::connect(self.database_url.as_deref(), self.data.path(), 2)
+            .await
+            .expect("opening the host's storage")
+    }
+
+    pub fn start(&self, extra_env: &[(&str, &str)]) -> Host {
+        Host::start(self, extra_env)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(url) = &self.database_url {
+            let db = url.rsplit('/').next().unwrap();
+            psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        }
+    }
+}
+
+/// A running `agenthost serve`.
+pub struct Host {
+    child: Option<Child>,
+    pub port: u16,
+    env: Vec<(String, String)>,
+    pub log_path: PathBuf,
+    http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Host {
+    fn start(world: &World, extra_env: &[(&str, &str)]) -> Host {
+        let port = free_port();
+        let mut env: Vec<(String, String)> = vec![
+            ("AGENTHOST_LISTEN".into(), format!("127.0.0.1:{port}")),
+            (
+                "AGENTHOST_PUBLIC_URL".into(),
+                "https://sms.example.test:8443/hooks".to_string(),
+            ),
+            (
+                "AGENTHOST_DATA_DIR".into(),
+                world.data.path().display().to_string(),
+            ),
+            (
+                "AGENTHOST_PLUGIN_DIR".into(),
+                world.plugins.path().display().to_string(),
+            ),
+            (
+                "AGENTHOST_PLUGIN_CONFIG_DIR".into(),
+                world.plugins.path().display().to_string(),
+            ),
+            (
+                "AGENTHOST_ROUTES".into(),
+                format!("{AGENT_NUMBER}=echo,{TRAP_NUMBER}=trap"),
+            ),
+            ("AGENTHOST_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+            ("TWILIO_ACCOUNT_SID".into(), FAKE_ACCOUNT_SID.into()),
+            ("TWILIO_AUTH_TOKEN".into(), FAKE_AUTH_TOKEN.into()),
+            ("AGENTHOST_TWILIO_API_BASE".into(), world.twilio.base_url()),
+            ("AGENTHOST_QUEUE_PREFIX".into(), world.queue_prefix.clone()),
+            ("AGENTHOST_DRAIN_DELAY_MS".into(), "0".into()),
+            // A crashed sender's claimed SMS comes back this fast (production: a minute).
+            ("AGENTHOST_OUTBOX_LEASE_MS".into(), "2000".into()),
+            ("AGENTHOST_LOG".into(), "info".into()),
+        ];
+        if let Some(url) = &world.database_url {
+            env.push(("AGENTHOST_DATABASE_URL".into(), url.clone()));
+            env.push((
+                "AGENTHOST_QUEUE_URL".into(),
+                "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            ));
+        }
+        for (k, v) in extra_env {
+            env.retain(|(name, _)| name != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        let log_path = world.data.path().join(format!("host-{port}.log"));
+        let mut host = Host {
+            child: None,
+            port,
+            env,
+            log_path,
+            http: reqwest::Client::new(),
+        };
+        host.spawn();
+        host
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_agenthost"))
+            .arg("serve")
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawning agenthost");
+        self.child = Some(child);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Waits for `/readyz` 200; panics with the log if it never comes.
+    pub async fn ready(&self) -> &Host {
+        let t = Instant::now();
+        while t.elapsed() < READY_TIMEOUT {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
+                && r.status() == 200
+            {
+                return self;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "host not ready within {READY_TIMEOUT:?}; log:\n{}",
+            self.logs()
+        );
+    }
+
+    /// SIGKILL: no drain, no cleanup, as a crash.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Starts the same host again (same port, env, data), as after a crash.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Signs like Twilio (the public URL + every param sorted by name) and posts.
+    pub async fn post_sms(&self, sid: &str, from: &str, to: &str, body: &str) -> (u16, String) {
+        let params = vec![
+            ("AccountSid".to_string(), FAKE_ACCOUNT_SID.to_string()),
+            ("Body".to_string(), body.to_string()),
+            ("From".to_string(), from.to_string()),
+            ("MessageSid".to_string(), sid.to_string()),
+            ("NumMedia".to_string(), "0".to_string()),
+            ("SmsStatus".to_string(), "received".to_string()),
+            ("To".to_string(), to.to_string()),
+            ("FromCity".to_string(), String::new()),
+        ];
+        let url = "https://sms.example.test:8443/hooks/twilio/sms";
+        let signature = agenthost_twilio::signature::compute(FAKE_AUTH_TOKEN, url, &params);
+        self.post_form(&params, Some(&signature)).await
+    }
+
+    pub async fn post_form(
+        &self,
+        params: &[(String, String)],
+        signature: Option<&str>,
+    ) -> (u16, String) {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        self.post_raw(body.into_bytes(), signature).await
+    }
+
+    pub async fn post_raw(&self, body: Vec<u8>, signature: Option<&str>) -> (u16, String) {
+        let mut req = self
+            .http
+            .post(self.url("/twilio/sms"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(s) = signature {
+            req = req.header("x-twilio-signature", s);
+        }
+        let r = req.send().await.expect("posting the webhook");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Polls `check` until it returns Some or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
