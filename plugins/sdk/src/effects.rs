@@ -21,6 +21,13 @@ pub mod sms {
     pub fn send(to: &str, body: &str) {
         super::effects::send_sms(to, body);
     }
+
+    /// Like [`send`], but first makes `body` fit SMS sense with
+    /// [`crate::text::fit_sms`]: ASCII for typographic characters and at most three
+    /// segments, cut cleanly at a word. Agents use this for every reply.
+    pub fn send_fitted(to: &str, body: &str) {
+        send(to, &crate::text::fit_sms(body));
+    }
 }
 
 /// One-off jobs, delivered later through `Guest::handle_job`.

@@ -33,6 +33,8 @@ mod error;
 pub mod llm;
 pub mod log;
 pub mod state;
+pub mod text;
+pub mod time;
 
 /// Everything `wit-bindgen` generates for the world. Plugins rarely need it directly: the
 /// crate root re-exports the types and the modules below wrap the imports.

@@ -1,0 +1,222 @@
+//! Token and cost accounting per plugin, the per-plugin daily token budget (UTC days by
+//! the injected clock) and its one-alert-per-day rule.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use agenthost_runtime::Clock;
+
+/// Milliseconds in a UTC day (Unix time has no leap seconds).
+pub const MS_PER_DAY: u64 = 86_400_000;
+/// The alert kind raised when a plugin's budget runs out.
+pub const BUDGET_ALERT_KIND: &str = "llm_budget_exhausted";
+/// Its severity.
+pub const BUDGET_ALERT_SEVERITY: &str = "warning";
+
+/// Where the gateway raises alerts; the host wires it to its alert store.
+pub trait AlertSink: Send + Sync + 'static {
+    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String);
+}
+
+/// Drops alerts (only logs them): for tools and tests that have no alert store.
+#[derive(Debug, Default)]
+pub struct LogAlerts;
+
+impl AlertSink for LogAlerts {
+    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
+        tracing::warn!(kind, severity, plugin, %message, "llm alert");
+    }
+}
+
+/// Input or output tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    Input,
+    Output,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Input => "input",
+            Self::Output => "output",
+        }
+    }
+}
+
+/// How a whole `complete` call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RequestResult {
+    Ok,
+    BudgetExhausted,
+    Unavailable,
+    Timeout,
+    Failed,
+}
+
+impl RequestResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::BudgetExhausted => "budget_exhausted",
+            Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A plugin's budget for the current UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSnapshot {
+    /// Days since the Unix epoch (UTC).
+    pub day: u64,
+    /// Input + output tokens spent today.
+    pub used_tokens: u64,
+    /// 0 = unlimited.
+    pub limit_tokens: u64,
+}
+
+/// Every counter at one moment. Keys are label tuples; maps are sorted so renderings are
+/// stable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageSnapshot {
+    /// (plugin, result) → `complete` calls.
+    pub requests: BTreeMap<(String, RequestResult), u64>,
+    /// (plugin, provider, outcome) → HTTP attempts; outcome is `ok`, `rate_limited`,
+    /// `server_error`, `timeout`, `transport_error`, `rejected` or `bad_response`.
+    pub attempts: BTreeMap<(String, String, String), u64>,
+    /// (plugin, provider, direction) → tokens.
+    pub tokens: BTreeMap<(String, String, Direction), u64>,
+    /// (plugin, provider) → cost in micro-dollars (1e-6 USD).
+    pub cost_micro_usd: BTreeMap<(String, String), u64>,
+    /// plugin → today's budget.
+    pub budgets: BTreeMap<String, BudgetSnapshot>,
+}
+
+#[derive(Default)]
+struct Budget {
+    day: u64,
+    used: u64,
+    /// The day an alert was last raised, so there is one per day.
+    alerted_day: Option<u64>,
+}
+
+/// What the budget check decided.
+pub(crate) enum BudgetCheck {
+    Allowed,
+    /// Spent; `alert` is the message to raise if this is the day's first refusal.
+    Exhausted {
+        alert: Option<String>,
+    },
+}
+
+pub(crate) struct Accounting {
+    clock: Arc<dyn Clock>,
+    usage: Mutex<UsageSnapshot>,
+    budgets: Mutex<BTreeMap<String, Budget>>,
+}
+
+impl Accounting {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            usage: Mutex::new(UsageSnapshot::default()),
+            budgets: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn today(&self) -> u64 {
+        self.clock.now_ms() / MS_PER_DAY
+    }
+
+    /// Whether `plugin` may call today, given its `limit` (0 = unlimited).
+    pub fn check_budget(&self, plugin: &str, limit: u64) -> BudgetCheck {
+        if limit == 0 {
+            return BudgetCheck::Allowed;
+        }
+        let today = self.today();
+        let mut budgets = self.budgets.lock().expect("budget lock poisoned");
+        let b = budgets.entry(plugin.to_owned()).or_default();
+        roll(b, today);
+        if b.used < limit {
+            return BudgetCheck::Allowed;
+        }
+        let alert = (b.alerted_day != Some(today)).then(|| {
+            b.alerted_day = Some(today);
+            format!(
+                "plugin {plugin} spent its daily LLM budget ({} of {limit} tokens); \
+                 LLM calls are refused until UTC midnight",
+                b.used
+            )
+        });
+        BudgetCheck::Exhausted { alert }
+    }
+
+    /// Counts one successful call's tokens and cost.
+    pub fn record_tokens(
+        &self,
+        plugin: &str,
+        provider: &str,
+        input: u64,
+        output: u64,
+        cost_micro_usd: u64,
+    ) {
+        let today = self.today();
+        {
+            let mut budgets = self.budgets.lock().expect("budget lock poisoned");
+            let b = budgets.entry(plugin.to_owned()).or_default();
+            roll(b, today);
+            b.used = b.used.saturating_add(input).saturating_add(output);
+        }
+        let mut u = self.usage.lock().expect("usage lock poisoned");
+        for (direction, n) in [(Direction::Input, input), (Direction::Output, output)] {
+            *u.tokens
+                .entry((plugin.to_owned(), provider.to_owned(), direction))
+                .or_default() += n;
+        }
+        *u.cost_micro_usd
+            .entry((plugin.to_owned(), provider.to_owned()))
+            .or_default() += cost_micro_usd;
+    }
+
+    pub fn record_attempt(&self, plugin: &str, provider: &str, outcome: &str) {
+        let mut u = self.usage.lock().expect("usage lock poisoned");
+        *u.attempts
+            .entry((plugin.to_owned(), provider.to_owned(), outcome.to_owned()))
+            .or_default() += 1;
+    }
+
+    pub fn record_request(&self, plugin: &str, result: RequestResult) {
+        let mut u = self.usage.lock().expect("usage lock poisoned");
+        *u.requests.entry((plugin.to_owned(), result)).or_default() += 1;
+    }
+
+    /// Every counter now; `limit_for` gives each plugin's budget.
+    pub fn snapshot(&self, limit_for: impl Fn(&str) -> u64) -> UsageSnapshot {
+        let today = self.today();
+        let mut snap = self.usage.lock().expect("usage lock poisoned").clone();
+        let budgets = self.budgets.lock().expect("budget lock poisoned");
+        snap.budgets = budgets
+            .iter()
+            .map(|(plugin, b)| {
+                let used = if b.day == today { b.used } else { 0 };
+                let s = BudgetSnapshot {
+                    day: today,
+                    used_tokens: used,
+                    limit_tokens: limit_for(plugin),
+                };
+                (plugin.clone(), s)
+            })
+            .collect();
+        snap
+    }
+}
+
+/// Starts a fresh day's budget when the UTC day changed.
+fn roll(b: &mut Budget, today: u64) {
+    if b.day != today {
+        b.day = today;
+        b.used = 0;
+    }
+}

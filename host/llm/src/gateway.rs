@@ -1,0 +1,327 @@
+//! The gateway: walks a plugin's fallback chain, and per provider passes the breaker,
+//! waits at the (provider, model) gate, retries with jittered backoff, all inside the
+//! caller's deadline; then accounts tokens, cost and budget.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agenthost_runtime::{Clock, Completion, CompletionRequest, LlmError, LlmGateway};
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+
+use crate::accounting::{
+    Accounting, AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetCheck, RequestResult,
+    UsageSnapshot,
+};
+use crate::backoff::Backoff;
+use crate::breaker::{Breaker, BreakerState};
+use crate::config::{LlmConfig, ProviderConfig, ProviderKind};
+use crate::metrics;
+use crate::provider::{self, AttemptError};
+
+/// The message of `Unavailable` when no provider has a key.
+pub const NO_PROVIDER_MESSAGE: &str = "no LLM provider is configured";
+/// How long an idle pooled connection to a provider is kept.
+const POOL_IDLE_TIMEOUT_SECS: u64 = 90;
+
+/// The gateway could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("building the LLM HTTP client failed: {0}")]
+    HttpClient(#[from] reqwest::Error),
+}
+
+/// A provider with its live state.
+struct Provider {
+    kind: ProviderKind,
+    config: ProviderConfig,
+    breaker: Breaker,
+    /// The (provider, model) gate: each provider has one model, so one semaphore.
+    gate: Arc<Semaphore>,
+}
+
+/// Every counter and every breaker at one moment, for `/metrics` and the admin API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmSnapshot {
+    pub usage: UsageSnapshot,
+    /// provider → (model, breaker state, free gate permits).
+    pub providers: BTreeMap<ProviderKind, ProviderSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSnapshot {
+    pub model: String,
+    pub breaker: BreakerState,
+    pub gate_capacity: usize,
+    pub gate_available: usize,
+}
+
+/// The host's LLM gateway; implements [`LlmGateway`].
+pub struct Gateway {
+    config: LlmConfig,
+    providers: BTreeMap<ProviderKind, Provider>,
+    client: reqwest::Client,
+    backoff: Backoff,
+    accounting: Accounting,
+    alerts: Arc<dyn AlertSink>,
+}
+
+impl fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `LlmConfig`'s Debug redacts keys.
+        f.debug_struct("Gateway")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one provider's turn in the chain ended without a completion.
+enum ProviderFailure {
+    /// The breaker refused the call before any request.
+    CircuitOpen,
+    /// The deadline passed (waiting at the gate, or in flight).
+    Deadline,
+    /// The provider failed; the last attempt's error.
+    Failed(AttemptError),
+}
+
+impl Gateway {
+    /// Builds the gateway. `clock` drives breaker cool-downs and budget days; `alerts`
+    /// receives budget alerts.
+    pub fn new(
+        config: LlmConfig,
+        clock: Arc<dyn Clock>,
+        alerts: Arc<dyn AlertSink>,
+    ) -> Result<Self, GatewayError> {
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(POOL_IDLE_TIMEOUT_SECS))
+            .build()?;
+        let providers = config
+            .providers
+            .iter()
+            .map(|(&kind, pc)| {
+                let p = Provider {
+                    kind,
+                    config: pc.clone(),
+                    breaker: Breaker::new(
+                        config.breaker_failures,
+                        config.breaker_cooldown,
+                        clock.clone(),
+                    ),
+                    gate: Arc::new(Semaphore::new(config.concurrency)),
+                };
+                (kind, p)
+            })
+            .collect();
+        Ok(Self {
+            backoff: Backoff {
+                base: config.backoff_base,
+                cap: config.backoff_cap,
+            },
+            providers,
+            client,
+            accounting: Accounting::new(clock),
+            alerts,
+            config,
+        })
+    }
+
+    /// Every counter, budget and breaker now.
+    pub fn snapshot(&self) -> LlmSnapshot {
+        LlmSnapshot {
+            usage: self
+                .accounting
+                .snapshot(|plugin| self.config.daily_tokens_for(plugin)),
+            providers: self
+                .providers
+                .values()
+                .map(|p| {
+                    let s = ProviderSnapshot {
+                        model: p.config.model.clone(),
+                        breaker: p.breaker.state(),
+                        gate_capacity: self.config.concurrency,
+                        gate_available: p.gate.available_permits(),
+                    };
+                    (p.kind, s)
+                })
+                .collect(),
+        }
+    }
+
+    /// The snapshot in the Prometheus text exposition format.
+    pub fn render_prometheus(&self) -> String {
+        metrics::render(&self.snapshot())
+    }
+
+    async fn run(
+        &self,
+        plugin: &str,
+        request: &CompletionRequest,
+        deadline: Instant,
+    ) -> Result<Completion, LlmError> {
+        if self.providers.is_empty() {
+            return Err(LlmError::Unavailable(NO_PROVIDER_MESSAGE.into()));
+        }
+        let chain = self.config.chain_for(plugin);
+        if chain.is_empty() {
+            return Err(LlmError::Unavailable(format!(
+                "no configured LLM provider is in plugin {plugin}'s chain"
+            )));
+        }
+        if let BudgetCheck::Exhausted { alert } = self
+            .accounting
+            .check_budget(plugin, self.config.daily_tokens_for(plugin))
+        {
+            if let Some(message) = alert {
+                tracing::warn!(plugin, %message, "llm budget exhausted");
+                self.alerts
+                    .raise(BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, plugin, message);
+            }
+            return Err(LlmError::BudgetExhausted);
+        }
+
+        let mut summary = Vec::with_capacity(chain.len());
+        let mut open = 0;
+        for kind in &chain {
+            let provider = &self.providers[kind];
+            match self.try_provider(plugin, provider, request, deadline).await {
+                Ok(c) => return Ok(c),
+                Err(ProviderFailure::Deadline) => return Err(LlmError::Timeout),
+                Err(ProviderFailure::CircuitOpen) => {
+                    open += 1;
+                    summary.push(format!("{kind}: circuit breaker open"));
+                }
+                Err(ProviderFailure::Failed(e)) => {
+                    tracing::warn!(plugin, provider = %kind, error = %e, "llm provider failed, failing over");
+                    summary.push(format!("{kind}: {e}"));
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            Err(LlmError::Timeout)
+        } else if open == chain.len() {
+            Err(LlmError::Unavailable(format!(
+                "every provider's circuit breaker is open ({})",
+                chain
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        } else {
+            Err(LlmError::Failed(summary.join("; ")))
+        }
+    }
+
+    /// One provider's turn: attempts with retries until success, a non-retryable error,
+    /// retries spent, an open breaker, or a backoff that would cross the deadline.
+    async fn try_provider(
+        &self,
+        plugin: &str,
+        provider: &Provider,
+        request: &CompletionRequest,
+        deadline: Instant,
+    ) -> Result<Completion, ProviderFailure> {
+        let name = provider.kind.as_str();
+        let mut attempt = 0u32;
+        let mut last_error: Option<AttemptError> = None;
+        loop {
+            let Some(ticket) = provider.breaker.try_acquire() else {
+                // Opened by our own failures mid-retry: report what failed, not the breaker.
+                return Err(
+                    last_error.map_or(ProviderFailure::CircuitOpen, ProviderFailure::Failed)
+                );
+            };
+            let permit = tokio::time::timeout_at(deadline.into(), provider.gate.acquire())
+                .await
+                .map_err(|_| ProviderFailure::Deadline)?
+                .expect("gate semaphore is never closed");
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(ProviderFailure::Deadline);
+            }
+            let result = provider::send(
+                &self.client,
+                provider.kind,
+                &provider.config,
+                request,
+                remaining,
+            )
+            .await;
+            drop(permit);
+            let error = match result {
+                Ok(reply) => {
+                    ticket.success();
+                    self.accounting.record_attempt(plugin, name, "ok");
+                    let (input, output) = (reply.input_tokens, reply.output_tokens);
+                    let cost = provider
+                        .config
+                        .price
+                        .cost_micro_usd(input.into(), output.into());
+                    self.accounting
+                        .record_tokens(plugin, name, input.into(), output.into(), cost);
+                    return Ok(Completion {
+                        text: reply.text,
+                        provider: name.to_owned(),
+                        model: provider.config.model.clone(),
+                        input_tokens: input,
+                        output_tokens: output,
+                    });
+                }
+                Err(e) => e,
+            };
+            if error.counts_against_breaker() {
+                ticket.failure();
+            } else {
+                ticket.success();
+            }
+            self.accounting
+                .record_attempt(plugin, name, error.outcome());
+            if error == AttemptError::Timeout && Instant::now() >= deadline {
+                return Err(ProviderFailure::Deadline);
+            }
+            if !error.retryable() || attempt >= self.config.max_retries {
+                return Err(ProviderFailure::Failed(error));
+            }
+            let delay = self.backoff.delay(attempt, error.retry_after());
+            if Instant::now() + delay >= deadline {
+                // Sleeping would cross the deadline: give the next provider the time.
+                return Err(ProviderFailure::Failed(error));
+            }
+            tracing::debug!(plugin, provider = name, attempt, ?delay, error = %error, "llm attempt failed, retrying");
+            tokio::time::sleep(delay).await;
+            last_error = Some(error);
+            attempt += 1;
+        }
+    }
+}
+
+#[async_trait]
+impl LlmGateway for Gateway {
+    async fn complete(
+        &self,
+        plugin: &str,
+        request: CompletionRequest,
+        deadline: Instant,
+    ) -> Result<Completion, LlmError> {
+        let result = if self.providers.is_empty() {
+            // Fast path, nothing to time.
+            Err(LlmError::Unavailable(NO_PROVIDER_MESSAGE.into()))
+        } else {
+            tokio::time::timeout_at(deadline.into(), self.run(plugin, &request, deadline))
+                .await
+                .unwrap_or(Err(LlmError::Timeout))
+        };
+        let outcome = match &result {
+            Ok(_) => RequestResult::Ok,
+            Err(LlmError::BudgetExhausted) => RequestResult::BudgetExhausted,
+            Err(LlmError::Unavailable(_)) => RequestResult::Unavailable,
+            Err(LlmError::Timeout) => RequestResult::Timeout,
+            Err(LlmError::Failed(_)) => RequestResult::Failed,
+        };
+        self.accounting.record_request(plugin, outcome);
+        result
+    }
+}
