@@ -133,9 +133,16 @@ fn signed(sid: &str, body: &str) -> (String, String) {
     )
 }
 
-fn start_host(port: u16, data: &std::path::Path, plugins: &std::path::Path, twilio: &str) -> Child {
+fn start_host(
+    port: u16,
+    data: &std::path::Path,
+    plugins: &std::path::Path,
+    twilio: &str,
+    roles: &str,
+) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
     cmd.arg("serve")
+        .env("AGENTHOST_ROLES", roles)
         .env_clear()
         .env("AGENTHOST_LISTEN", format!("127.0.0.1:{port}"))
         .env("AGENTHOST_PUBLIC_URL", PUBLIC_URL)
@@ -212,7 +219,13 @@ async fn main() {
     std::fs::copy(&echo, plugins.path().join("echo.wasm")).unwrap();
     let port = free_port();
     let t = Instant::now();
-    let mut child = start_host(port, data.path(), plugins.path(), &twilio.base_url());
+    let mut child = start_host(
+        port,
+        data.path(),
+        plugins.path(),
+        &twilio.base_url(),
+        "web,worker,scheduler",
+    );
     wait_ready(port).await;
     let startup = t.elapsed();
     let url = format!("http://127.0.0.1:{port}/twilio/sms");
@@ -245,6 +258,24 @@ async fn main() {
     let _ = child.kill();
     let _ = child.wait();
 
+    // Ingress alone (web role): what the webhook path can durably accept when workers run
+    // elsewhere, as on GKE.
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = start_host(port, data.path(), plugins.path(), &twilio.base_url(), "web");
+    wait_ready(port).await;
+    let make: Arc<dyn Fn(u64) -> (String, String) + Send + Sync> =
+        Arc::new(|n| signed(&format!("SMweb{n:027}"), "load"));
+    let web_only = load(
+        format!("http://127.0.0.1:{port}/twilio/sms"),
+        connections,
+        seconds,
+        make,
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+
     let setup = if std::env::var("BENCH_DATABASE_URL").is_ok() {
         "PostgreSQL + RabbitMQ"
     } else {
@@ -269,12 +300,20 @@ async fn main() {
         baseline.failed
     );
     println!(
-        "| signed webhooks durably accepted       | {:>8.0} | {:>6.2} | {:>6.2} | {:>6} | {:.2}×       |",
+        "| signed webhooks durably accepted, all roles | {:>8.0} | {:>6.2} | {:>6.2} | {:>6} | {:.2}×       |",
         ingress.rate(),
         ingress.pct(0.5),
         ingress.pct(0.99),
         ingress.failed,
         ingress.rate() / baseline.rate()
+    );
+    println!(
+        "| same, web role only (workers elsewhere) | {:>8.0} | {:>6.2} | {:>6.2} | {:>6} | {:.2}×       |",
+        web_only.rate(),
+        web_only.pct(0.5),
+        web_only.pct(0.99),
+        web_only.failed,
+        web_only.rate() / baseline.rate()
     );
     println!(
         "| end to end, webhook → SMS POST (n={e2e_n:<4}) |          | {:>6.2} | {:>6.2} |        |             |",

@@ -168,6 +168,19 @@ pub const VARS: &[Var] = &[
     },
 ];
 
+/// Every variable the host reads as (name, secret, help): the host's own `VARS` and
+/// those of the capabilities that parse their own section (the LLM gateway).
+pub fn all_vars() -> Vec<(&'static str, bool, &'static str)> {
+    VARS.iter()
+        .map(|v| (v.name, v.secret, v.help))
+        .chain(
+            agenthost_llm::VARS
+                .iter()
+                .map(|v| (v.name, v.secret, v.help)),
+        )
+        .collect()
+}
+
 /// A configuration error: which variable, what was wrong. Never contains a secret value.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {var}: {message}")]
@@ -254,6 +267,8 @@ pub struct Config {
     pub twilio: TwilioSettings,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// The LLM gateway's own section (providers, chains, gates, budgets).
+    pub llm: agenthost_llm::LlmConfig,
 }
 
 impl Config {
@@ -366,7 +381,11 @@ impl Config {
                 ));
             }
         };
+        let llm =
+            agenthost_llm::LlmConfig::from_lookup(|k| lookup(k).filter(|v| !v.trim().is_empty()))
+                .map_err(|e| err(e.var, e.message))?;
         Ok(Config {
+            llm,
             listen,
             public_url,
             roles,
@@ -532,13 +551,13 @@ impl Config {
     pub fn render_redacted(&self) -> String {
         let lookup = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut out = String::new();
-        for var in VARS {
-            let shown = match lookup(var.name) {
-                Some(_) if var.secret => "<redacted>".to_owned(),
+        for (name, secret, help) in all_vars() {
+            let shown = match lookup(name) {
+                Some(_) if secret => "<redacted>".to_owned(),
                 Some(v) => v,
                 None => "(unset)".to_owned(),
             };
-            out.push_str(&format!("{}={}    # {}\n", var.name, shown, var.help));
+            out.push_str(&format!("{name}={shown}    # {help}\n"));
         }
         out.push_str(&format!(
             "# effective: listen={} public_url={} roles={:?} data_dir={} database={} queue={} plugin_dir={} default_limits={:?}\n",

@@ -22,7 +22,7 @@ use agenthost_pipeline::{
     worker::Worker,
 };
 use agenthost_queue::{AmqpConfig, AmqpQueue, EmbeddedConfig, EmbeddedQueue, Queue};
-use agenthost_runtime::{Capabilities, NoLlm, Runtime, RuntimeConfig, SystemClock};
+use agenthost_runtime::{Capabilities, Runtime, RuntimeConfig, SystemClock};
 use agenthost_storage::Storage;
 use agenthost_twilio::{TwilioClient, TwilioConfig};
 use anyhow::Context;
@@ -71,10 +71,17 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         )?),
     };
 
+    let clock: Arc<dyn agenthost_runtime::Clock> = Arc::new(SystemClock);
+    let llm = agenthost_llm::Gateway::new(
+        config.llm.clone(),
+        clock.clone(),
+        Arc::new(StoredAlerts(storage.clone())),
+    )
+    .context("starting the LLM gateway")?;
     let caps = Capabilities {
         state: Arc::new(StorageState(storage.clone())),
-        llm: Arc::new(NoLlm),
-        clock: Arc::new(SystemClock),
+        llm: Arc::new(llm),
+        clock,
     };
     let runtime = Runtime::new(
         RuntimeConfig {
@@ -246,6 +253,33 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The LLM gateway's alerts (e.g. a spent token budget) go to the durable alert store.
+struct StoredAlerts(Storage);
+
+impl agenthost_llm::AlertSink for StoredAlerts {
+    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
+        let alert = agenthost_storage::NewAlert {
+            kind: kind.to_owned(),
+            severity: severity.to_owned(),
+            plugin: Some(plugin.to_owned()),
+            version: None,
+            conversation_id: None,
+            message,
+            fields: Vec::new(),
+        };
+        let storage = self.0.clone();
+        // The gateway calls this from inside an invocation; never block it on storage.
+        tokio::spawn(async move {
+            if let Err(e) = storage
+                .insert_alert(&alert, agenthost_pipeline::now_ms())
+                .await
+            {
+                tracing::error!(error = %e, kind = %alert.kind, "could not record an LLM alert");
+            }
+        });
+    }
 }
 
 async fn shutdown_signal() {

@@ -79,6 +79,8 @@ impl std::fmt::Debug for EmbeddedQueue {
 }
 
 struct Inner {
+    /// Writes take its SQLite writer turn; reads go straight to the pool.
+    storage: Storage,
     pool: AnyPool,
     backend: Backend,
     config: EmbeddedConfig,
@@ -107,6 +109,7 @@ impl EmbeddedQueue {
             .as_nanos();
         Ok(Self {
             inner: Arc::new(Inner {
+                storage: storage.clone(),
                 pool: storage.pool().clone(),
                 backend: storage.backend(),
                 config,
@@ -134,13 +137,14 @@ impl Queue for EmbeddedQueue {
             source,
         };
         if messages.len() <= MAX_ROWS_PER_INSERT {
+            let _turn = inner.storage.writer_turn().await;
             let sql = insert_sql(messages.len());
             bind_insert(&sql, lane, messages, now)
                 .execute(&inner.pool)
                 .await
                 .map_err(storage)?;
         } else {
-            let mut tx = inner.begin_write().await.map_err(storage)?;
+            let (mut tx, _turn) = inner.begin_write().await.map_err(storage)?;
             for chunk in messages.chunks(MAX_ROWS_PER_INSERT) {
                 let sql = insert_sql(chunk.len());
                 bind_insert(&sql, lane, chunk, now)
@@ -244,12 +248,22 @@ impl Inner {
 
     /// Opens a transaction that will write. SQLite's plain `BEGIN` would take the write
     /// lock only at the first write and could then fail busy; `IMMEDIATE` queues instead.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    /// Holds the SQLite writer turn for as long as the returned guard lives.
+    async fn begin_write(
+        &self,
+    ) -> Result<
+        (
+            sqlx::Transaction<'static, sqlx::Any>,
+            Option<tokio::sync::OwnedMutexGuard<()>>,
+        ),
+        sqlx::Error,
+    > {
         let begin = match self.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        self.pool.begin_with(begin).await
+        let turn = self.storage.writer_turn().await;
+        Ok((self.pool.begin_with(begin).await?, turn))
     }
 
     fn new_token(&self) -> String {
@@ -271,6 +285,7 @@ impl Inner {
         );
         let now = now_ms();
         let token = self.new_token();
+        let _turn = self.storage.writer_turn().await;
         let row = sqlx::query(&sql)
             .bind(now.saturating_add(self.lease_ms))
             .bind(token.as_str())
@@ -301,6 +316,7 @@ impl Inner {
 
     /// Makes an abandoned row ready again now (if it is still ours).
     async fn release(&self, lane: &str, abandoned: &Abandoned) -> Result<bool, sqlx::Error> {
+        let turn = self.storage.writer_turn().await;
         let released = sqlx::query(
             "UPDATE queue_items SET available_at = $1, lease_until = NULL, leased_by = NULL \
              WHERE id = $2 AND leased_by = $3",
@@ -311,6 +327,7 @@ impl Inner {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        drop(turn);
         if released > 0 {
             self.wake(lane);
         }
@@ -318,6 +335,7 @@ impl Inner {
     }
 
     async fn ack(&self, id: i64, token: &str) -> Result<bool, sqlx::Error> {
+        let _turn = self.storage.writer_turn().await;
         let deleted = sqlx::query("DELETE FROM queue_items WHERE id = $1 AND leased_by = $2")
             .bind(id)
             .bind(token)
@@ -334,6 +352,7 @@ impl Inner {
         token: &str,
         delay: Duration,
     ) -> Result<bool, sqlx::Error> {
+        let turn = self.storage.writer_turn().await;
         let updated = sqlx::query(
             "UPDATE queue_items SET attempt = attempt + 1, available_at = $1, \
              lease_until = NULL, leased_by = NULL WHERE id = $2 AND leased_by = $3",
@@ -344,6 +363,7 @@ impl Inner {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        drop(turn);
         if updated > 0 {
             // Waiting consumers re-read when the lane's next row is due.
             self.wake(lane);
@@ -352,7 +372,7 @@ impl Inner {
     }
 
     async fn dead_letter(&self, id: i64, token: &str, reason: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let (mut tx, _turn) = self.begin_write().await?;
         let row = sqlx::query(
             "DELETE FROM queue_items WHERE id = $1 AND leased_by = $2 \
              RETURNING lane, event_id, attempt",

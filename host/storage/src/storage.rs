@@ -147,7 +147,10 @@ impl Storage {
     }
 
     /// Holds the SQLite writer turn until dropped; `None` (no waiting) on PostgreSQL.
-    pub(crate) async fn writer_turn(&self) -> Option<OwnedMutexGuard<()>> {
+    /// Waits for this process's SQLite writer turn (`None` on PostgreSQL, which needs
+    /// none). Code writing through [`Storage::pool`] holds it across its write so SQLite
+    /// writers queue in FIFO order instead of sleeping in the busy handler.
+    pub async fn writer_turn(&self) -> Option<OwnedMutexGuard<()>> {
         match &self.writer_turn {
             Some(turn) => Some(Arc::clone(turn).lock_owned().await),
             None => None,
