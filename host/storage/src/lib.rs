@@ -15,6 +15,7 @@
 //! - `outbox`     — outbound SMS: claiming with leases, marking sent/failed/retry.
 //! - `routes`     — number → plugin routes and opt-outs.
 //! - `alerts`     — alerts raised outside a worker commit and their delivery status.
+//! - `schedule`   — the scheduler's claims: cron marks, due one-off jobs, SLA ladder rungs.
 //!
 //! # Conventions
 //! Timestamps are `i64` Unix epoch milliseconds supplied by the caller (`now_ms`), so tests
@@ -24,6 +25,7 @@
 //! Nothing here knows about plugins' code, queues or HTTP: callers pass plain data in and
 //! get plain rows out.
 
+mod alert_delivery;
 mod alerts;
 mod backend;
 mod commit;
@@ -33,6 +35,7 @@ mod history;
 mod migrations;
 mod outbox;
 mod routes;
+mod schedule;
 mod sql;
 mod state;
 mod storage;
@@ -47,5 +50,6 @@ pub use events::{
 };
 pub use history::{Direction, HistoryRow};
 pub use outbox::{OutboxRow, OutboxStatus};
+pub use schedule::{DueJob, SlaLadderItem, SlotFiring};
 pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};
 pub use url::{SQLITE_FILE_NAME, redact_url};

@@ -45,6 +45,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_queue.sql"),
         postgres: include_str!("../migrations/postgres/0002_queue.sql"),
     },
+    Migration {
+        version: 3,
+        name: "schedule",
+        sqlite: include_str!("../migrations/sqlite/0003_schedule.sql"),
+        postgres: include_str!("../migrations/postgres/0003_schedule.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migration transactions across

@@ -146,7 +146,6 @@ impl Storage {
         statement.execute(&self.pool).await.map_err(query(op))
     }
 
-    /// Holds the SQLite writer turn until dropped; `None` (no waiting) on PostgreSQL.
     /// Waits for this process's SQLite writer turn (`None` on PostgreSQL, which needs
     /// none). Code writing through [`Storage::pool`] holds it across its write so SQLite
     /// writers queue in FIFO order instead of sleeping in the busy handler.

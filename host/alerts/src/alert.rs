@@ -1,0 +1,180 @@
+//! The one [`Alert`] model every channel renders: built once from a stored row, carrying a
+//! count when identical alerts were coalesced into one delivery.
+
+use std::fmt;
+use std::time::Duration;
+
+use agenthost_storage::AlertRow;
+use serde::Serialize;
+
+/// How urgent an alert is. Unknown stored values read as `Warning`: an alert is never
+/// dropped or mis-shed because its severity was misspelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn parse(text: &str) -> Severity {
+        match text {
+            "info" => Severity::Info,
+            "critical" => Severity::Critical,
+            _ => Severity::Warning,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One alert as delivered: possibly several identical stored rows (`count`) coalesced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// Stable label of what happened (`dead_letter`, `sla_escalation`, …): routes by it.
+    pub kind: String,
+    pub severity: Severity,
+    pub plugin: Option<String>,
+    pub version: Option<String>,
+    pub conversation_id: Option<String>,
+    pub message: String,
+    /// Extra labelled values, order kept.
+    pub fields: Vec<(String, String)>,
+    /// How many identical stored alerts this delivery stands for (1 = not coalesced).
+    pub count: u32,
+    /// The coalescing window `count` was gathered in; shown beside the count.
+    #[serde(skip)]
+    pub window: Duration,
+    /// When the first of them was raised, Unix epoch milliseconds.
+    pub created_at_ms: i64,
+}
+
+/// What makes two alerts "identical" for coalescing: same kind, plugin and message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CoalesceKey {
+    kind: String,
+    plugin: Option<String>,
+    message: String,
+}
+
+impl Alert {
+    /// The alert a stored row describes, not coalesced.
+    pub fn from_row(row: &AlertRow) -> Alert {
+        Alert {
+            kind: row.kind.clone(),
+            severity: Severity::parse(&row.severity),
+            plugin: row.plugin.clone(),
+            version: row.version.clone(),
+            conversation_id: row.conversation_id.clone(),
+            message: row.message.clone(),
+            fields: row.fields.clone(),
+            count: 1,
+            window: Duration::ZERO,
+            created_at_ms: row.created_at_ms,
+        }
+    }
+
+    pub(crate) fn key(&self) -> CoalesceKey {
+        CoalesceKey {
+            kind: self.kind.clone(),
+            plugin: self.plugin.clone(),
+            message: self.message.clone(),
+        }
+    }
+
+    /// `(×7 in 5 min)` when coalesced, `None` for a single alert.
+    pub fn count_label(&self) -> Option<String> {
+        (self.count > 1).then(|| format!("(×{} in {})", self.count, human(self.window)))
+    }
+
+    /// The alert as plain text, one fact per line: the body every text channel sends.
+    pub fn render_text(&self) -> String {
+        let mut out = format!("[{}] {}", self.severity.as_str().to_uppercase(), self.kind);
+        if let Some(label) = self.count_label() {
+            out.push(' ');
+            out.push_str(&label);
+        }
+        out.push('\n');
+        out.push_str(&self.message);
+        let mut line = |name: &str, value: &str| {
+            out.push('\n');
+            out.push_str(name);
+            out.push_str(": ");
+            out.push_str(value);
+        };
+        if let Some(plugin) = &self.plugin {
+            match &self.version {
+                Some(version) => line("plugin", &format!("{plugin}@{version}")),
+                None => line("plugin", plugin),
+            }
+        }
+        if let Some(conversation) = &self.conversation_id {
+            line("conversation", conversation);
+        }
+        for (name, value) in &self.fields {
+            line(name, value);
+        }
+        out
+    }
+}
+
+/// `5 min`, `90 s`, `2 h`.
+fn human(window: Duration) -> String {
+    let secs = window.as_secs();
+    if secs >= 3600 && secs.is_multiple_of(3600) {
+        format!("{} h", secs / 3600)
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if secs > 0 {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", window.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_label_names_the_window() {
+        let mut alert = Alert {
+            kind: "dead_letter".into(),
+            severity: Severity::Critical,
+            plugin: Some("echo".into()),
+            version: Some("1".into()),
+            conversation_id: None,
+            message: "boom".into(),
+            fields: vec![("event".into(), "e1".into())],
+            count: 1,
+            window: Duration::from_secs(300),
+            created_at_ms: 0,
+        };
+        assert_eq!(alert.count_label(), None);
+        alert.count = 7;
+        assert_eq!(alert.count_label().as_deref(), Some("(×7 in 5 min)"));
+        assert_eq!(
+            alert.render_text(),
+            "[CRITICAL] dead_letter (×7 in 5 min)\nboom\nplugin: echo@1\nevent: e1"
+        );
+    }
+
+    #[test]
+    fn unknown_severity_is_not_info() {
+        assert_eq!(Severity::parse("INFO"), Severity::Warning);
+        assert_eq!(Severity::parse("info"), Severity::Info);
+    }
+}

@@ -1,0 +1,538 @@
+//! The [`Dispatcher`]: the one task that moves stored alerts to their channels.
+//!
+//! The `alerts` table is the queue: a row stays `pending` until every channel it is routed
+//! to has taken it (→ `sent`) or one gave up (→ `failed`), so a restart or a Discord
+//! outage loses nothing. In memory the dispatcher keeps a bounded working set of rows:
+//!
+//! - **coalescing** — rows with the same kind, plugin and message become one job. The
+//!   first of a burst goes out at once; repeats within the window wait for the window's
+//!   end and go out once, with their count.
+//! - **lanes** — each channel instance has its own FIFO lane with at most one request in
+//!   flight. A rate limit or outage blocks only that lane (until `retry_after`, or a
+//!   jittered exponential backoff); other channels keep delivering.
+//! - **shedding** — past `max_pending` undelivered rows, the oldest `info` (then
+//!   `warning`) rows are marked `failed` with one log line; `critical` rows never are.
+//!
+//! It runs apart from ingest and the workers and only reads/marks alert rows, so a slow
+//! channel never slows the message path.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agenthost_storage::{AlertRow, AlertStatus, Storage};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::alert::{Alert, CoalesceKey};
+use crate::channel::{ChannelError, ChannelRegistry, Router};
+use crate::config::{AlertConfig, ConfigError};
+use crate::metrics::AlertMetrics;
+
+/// Most stored rows held in memory at once (waiting, coalescing or being delivered); the
+/// rest wait in the table.
+pub const MAX_WORKING_ROWS: usize = 1000;
+/// Longest one `send` may take before it counts as a transient failure.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Severities shed (in this order) when the backlog passes its bound. Never `critical`.
+const SHEDDABLE: [&str; 2] = ["info", "warning"];
+
+/// Wakes the dispatcher and reads its counters; cheap to clone, safe to keep anywhere.
+#[derive(Clone, Default)]
+pub struct AlertsHandle {
+    notify: Arc<Notify>,
+    metrics: Arc<AlertMetrics>,
+}
+
+impl AlertsHandle {
+    /// Asks the dispatcher to look for new alerts now rather than at its next poll.
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    pub fn metrics(&self) -> &Arc<AlertMetrics> {
+        &self.metrics
+    }
+
+    /// The counters in the Prometheus text format.
+    pub fn render_prometheus(&self) -> String {
+        self.metrics.render_prometheus()
+    }
+}
+
+/// The dispatcher's timing and bounds (from [`AlertConfig`]).
+#[derive(Debug, Clone)]
+struct Settings {
+    window: Duration,
+    max_pending: u64,
+    poll_interval: Duration,
+    retry_base: Duration,
+    retry_cap: Duration,
+    give_up_after: Duration,
+}
+
+pub struct Dispatcher {
+    router: Router,
+    settings: Settings,
+    handle: AlertsHandle,
+}
+
+impl Dispatcher {
+    pub fn new(config: &AlertConfig, router: Router) -> Dispatcher {
+        let handle = AlertsHandle::default();
+        for name in router.channel_names() {
+            handle.metrics.register_channel(name);
+        }
+        Dispatcher {
+            router,
+            settings: Settings {
+                window: config.coalesce_window,
+                max_pending: config.max_pending,
+                poll_interval: config.poll_interval,
+                retry_base: config.retry_base,
+                retry_cap: config.retry_cap,
+                give_up_after: config.give_up_after,
+            },
+            handle,
+        }
+    }
+
+    /// With the built-in channel kinds (`discord`, `webhook`, `log`).
+    pub fn from_config(config: &AlertConfig) -> Result<Dispatcher, ConfigError> {
+        let registry = ChannelRegistry::builtin(config)?;
+        Ok(Dispatcher::new(config, Router::build(config, &registry)?))
+    }
+
+    pub fn handle(&self) -> AlertsHandle {
+        self.handle.clone()
+    }
+
+    /// Delivers alerts until `cancel` fires. Requests in flight at that moment are
+    /// abandoned; their rows stay `pending` and go out on the next start.
+    pub async fn run(self, storage: Storage, cancel: CancellationToken) {
+        let lanes = self
+            .router
+            .channels
+            .iter()
+            .map(|(name, _)| Lane::new(name))
+            .collect();
+        let mut state = State {
+            router: self.router,
+            settings: self.settings,
+            metrics: self.handle.metrics.clone(),
+            jobs: HashMap::new(),
+            next_job: 0,
+            known: HashSet::new(),
+            open: HashMap::new(),
+            last_released: HashMap::new(),
+            lanes,
+            finished: Vec::new(),
+        };
+        let notify = self.handle.notify;
+        let mut inflight: JoinSet<Attempt> = JoinSet::new();
+        let mut next_poll = Instant::now();
+        tracing::info!(
+            channels = ?state.router.channel_names().collect::<Vec<_>>(),
+            "alert dispatcher started"
+        );
+        loop {
+            let now = Instant::now();
+            if now >= next_poll {
+                state.poll(&storage, now).await;
+                next_poll = Instant::now() + state.settings.poll_interval;
+            }
+            let now = Instant::now();
+            state.release(now);
+            state.start(now, &mut inflight);
+            state.mark_finished(&storage).await;
+            let wake = state.next_wake().map_or(next_poll, |t| t.min(next_poll));
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = notify.notified() => next_poll = Instant::now(),
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
+                    match done {
+                        Ok(attempt) => state.finish(attempt),
+                        Err(e) => tracing::error!(error = %e, "alert send task failed"),
+                    }
+                }
+                () = tokio::time::sleep_until(wake) => {}
+            }
+        }
+        inflight.shutdown().await;
+        tracing::info!(
+            in_memory = state.known.len(),
+            "alert dispatcher stopped; undelivered alerts stay pending"
+        );
+    }
+}
+
+/// The outcome of one `send` on one lane.
+struct Attempt {
+    lane: usize,
+    job: u64,
+    result: Result<(), ChannelError>,
+}
+
+/// One delivery: one or more identical stored rows, routed to one or more lanes.
+struct Job {
+    alert: Arc<Alert>,
+    /// `(row id, attempts recorded before)`.
+    rows: Vec<(i64, i64)>,
+    /// Not handed to lanes before this (the end of the coalescing window).
+    release_at: Instant,
+    first_seen: Instant,
+    /// Lanes that have not yet finished with it.
+    outstanding: usize,
+    /// Some lane gave up on it.
+    failed: bool,
+    /// `send` calls made for it, over all lanes.
+    attempts: i64,
+}
+
+/// One channel instance's queue of jobs.
+struct Lane {
+    name: String,
+    queue: VecDeque<u64>,
+    /// No request before this (a rate limit or backoff).
+    blocked_until: Option<Instant>,
+    /// Transient failures in a row; drives the backoff.
+    failures: u32,
+    busy: bool,
+}
+
+impl Lane {
+    fn new(name: &str) -> Lane {
+        Lane {
+            name: name.to_owned(),
+            queue: VecDeque::new(),
+            blocked_until: None,
+            failures: 0,
+            busy: false,
+        }
+    }
+
+    fn ready(&self, now: Instant) -> bool {
+        !self.busy && !self.queue.is_empty() && self.blocked_until.is_none_or(|t| t <= now)
+    }
+}
+
+struct State {
+    router: Router,
+    settings: Settings,
+    metrics: Arc<AlertMetrics>,
+    jobs: HashMap<u64, Job>,
+    next_job: u64,
+    /// Row ids in some job.
+    known: HashSet<i64>,
+    /// Jobs not yet released, by what they coalesce.
+    open: HashMap<CoalesceKey, u64>,
+    /// When a job of each key was last released: repeats wait for the window's end.
+    last_released: HashMap<CoalesceKey, Instant>,
+    lanes: Vec<Lane>,
+    /// Jobs every lane is done with, to be marked in storage.
+    finished: Vec<u64>,
+}
+
+impl State {
+    /// Sheds past the bound, then loads new pending rows into the working set.
+    async fn poll(&mut self, storage: &Storage, now: Instant) {
+        let window = self.settings.window;
+        self.last_released.retain(|_, t| *t + window > now);
+        match storage.count_pending_alerts().await {
+            Ok(pending) => {
+                self.metrics.update(|m| m.pending = pending);
+                if pending > self.settings.max_pending {
+                    self.shed(storage, pending).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count pending alerts"),
+        }
+        let room = MAX_WORKING_ROWS.saturating_sub(self.known.len());
+        if room == 0 {
+            return;
+        }
+        // The oldest `known + room` pending rows include at least `room` new ones, if
+        // that many exist.
+        let want = u32::try_from(self.known.len() + room).unwrap_or(u32::MAX);
+        let rows = match storage.pending_alerts(want).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read pending alerts");
+                return;
+            }
+        };
+        for row in rows {
+            if self.known.insert(row.id) {
+                self.admit(&row, now);
+            }
+        }
+    }
+
+    async fn shed(&mut self, storage: &Storage, pending: u64) {
+        let mut excess = pending - self.settings.max_pending;
+        let mut shed = 0;
+        for severity in SHEDDABLE {
+            if excess == 0 {
+                break;
+            }
+            let batch = u32::try_from(excess).unwrap_or(u32::MAX);
+            match storage.shed_pending_alerts(severity, batch).await {
+                Ok(n) => {
+                    shed += n;
+                    excess = excess.saturating_sub(n);
+                }
+                Err(e) => tracing::error!(error = %e, severity, "cannot shed pending alerts"),
+            }
+        }
+        if shed > 0 {
+            self.metrics.update(|m| {
+                m.dropped += shed;
+                m.pending = pending - shed;
+            });
+            tracing::warn!(
+                dropped = shed,
+                pending,
+                bound = self.settings.max_pending,
+                "alert backlog over its bound: dropped the oldest info/warning alerts \
+                 (critical ones are kept)"
+            );
+        }
+    }
+
+    /// Adds a row to the job of identical alerts still waiting, or opens a job for it.
+    fn admit(&mut self, row: &AlertRow, now: Instant) {
+        let mut alert = Alert::from_row(row);
+        alert.window = self.settings.window;
+        let key = alert.key();
+        if let Some(job) = self.open.get(&key).and_then(|id| self.jobs.get_mut(id)) {
+            Arc::make_mut(&mut job.alert).count += 1;
+            job.rows.push((row.id, row.attempts));
+            self.metrics.update(|m| m.coalesced += 1);
+            return;
+        }
+        let release_at = match self.last_released.get(&key) {
+            Some(&t) if now < t + self.settings.window => t + self.settings.window,
+            _ => now,
+        };
+        let id = self.next_job;
+        self.next_job += 1;
+        self.jobs.insert(
+            id,
+            Job {
+                alert: Arc::new(alert),
+                rows: vec![(row.id, row.attempts)],
+                release_at,
+                first_seen: now,
+                outstanding: 0,
+                failed: false,
+                attempts: 0,
+            },
+        );
+        self.open.insert(key, id);
+    }
+
+    /// Hands jobs whose window has ended to their lanes.
+    fn release(&mut self, now: Instant) {
+        let due: Vec<(CoalesceKey, u64)> = self
+            .open
+            .iter()
+            .filter(|(_, id)| self.jobs.get(id).is_some_and(|j| j.release_at <= now))
+            .map(|(k, id)| (k.clone(), *id))
+            .collect();
+        for (key, id) in due {
+            self.open.remove(&key);
+            self.last_released.insert(key, now);
+            let Some(job) = self.jobs.get_mut(&id) else {
+                continue;
+            };
+            let targets = self.router.targets(&job.alert.kind);
+            if targets.is_empty() {
+                tracing::warn!(
+                    kind = %job.alert.kind,
+                    "alert kind has no route and there is no `*` route; marking it failed"
+                );
+                self.metrics.update(|m| m.unrouted += job.rows.len() as u64);
+                job.failed = true;
+                self.finished.push(id);
+                continue;
+            }
+            job.outstanding = targets.len();
+            for &lane in targets {
+                self.lanes[lane].queue.push_back(id);
+            }
+        }
+    }
+
+    /// Starts one request on every lane that may send.
+    fn start(&mut self, now: Instant, inflight: &mut JoinSet<Attempt>) {
+        for (index, lane) in self.lanes.iter_mut().enumerate() {
+            if !lane.ready(now) {
+                continue;
+            }
+            let Some(&job_id) = lane.queue.front() else {
+                continue;
+            };
+            let Some(job) = self.jobs.get_mut(&job_id) else {
+                lane.queue.pop_front();
+                continue;
+            };
+            job.attempts += 1;
+            lane.busy = true;
+            lane.blocked_until = None;
+            let channel = self.router.channels[index].1.clone();
+            let alert = job.alert.clone();
+            inflight.spawn(async move {
+                let result = match tokio::time::timeout(SEND_TIMEOUT, channel.send(&alert)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(ChannelError::Transient {
+                        retry_after: None,
+                        message: format!("no answer within {SEND_TIMEOUT:?}"),
+                    }),
+                };
+                Attempt {
+                    lane: index,
+                    job: job_id,
+                    result,
+                }
+            });
+        }
+    }
+
+    /// Records one request's outcome on its lane and job.
+    fn finish(&mut self, attempt: Attempt) {
+        let Attempt { lane, job, result } = attempt;
+        let now = Instant::now();
+        let settings = &self.settings;
+        let lane = &mut self.lanes[lane];
+        lane.busy = false;
+        let give_up = match result {
+            Ok(()) => {
+                self.metrics.channel(&lane.name, |c| c.sent += 1);
+                lane.failures = 0;
+                false
+            }
+            Err(ChannelError::Permanent(message)) => {
+                self.metrics.channel(&lane.name, |c| c.failed += 1);
+                tracing::error!(channel = %lane.name, error = %message, "alert delivery failed permanently");
+                true
+            }
+            Err(ChannelError::Transient {
+                retry_after,
+                message,
+            }) => {
+                let age = self
+                    .jobs
+                    .get(&job)
+                    .map_or(Duration::ZERO, |j| now - j.first_seen);
+                if age >= settings.give_up_after {
+                    self.metrics.channel(&lane.name, |c| c.failed += 1);
+                    tracing::error!(
+                        channel = %lane.name, error = %message, ?age,
+                        "alert delivery still failing; giving up"
+                    );
+                    lane.failures = 0;
+                    true
+                } else {
+                    let delay =
+                        backoff(settings, lane.failures).max(retry_after.unwrap_or_default());
+                    lane.failures = lane.failures.saturating_add(1);
+                    lane.blocked_until = Some(now + delay);
+                    self.metrics.channel(&lane.name, |c| c.retried += 1);
+                    tracing::warn!(
+                        channel = %lane.name, error = %message, ?delay,
+                        "alert delivery failed; will retry"
+                    );
+                    return;
+                }
+            }
+        };
+        if lane.queue.front() == Some(&job) {
+            lane.queue.pop_front();
+        }
+        if let Some(j) = self.jobs.get_mut(&job) {
+            j.failed |= give_up;
+            j.outstanding = j.outstanding.saturating_sub(1);
+            if j.outstanding == 0 {
+                self.finished.push(job);
+            }
+        }
+    }
+
+    /// Marks the rows of finished jobs `sent` or `failed` and forgets them.
+    async fn mark_finished(&mut self, storage: &Storage) {
+        for id in std::mem::take(&mut self.finished) {
+            let Some(job) = self.jobs.remove(&id) else {
+                continue;
+            };
+            let status = if job.failed {
+                AlertStatus::Failed
+            } else {
+                AlertStatus::Sent
+            };
+            for (row, before) in job.rows {
+                if let Err(e) = storage.mark_alert(row, status, before + job.attempts).await {
+                    // The row stays pending and is delivered again: a duplicate, not a loss.
+                    tracing::error!(error = %e, alert = row, %status, "cannot mark alert");
+                }
+                self.known.remove(&row);
+            }
+        }
+    }
+
+    /// The earliest moment a held job is released or a blocked lane may send again.
+    fn next_wake(&self) -> Option<Instant> {
+        let held = self
+            .open
+            .values()
+            .filter_map(|id| self.jobs.get(id).map(|j| j.release_at));
+        let lanes = self
+            .lanes
+            .iter()
+            .filter(|l| !l.busy && !l.queue.is_empty())
+            .filter_map(|l| l.blocked_until);
+        held.chain(lanes).min()
+    }
+}
+
+/// `min(cap, base × 2^failures)`, jittered down by up to half so that lanes recovering
+/// together don't retry in step.
+fn backoff(settings: &Settings, failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX);
+    let ceiling = settings
+        .retry_base
+        .saturating_mul(factor)
+        .min(settings.retry_cap);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(failures);
+    let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
+    ceiling.mul_f64(1.0 - fraction / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let settings = Settings {
+            window: Duration::ZERO,
+            max_pending: 1,
+            poll_interval: Duration::from_secs(1),
+            retry_base: Duration::from_millis(100),
+            retry_cap: Duration::from_secs(1),
+            give_up_after: Duration::from_secs(60),
+        };
+        for failures in 0..40 {
+            let d = backoff(&settings, failures);
+            let ceiling = Duration::from_millis(100)
+                .saturating_mul(1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX))
+                .min(Duration::from_secs(1));
+            assert!(d <= ceiling && d >= ceiling / 2, "{failures}: {d:?}");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The scheduler's configuration: typed, with defaults, read from the environment variables
+//! listed in [`VARS`] through a lookup function (so the binary owns `env::var`).
+
+use std::time::Duration;
+
+/// One environment variable the scheduler reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Var {
+    pub name: &'static str,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+/// Every variable [`SchedulerConfig::from_lookup`] reads (none is secret).
+pub const VARS: &[Var] = &[
+    Var {
+        name: "AGENTHOST_SCHEDULER_TICK_MS",
+        secret: false,
+        help: "scheduler pass interval in milliseconds (default 1000)",
+    },
+    Var {
+        name: "AGENTHOST_SCHEDULER_LATENESS_ALERT_SECS",
+        secret: false,
+        help: "alert when a cron job fires more than this many seconds after its slot (default 60)",
+    },
+    Var {
+        name: "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
+        secret: false,
+        help: "republish job events stored but not enqueued for this many seconds (default 30)",
+    },
+    Var {
+        name: "AGENTHOST_SCHEDULER_BATCH",
+        secret: false,
+        help: "most one-off jobs / SLA items / republished events handled per pass (default 200)",
+    },
+    Var {
+        name: "AGENTHOST_SLA_REPEAT_SECS",
+        secret: false,
+        help: "seconds between repeated overdue SLA alerts (default 28800 = 8 h)",
+    },
+    Var {
+        name: "AGENTHOST_SLA_MAX_REPEATS",
+        secret: false,
+        help: "repeated overdue SLA alerts before escalating to the owner (default 3)",
+    },
+];
+
+/// How the scheduler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    /// Pause between passes of [`crate::Scheduler::run`].
+    pub tick_interval: Duration,
+    /// A cron firing later than this after its slot raises a `scheduler_lateness` alert.
+    pub lateness_alert_threshold: Duration,
+    /// A job event stored this long ago and never enqueued is published again.
+    pub republish_grace: Duration,
+    /// Most rows each part of a pass handles (the rest wait for the next pass).
+    pub batch: u32,
+    /// Between repeated overdue SLA alerts (and from the last one to the escalation).
+    pub sla_repeat_every: Duration,
+    /// Repeated overdue alerts before the one escalation.
+    pub sla_max_repeats: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            tick_interval: Duration::from_secs(1),
+            lateness_alert_threshold: Duration::from_secs(60),
+            republish_grace: Duration::from_secs(30),
+            batch: 200,
+            sla_repeat_every: Duration::from_secs(8 * 3600),
+            sla_max_repeats: 3,
+        }
+    }
+}
+
+/// A variable held a value the scheduler cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {name}=`{value}`: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: &'static str,
+}
+
+impl SchedulerConfig {
+    /// Reads every variable of [`VARS`] through `lookup` (unset or blank: the default).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let get = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
+            debug_assert!(
+                VARS.iter().any(|v| v.name == name),
+                "{name} missing from VARS"
+            );
+            match lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+            {
+                None => Ok(default),
+                Some(value) => match value.parse::<u64>() {
+                    Ok(n) if n >= min => Ok(n),
+                    Ok(_) => Err(ConfigError {
+                        name,
+                        value,
+                        reason: "too small",
+                    }),
+                    Err(_) => Err(ConfigError {
+                        name,
+                        value,
+                        reason: "expected a whole number",
+                    }),
+                },
+            }
+        };
+        let secs = |d: Duration| d.as_secs();
+        Ok(Self {
+            tick_interval: Duration::from_millis(get(
+                "AGENTHOST_SCHEDULER_TICK_MS",
+                d.tick_interval.as_millis() as u64,
+                10,
+            )?),
+            lateness_alert_threshold: Duration::from_secs(get(
+                "AGENTHOST_SCHEDULER_LATENESS_ALERT_SECS",
+                secs(d.lateness_alert_threshold),
+                1,
+            )?),
+            republish_grace: Duration::from_secs(get(
+                "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
+                secs(d.republish_grace),
+                1,
+            )?),
+            batch: u32::try_from(get("AGENTHOST_SCHEDULER_BATCH", u64::from(d.batch), 1)?)
+                .unwrap_or(u32::MAX),
+            sla_repeat_every: Duration::from_secs(get(
+                "AGENTHOST_SLA_REPEAT_SECS",
+                secs(d.sla_repeat_every),
+                1,
+            )?),
+            sla_max_repeats: u32::try_from(get(
+                "AGENTHOST_SLA_MAX_REPEATS",
+                u64::from(d.sla_max_repeats),
+                0,
+            )?)
+            .unwrap_or(u32::MAX),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_unset_and_names_the_bad_variable() {
+        assert_eq!(
+            SchedulerConfig::from_lookup(|_| None).unwrap(),
+            SchedulerConfig::default()
+        );
+        let c = SchedulerConfig::from_lookup(|n| {
+            (n == "AGENTHOST_SLA_MAX_REPEATS").then(|| "5".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.sla_max_repeats, 5);
+        let e = SchedulerConfig::from_lookup(|n| {
+            (n == "AGENTHOST_SCHEDULER_TICK_MS").then(|| "soon".to_owned())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("AGENTHOST_SCHEDULER_TICK_MS"), "{e}");
+    }
+}
