@@ -24,6 +24,8 @@ on_both_setups!(
     crash_between_receipt_and_reply_still_replies_once,
     trapping_plugin_ends_in_dead_letter_with_nothing_sent,
     unrouted_number_is_kept_and_alerted,
+    permanent_twilio_error_is_recorded_alerted_and_not_retried,
+    admin_api_sets_routes_behind_its_token,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -276,4 +278,94 @@ async fn unrouted_number_is_kept_and_alerted(setup: Setup) {
         alerts.iter().any(|a| a.kind == "unrouted_number"),
         "{alerts:?}"
     );
+}
+
+async fn permanent_twilio_error_is_recorded_alerted_and_not_retried(setup: Setup) {
+    let world = World::new(setup, &[("echo", "echo")]).await;
+    let host = world.start(&[]);
+    host.ready().await;
+    world.twilio.fail_number(LEAD, 21211);
+    let (status, _) = host
+        .post_sms(
+            "SM00000000000000000000000000000009",
+            LEAD,
+            AGENT_NUMBER,
+            "bad number",
+        )
+        .await;
+    assert_eq!(status, 200);
+    let storage = world.storage().await;
+    let row = eventually(WAIT, || async {
+        storage
+            .outbox_row("sms:SM00000000000000000000000000000009#0")
+            .await
+            .ok()
+            .flatten()
+            .filter(|r| r.status == agenthost_storage::OutboxStatus::Failed)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the send was not recorded as failed; log:\n{}", host.logs()));
+    assert_eq!(row.error_code.as_deref(), Some("21211"));
+    let alerts = storage.pending_alerts(20).await.unwrap();
+    assert!(
+        alerts.iter().any(|a| a.kind == "sms_permanent_failure"),
+        "{alerts:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        world.twilio.requests().len(),
+        1,
+        "a permanent error is never retried"
+    );
+}
+
+async fn admin_api_sets_routes_behind_its_token(setup: Setup) {
+    let world = World::new(setup, &[("echo", "echo")]).await;
+    let host = world.start(&[]);
+    host.ready().await;
+    let http = reqwest::Client::new();
+    let number = "+15550003333";
+    let put = |token: Option<&str>| {
+        let mut req = http
+            .put(host.url(&format!("/admin/routes/{number}")))
+            .json(&serde_json::json!({"plugin": "echo"}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    assert_eq!(put(None).await.unwrap().status(), 401);
+    assert_eq!(put(Some("wrong")).await.unwrap().status(), 401);
+    assert_eq!(put(Some(ADMIN_TOKEN)).await.unwrap().status(), 200);
+    let bad = http
+        .put(host.url("/admin/routes/5550003333"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"plugin": "echo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400, "a number that is not E.164 is refused");
+    host.post_sms(
+        "SM00000000000000000000000000000010",
+        LEAD,
+        number,
+        "new route",
+    )
+    .await;
+    let sent = world.twilio.wait_for(1, WAIT).await;
+    assert_eq!(sent.len(), 1, "log:\n{}", host.logs());
+    assert_eq!(sent[0].from.as_deref(), Some(number));
+    assert_eq!(sent[0].body, "echo: new route");
+
+    // Without a configured token the admin API refuses and says why.
+    let no_admin = world.start(&[("AGENTHOST_ADMIN_TOKEN", "")]);
+    no_admin.ready().await;
+    let r = http
+        .get(no_admin.url("/admin/routes"))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("AGENTHOST_ADMIN_TOKEN"));
 }

@@ -169,12 +169,23 @@ pub const VARS: &[Var] = &[
 ];
 
 /// Every variable the host reads as (name, secret, help): the host's own `VARS` and
-/// those of the capabilities that parse their own section (the LLM gateway).
+/// those of the capabilities that parse their own section (LLM gateway, scheduler,
+/// alert delivery).
 pub fn all_vars() -> Vec<(&'static str, bool, &'static str)> {
     VARS.iter()
         .map(|v| (v.name, v.secret, v.help))
         .chain(
             agenthost_llm::VARS
+                .iter()
+                .map(|v| (v.name, v.secret, v.help)),
+        )
+        .chain(
+            agenthost_scheduler::VARS
+                .iter()
+                .map(|v| (v.name, v.secret, v.help)),
+        )
+        .chain(
+            agenthost_alerts::VARS
                 .iter()
                 .map(|v| (v.name, v.secret, v.help)),
         )
@@ -269,6 +280,10 @@ pub struct Config {
     pub log_filter: String,
     /// The LLM gateway's own section (providers, chains, gates, budgets).
     pub llm: agenthost_llm::LlmConfig,
+    /// Scheduler and SLA ladder timing.
+    pub scheduler: agenthost_scheduler::SchedulerConfig,
+    /// Alert channels and routing from alert kind to channels.
+    pub alerts: agenthost_alerts::AlertConfig,
 }
 
 impl Config {
@@ -384,8 +399,15 @@ impl Config {
         let llm =
             agenthost_llm::LlmConfig::from_lookup(|k| lookup(k).filter(|v| !v.trim().is_empty()))
                 .map_err(|e| err(e.var, e.message))?;
+        let unset_if_blank = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let scheduler = agenthost_scheduler::SchedulerConfig::from_lookup(unset_if_blank)
+            .map_err(|e| err(e.name, format!("{:?} {}", e.value, e.reason)))?;
+        let alerts = agenthost_alerts::AlertConfig::from_lookup(unset_if_blank)
+            .map_err(|e| err(e.var, e.message))?;
         Ok(Config {
             llm,
+            scheduler,
+            alerts,
             listen,
             public_url,
             roles,

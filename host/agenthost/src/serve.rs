@@ -160,6 +160,30 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         };
         tasks.spawn(dispatcher.run(work_cancel.clone()));
     }
+    if config.roles.scheduler {
+        let registry = registry.clone();
+        let cron = move || {
+            registry
+                .all()
+                .iter()
+                .map(|p| (p.name().to_string(), p.description().cron_jobs.clone()))
+                .collect()
+        };
+        let scheduler = agenthost_scheduler::Scheduler::new(
+            storage.clone(),
+            queue.clone(),
+            Arc::new(cron),
+            Arc::new(SystemClock),
+            config.scheduler.clone(),
+        );
+        let scheduler_cancel = cancel.child_token();
+        tasks.spawn(async move { scheduler.run(scheduler_cancel).await });
+        // Alert delivery runs in one role only: it takes no leases, so a second
+        // dispatcher would deliver twice.
+        let dispatcher = agenthost_alerts::Dispatcher::from_config(&config.alerts)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {}: {}", e.var, e.message))?;
+        tasks.spawn(dispatcher.run(storage.clone(), cancel.child_token()));
+    }
     if config.roles.web {
         tasks.spawn(sweep::run(
             storage.clone(),

@@ -424,3 +424,70 @@ async fn a_wasip2_component_runs_locked_down() {
     assert_eq!(r.outcome, Outcome::Ok);
     assert_eq!(sms_bodies(&r), ["env=0 fs=denied time=ok"]);
 }
+
+/// An LLM gateway that never answers: a provider hung mid-call.
+struct HungLlm;
+
+#[async_trait::async_trait]
+impl agenthost_runtime::LlmGateway for HungLlm {
+    async fn complete(
+        &self,
+        _plugin: &str,
+        _request: agenthost_runtime::CompletionRequest,
+        _deadline: Instant,
+    ) -> Result<agenthost_runtime::Completion, agenthost_runtime::LlmError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_covers_time_spent_awaiting_a_host_import() {
+    let (mut caps, state) = Capabilities::in_memory();
+    caps.llm = Arc::new(HungLlm);
+    let h = Host {
+        runtime: Runtime::new(RuntimeConfig::default(), caps).unwrap(),
+        state,
+    };
+    let echo = h
+        .load(
+            "echo",
+            "echo",
+            RequestedLimits {
+                wall_clock_ms: Some(300),
+                ..Default::default()
+            },
+        )
+        .await;
+    let t = Instant::now();
+    let r = h.send(&echo, "ask anything").await;
+    let took = t.elapsed();
+    assert!(
+        matches!(r.outcome, Outcome::Deadline { .. }),
+        "got {}",
+        r.outcome
+    );
+    assert!(
+        took >= Duration::from_millis(300),
+        "stopped early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "a hung import held the instance: {took:?}"
+    );
+    assert!(r.effects.is_empty());
+}
+
+#[tokio::test]
+async fn without_a_provider_the_llm_import_fails_typed_and_at_once() {
+    let h = host();
+    let echo = h.load("echo", "echo", RequestedLimits::default()).await;
+    let t = Instant::now();
+    let r = h.send(&echo, "ask anything").await;
+    assert_eq!(r.outcome, Outcome::Ok);
+    assert!(t.elapsed() < Duration::from_secs(1));
+    let body = &r.effects.sms[0].body;
+    assert!(
+        body.contains("Unavailable(\"no LLM provider is configured\")"),
+        "{body}"
+    );
+}

@@ -15,6 +15,8 @@ enum Command<'a> {
     Get { key: &'a str },
     /// `fail`: return a non-retryable error.
     Fail,
+    /// `ask PROMPT`: one LLM completion; replies with its text or the typed error.
+    Ask { prompt: &'a str },
     /// Anything else: reply `echo: BODY`.
     Echo,
 }
@@ -28,6 +30,8 @@ impl<'a> Command<'a> {
             Self::Set { key, value }
         } else if let Some(key) = body.strip_prefix("get ") {
             Self::Get { key }
+        } else if let Some(prompt) = body.strip_prefix("ask ") {
+            Self::Ask { prompt }
         } else {
             Self::Echo
         }
@@ -39,7 +43,7 @@ impl Guest for Echo {
         Description::new(
             "echo",
             env!("CARGO_PKG_VERSION"),
-            "Replies `echo: <body>`; `set K V` / `get K` use state; `fail` errors",
+            "Replies `echo: <body>`; `set K V` / `get K` use state; `ask P` calls the LLM; `fail` errors",
         )
     }
 
@@ -51,6 +55,21 @@ impl Guest for Echo {
             }
             Command::Get { key } => sdk::state::get(key).unwrap_or_else(|| "(none)".to_owned()),
             Command::Fail => return Err(sdk::error("requested", "the message asked to fail")),
+            Command::Ask { prompt } => {
+                let request = sdk::llm::CompletionRequest {
+                    system: None,
+                    messages: vec![sdk::llm::ChatMessage {
+                        role: sdk::llm::Role::User,
+                        content: prompt.to_owned(),
+                    }],
+                    max_tokens: 100,
+                    temperature: None,
+                };
+                match sdk::llm::complete(&request) {
+                    Ok(c) => format!("llm: {}", c.text),
+                    Err(e) => format!("llm error: {e:?}"),
+                }
+            }
             Command::Echo => format!("echo: {}", message.body),
         };
         sdk::sms::send(&message.from, &reply);
