@@ -22,3 +22,5 @@ echo "== test"
 # Release: the end-to-end tests drive the real binary, and compiling components with a
 # debug cranelift is an order of magnitude slower.
 cargo test --workspace --release
+# The agents' decision logic, natively (pure Rust, no host needed).
+(cd plugins && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/plugins-native" cargo test --workspace)
