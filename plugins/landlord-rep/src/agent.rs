@@ -1104,7 +1104,7 @@ fn acknowledge(f: &Facts) -> String {
         got.push(format!("up to {}/mo", dollars(b.into())));
     }
     if let Some(p) = f.pets {
-        got.push(p.describe().to_owned());
+        got.push(parse::describe_pets(&p).to_owned());
     }
     format!("Got it: {}.", got.join(", "))
 }

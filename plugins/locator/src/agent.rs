@@ -667,7 +667,7 @@ pub fn summary(r: &Renter) -> String {
         s.push(format!("move-in {}", time::month_day(m)));
     }
     if let Some(p) = r.pets {
-        s.push(p.describe().to_owned());
+        s.push(crate::parse::describe_pets(&p).to_owned());
     }
     s.join(", ")
 }

@@ -30,6 +30,7 @@
 
 mod effects;
 mod error;
+pub mod lead;
 pub mod llm;
 pub mod log;
 pub mod state;
