@@ -27,7 +27,7 @@ pub enum Accepted {
     Unrouted,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestError {
     #[error("storage failed: {0}")]
     Storage(String),
@@ -109,13 +109,29 @@ async fn run(
     tracing::debug!("ingest stopped");
 }
 
-/// Stores, publishes and answers one batch. Returns the ids that reached the queue.
+/// Stores, publishes and answers one batch. Returns the ids that reached the queue and
+/// still need marking (with a queue in the database, marking shares the one commit).
 async fn accept_batch(
     storage: &Storage,
     queue: &dyn Queue,
     batch: &mut Vec<Pending>,
 ) -> Vec<String> {
     let events: Vec<NewEvent> = batch.iter().map(|p| p.submission.event.clone()).collect();
+    if queue.in_storage() {
+        return match store_and_enqueue(storage, queue, batch, &events).await {
+            Ok(results) => {
+                answer(storage, batch, results, &BTreeMap::new()).await;
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = batch.len(), "storing inbound events failed; answering 5xx so the provider retries");
+                for p in batch.drain(..) {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+                Vec::new()
+            }
+        };
+    }
     let inserted = match storage.insert_events(&events).await {
         Ok(i) => i,
         Err(e) => {
@@ -126,11 +142,69 @@ async fn accept_batch(
             return Vec::new();
         }
     };
-    // What to publish: new routed events, and duplicates that never reached the queue
-    // (a crash or queue failure between store and publish; the provider retried).
+    let (by_lane, results) = classify(batch, &inserted);
+    let mut failed_lanes = BTreeMap::new();
+    let mut enqueued = Vec::new();
+    for (lane, messages) in &by_lane {
+        match queue.publish(lane, messages).await {
+            Ok(()) => enqueued.extend(messages.iter().map(|m| m.event_id.clone())),
+            Err(e) => {
+                tracing::error!(lane = %lane, error = %e, count = messages.len(), "enqueue failed; answering 5xx so the provider retries");
+                failed_lanes.insert(lane.clone(), e.to_string());
+            }
+        }
+    }
+    answer(storage, batch, results, &failed_lanes).await;
+    enqueued
+}
+
+/// The embedded queue's path: events, queue rows and the enqueued marks in ONE commit,
+/// so a batch costs one fsync and there is no window between storing and queueing.
+async fn store_and_enqueue(
+    storage: &Storage,
+    queue: &dyn Queue,
+    batch: &[Pending],
+    events: &[NewEvent],
+) -> Result<Vec<Accepted>, IngestError> {
+    let storage_err = |e: agenthost_storage::StorageError| IngestError::Storage(e.to_string());
+    let mut tx = storage
+        .begin_write("ingest: begin")
+        .await
+        .map_err(storage_err)?;
+    let inserted = storage
+        .insert_events_in(&mut tx, events)
+        .await
+        .map_err(storage_err)?;
+    let (by_lane, results) = classify(batch, &inserted);
+    let mut ids = Vec::new();
+    for (lane, messages) in &by_lane {
+        queue
+            .publish_in(&mut tx, lane, messages)
+            .await
+            .map_err(|e| IngestError::Queue(e.to_string()))?;
+        ids.extend(messages.iter().map(|m| m.event_id.clone()));
+    }
+    storage
+        .mark_enqueued_in(&mut tx, &ids)
+        .await
+        .map_err(storage_err)?;
+    tx.commit("ingest: commit").await.map_err(storage_err)?;
+    for lane in by_lane.keys() {
+        queue.published(lane);
+    }
+    Ok(results)
+}
+
+/// What to publish, per lane, and each request's answer: new routed events, and
+/// duplicates that never reached the queue (a crash or queue failure between store and
+/// publish; the provider retried).
+fn classify(
+    batch: &[Pending],
+    inserted: &[Inserted],
+) -> (BTreeMap<String, Vec<QueueMessage>>, Vec<Accepted>) {
     let mut by_lane: BTreeMap<String, Vec<QueueMessage>> = BTreeMap::new();
     let mut results = Vec::with_capacity(batch.len());
-    for (p, ins) in batch.iter().zip(&inserted) {
+    for (p, ins) in batch.iter().zip(inserted) {
         let lane = p.submission.lane.clone();
         let id = p.submission.event.id.clone();
         let result = match (ins, lane) {
@@ -160,17 +234,17 @@ async fn accept_batch(
         };
         results.push(result);
     }
-    let mut failed_lanes = BTreeMap::new();
-    let mut enqueued = Vec::new();
-    for (lane, messages) in &by_lane {
-        match queue.publish(lane, messages).await {
-            Ok(()) => enqueued.extend(messages.iter().map(|m| m.event_id.clone())),
-            Err(e) => {
-                tracing::error!(lane = %lane, error = %e, count = messages.len(), "enqueue failed; answering 5xx so the provider retries");
-                failed_lanes.insert(lane.clone(), e.to_string());
-            }
-        }
-    }
+    (by_lane, results)
+}
+
+/// Raises the unrouted-number alerts and answers every waiting request; requests whose
+/// lane failed to publish get the queue error (5xx, so the provider retries).
+async fn answer(
+    storage: &Storage,
+    batch: &mut Vec<Pending>,
+    results: Vec<Accepted>,
+    failed_lanes: &BTreeMap<String, String>,
+) {
     for (p, result) in batch.drain(..).zip(results) {
         if result == Accepted::Unrouted {
             let e = &p.submission.event;
@@ -201,5 +275,4 @@ async fn accept_batch(
         };
         let _ = p.reply.send(reply);
     }
-    enqueued
 }

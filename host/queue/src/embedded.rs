@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agenthost_storage::{Backend, Storage};
+use agenthost_storage::{Backend, Storage, WriteTx};
 use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
@@ -156,6 +156,36 @@ impl Queue for EmbeddedQueue {
         }
         inner.wake(lane);
         Ok(())
+    }
+
+    fn in_storage(&self) -> bool {
+        true
+    }
+
+    async fn publish_in(
+        &self,
+        tx: &mut WriteTx,
+        lane: &str,
+        messages: &[QueueMessage],
+    ) -> Result<(), QueueError> {
+        validate_lane(lane)?;
+        let now = now_ms();
+        for chunk in messages.chunks(MAX_ROWS_PER_INSERT) {
+            let sql = insert_sql(chunk.len());
+            bind_insert(&sql, lane, chunk, now)
+                .execute(&mut **tx)
+                .await
+                .map_err(|source| QueueError::Storage {
+                    op: "publish",
+                    lane: lane.to_owned(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn published(&self, lane: &str) {
+        self.inner.wake(lane);
     }
 
     async fn consume(&self, lane: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError> {

@@ -26,6 +26,7 @@ mod embedded;
 mod error;
 mod message;
 
+use agenthost_storage::WriteTx;
 use async_trait::async_trait;
 
 pub use amqp::{AmqpConfig, AmqpQueue};
@@ -54,6 +55,34 @@ pub trait Queue: Send + Sync {
 
     /// Whether the backend is reachable, for `/readyz`.
     async fn ping(&self) -> Result<(), QueueError>;
+
+    /// Whether this queue lives in the host's own database, so [`Queue::publish_in`] can
+    /// enqueue inside a storage transaction (storing and queueing become one commit).
+    fn in_storage(&self) -> bool {
+        false
+    }
+
+    /// Appends `messages` to `lane` inside the caller's write transaction: durable and
+    /// visible when it commits, gone if it rolls back. Call [`Queue::published`] after
+    /// the commit to wake this process's consumers. Only queues that are
+    /// [`Queue::in_storage`] support it; others fail with [`QueueError::Config`].
+    async fn publish_in(
+        &self,
+        tx: &mut WriteTx,
+        lane: &str,
+        messages: &[QueueMessage],
+    ) -> Result<(), QueueError> {
+        let _ = (tx, messages);
+        Err(QueueError::Config(format!(
+            "lane {lane}: this queue backend cannot publish inside a storage transaction"
+        )))
+    }
+
+    /// Tells consumers in this process that `lane` has new work committed by
+    /// [`Queue::publish_in`].
+    fn published(&self, lane: &str) {
+        let _ = lane;
+    }
 }
 
 /// The receiving end of one lane.

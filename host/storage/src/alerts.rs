@@ -86,6 +86,20 @@ impl Storage {
         rows.iter().map(alert_row).collect()
     }
 
+    /// The newest `max_rows` alerts whatever their delivery status, newest first: what
+    /// an operator reviews.
+    pub async fn recent_alerts(&self, max_rows: u32) -> Result<Vec<AlertRow>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, severity, plugin, version, conversation_id, message, fields, \
+             created_at, status, attempts FROM alerts ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit(max_rows))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("recent_alerts"))?;
+        rows.iter().map(alert_row).collect()
+    }
+
     /// Records a delivery result: the alert's new status and attempt count. Returns `false`
     /// if no such alert exists.
     pub async fn mark_alert(

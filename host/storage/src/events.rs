@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use crate::error::query;
 use crate::history::Direction;
 use crate::sql::{MAX_ROWS_PER_STATEMENT, flag, limit, placeholder_list, text_enum, values_tuples};
-use crate::{Storage, StorageError};
+use crate::{Storage, StorageError, WriteTx};
 
 text_enum! {
     /// What produced an event.
@@ -139,7 +139,19 @@ impl Storage {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_write("insert_events: begin").await?;
+        let inserted = self.insert_events_in(&mut tx, events).await?;
+        tx.commit("insert_events: commit").await?;
+        Ok(inserted)
+    }
 
+    /// [`Storage::insert_events`] inside the caller's write transaction, so a caller whose
+    /// queue lives in this database can store and enqueue in one commit. Nothing is
+    /// durable until the caller commits.
+    pub async fn insert_events_in(
+        &self,
+        tx: &mut WriteTx,
+        events: &[NewEvent],
+    ) -> Result<Vec<Inserted>, StorageError> {
         let mut new_ids: HashSet<String> = HashSet::with_capacity(events.len());
         for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -167,7 +179,7 @@ impl Storage {
                     .bind(e.received_at_ms);
             }
             for row in q
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await
                 .map_err(query("insert_events: insert events"))?
             {
@@ -205,7 +217,7 @@ impl Storage {
                 q = q.bind(*key);
             }
             for row in q
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await
                 .map_err(query("insert_events: look up duplicates"))?
             {
@@ -218,9 +230,7 @@ impl Storage {
             }
         }
 
-        self.record_inbound_messages(&mut tx, events, &is_new)
-            .await?;
-        tx.commit("insert_events: commit").await?;
+        self.record_inbound_messages(tx, events, &is_new).await?;
 
         events
             .iter()
@@ -341,6 +351,17 @@ impl Storage {
             return Ok(0);
         }
         let mut tx = self.begin_write("mark_enqueued: begin").await?;
+        let changed = self.mark_enqueued_in(&mut tx, event_ids).await?;
+        tx.commit("mark_enqueued: commit").await?;
+        Ok(changed)
+    }
+
+    /// [`Storage::mark_enqueued`] inside the caller's write transaction.
+    pub async fn mark_enqueued_in(
+        &self,
+        tx: &mut WriteTx,
+        event_ids: &[String],
+    ) -> Result<u64, StorageError> {
         let mut changed = 0;
         for chunk in event_ids.chunks(MAX_ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -352,12 +373,11 @@ impl Storage {
                 q = q.bind(id);
             }
             changed += q
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(query("mark_enqueued: update"))?
                 .rows_affected();
         }
-        tx.commit("mark_enqueued: commit").await?;
         Ok(changed)
     }
 

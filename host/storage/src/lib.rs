@@ -16,6 +16,9 @@
 //! - `routes`     — number → plugin routes and opt-outs.
 //! - `alerts`     — alerts raised outside a worker commit and their delivery status.
 //! - `schedule`   — the scheduler's claims: cron marks, due one-off jobs, SLA ladder rungs.
+//! - `deploys`    — the plugin registry: content-addressed plugin versions (component bytes
+//!   are the one `Vec<u8>` column), deployments with rollback, canary and shadow rollouts,
+//!   their history, shadow runs, and the deploy clock / `NOTIFY` replicas watch.
 //!
 //! # Conventions
 //! Timestamps are `i64` Unix epoch milliseconds supplied by the caller (`now_ms`), so tests
@@ -29,6 +32,7 @@ mod alert_delivery;
 mod alerts;
 mod backend;
 mod commit;
+mod deploys;
 mod error;
 mod events;
 mod history;
@@ -40,10 +44,15 @@ mod sql;
 mod state;
 mod storage;
 mod url;
+mod workers;
 
 pub use alerts::{AlertRow, AlertStatus, NewAlert};
 pub use backend::Backend;
 pub use commit::{Commit, CommitResult, JobChange, NewOutbound, SlaChange};
+pub use deploys::{
+    DEPLOY_CHANNEL, DeployAction, DeployError, DeployHistoryEntry, DeployListener, Deployment,
+    NewPluginVersion, ParseNameError, PluginVersionMeta, RolloutMode, ShadowRun,
+};
 pub use error::StorageError;
 pub use events::{
     DeadLetter, EventKind, EventRow, EventStatus, InboundMessage, Inserted, NewEvent,

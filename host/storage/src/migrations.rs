@@ -51,6 +51,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_schedule.sql"),
         postgres: include_str!("../migrations/postgres/0003_schedule.sql"),
     },
+    Migration {
+        version: 4,
+        name: "deploys",
+        sqlite: include_str!("../migrations/sqlite/0004_deploys.sql"),
+        postgres: include_str!("../migrations/postgres/0004_deploys.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "workers",
+        sqlite: include_str!("../migrations/sqlite/0005_workers.sql"),
+        postgres: include_str!("../migrations/postgres/0005_workers.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migration transactions across

@@ -196,6 +196,21 @@ impl Storage {
             .map(outbox_row)
             .transpose()
     }
+
+    /// The outbound messages an event's commit created, in the order the plugin sent them.
+    pub async fn outbox_for_event(&self, event_id: &str) -> Result<Vec<OutboxRow>, StorageError> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE event_id = $1 ORDER BY created_at, id"
+        );
+        sqlx::query(&sql)
+            .bind(event_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("outbox_for_event"))?
+            .iter()
+            .map(outbox_row)
+            .collect()
+    }
 }
 
 fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StorageError> {

@@ -191,6 +191,32 @@ impl Storage {
         Ok(out)
     }
 
+    /// The next `max_rows` one-off jobs still scheduled, soonest first (without taking
+    /// them): what an operator checks to see the scheduler has work ahead.
+    pub async fn upcoming_jobs(&self, max_rows: u32) -> Result<Vec<DueJob>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT plugin, key, name, due_at, payload, conversation_id FROM jobs \
+             ORDER BY due_at, plugin, key LIMIT $1",
+        )
+        .bind(limit(max_rows))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("upcoming_jobs"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueJob {
+                    plugin: r.try_get("plugin")?,
+                    key: r.try_get("key")?,
+                    name: r.try_get("name")?,
+                    due_at_ms: r.try_get("due_at")?,
+                    payload: r.try_get("payload")?,
+                    conversation_id: r.try_get("conversation_id")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(query("upcoming_jobs: decode"))
+    }
+
     /// Open SLA items whose first rung (half-way) is due by `now_ms` and whose ladder is
     /// not finished (`rung < top_rung`, or climbed for another deadline), oldest deadline
     /// first.

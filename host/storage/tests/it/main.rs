@@ -5,6 +5,7 @@
 
 mod commit;
 mod connect;
+mod deploys;
 mod fixtures;
 mod harness;
 mod ingress;
@@ -55,4 +56,27 @@ on_both_backends! {
     operations::routes,
     operations::opt_outs,
     operations::alerts,
+    deploys::uploads_are_idempotent,
+    deploys::large_component_round_trips,
+    deploys::versions_are_listed_newest_first,
+    deploys::activation_sets_previous_and_bumps_generation,
+    deploys::reactivating_the_active_version_is_a_no_op,
+    deploys::rollback_flips_active_and_previous,
+    deploys::rollback_with_a_stale_expectation_changes_nothing,
+    deploys::rollback_needs_a_previous_version,
+    deploys::rollout_requests_are_validated,
+    deploys::promote_and_abort,
+    deploys::activation_clears_a_rollout,
+    deploys::history_is_newest_first,
+    deploys::shadow_runs_are_idempotent_and_filterable,
+    deploys::generation_strictly_increases,
+    deploys::concurrent_auto_rollbacks_apply_once,
+}
+
+/// Cases for what only PostgreSQL offers.
+mod postgres_only {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn listeners_hear_committed_changes() -> anyhow::Result<()> {
+        crate::harness::on_postgres(crate::deploys::listeners_hear_committed_changes).await
+    }
 }
