@@ -250,6 +250,39 @@ impl Host {
         }
     }
 
+    /// SIGTERM: the host drains and exits on its own.
+    pub fn terminate(&self) {
+        if let Some(c) = &self.child {
+            let status = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status()
+                .expect("running kill");
+            assert!(status.success());
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit code (None: still running
+    /// or killed by a signal).
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                self.child = None;
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    /// `GET path` → (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
     /// Starts the same host again (same port, env, data), as after a crash.
     pub fn restart(&mut self) {
         self.kill9();
@@ -298,6 +331,84 @@ impl Host {
     }
 }
 
+impl Host {
+    /// One admin API call with the test token; the JSON answer (or `{"text": ...}`).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("admin call");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(serde_json::json!({ "text": text }));
+        (status, value)
+    }
+
+    /// Uploads component bytes as a version of `plugin`.
+    pub async fn upload(&self, plugin: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(&format!("/admin/plugins/{plugin}/versions")))
+            .bearer_auth(ADMIN_TOKEN)
+            .query(&[("note", "e2e"), ("actor", "e2e-test")])
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(serde_json::json!({ "text": text }));
+        (status, value)
+    }
+
+    /// The version of `plugin` this host serves with (`serving_here`).
+    pub async fn serving(&self, plugin: &str) -> Option<String> {
+        let (_, v) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/admin/plugins/{plugin}"),
+                None,
+            )
+            .await;
+        v["serving_here"].as_str().map(str::to_owned)
+    }
+}
+
+/// The bytes of a built plugin.
+pub fn plugin_bytes(file: &str) -> Vec<u8> {
+    let path = plugin_path(file);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-plugins.sh", path.display()))
+}
+
+/// The same component with a custom section appended: behaves identically, but is a
+/// different version (another sha256). How tests make "v2" of a plugin.
+pub fn variant(mut bytes: Vec<u8>, tag: &str) -> Vec<u8> {
+    let name = b"agenthost-test";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag.as_bytes());
+    assert!(payload.len() < 128, "one-byte LEB128 size");
+    bytes.push(0); // custom section id
+    bytes.push(payload.len() as u8);
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
         self.kill9();
@@ -318,4 +429,169 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     None
+}
+
+/// A TCP forwarder in front of a real service (PostgreSQL, RabbitMQ): taking it down
+/// cuts every connection and refuses new ones, an outage of that service as this host
+/// sees it, without stopping the service other tests share.
+pub struct Outage {
+    pub port: u16,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Outage {
+    pub async fn proxy(target: &'static str) -> Outage {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let generation = std::sync::Arc::new(tokio::sync::watch::channel(0u64).0);
+        let (d, g) = (down.clone(), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
+                if d.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cut = g.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Outage {
+            port,
+            down,
+            generation,
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            self.generation.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+/// A fake Discord bot API on loopback: records what is posted to
+/// `/api/v10/channels/{id}/messages`; can answer 429 with `retry_after`, or be down.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    pub port: u16,
+    state: std::sync::Arc<std::sync::Mutex<DiscordState>>,
+}
+
+#[derive(Default)]
+struct DiscordState {
+    messages: Vec<(String, String, Instant)>,
+    rate_limited: Vec<Instant>,
+    limit_next: u32,
+    retry_after_secs: f64,
+    down: bool,
+    auth_seen: Vec<String>,
+}
+
+impl FakeDiscord {
+    pub async fn start() -> FakeDiscord {
+        use axum::extract::{Path, State};
+        use axum::http::{HeaderMap, StatusCode};
+        let state = std::sync::Arc::new(std::sync::Mutex::new(DiscordState::default()));
+        async fn post(
+            State(s): State<std::sync::Arc<std::sync::Mutex<DiscordState>>>,
+            Path(channel): Path<String>,
+            headers: HeaderMap,
+            axum::Json(body): axum::Json<serde_json::Value>,
+        ) -> (StatusCode, axum::Json<serde_json::Value>) {
+            let mut s = s.lock().unwrap();
+            s.auth_seen.push(
+                headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            if s.down {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    axum::Json(serde_json::json!({"message": "down"})),
+                );
+            }
+            if s.limit_next > 0 {
+                s.limit_next -= 1;
+                s.rate_limited.push(Instant::now());
+                let retry_after = s.retry_after_secs;
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(
+                        serde_json::json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false}),
+                    ),
+                );
+            }
+            let content = body["content"].as_str().unwrap_or_default().to_owned();
+            s.messages.push((channel, content, Instant::now()));
+            (StatusCode::OK, axum::Json(serde_json::json!({"id": "1"})))
+        }
+        let app = axum::Router::new()
+            .route("/api/v10/channels/{id}/messages", axum::routing::post(post))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeDiscord { port, state }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// (channel id, content) of every message accepted so far.
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.state
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .map(|(c, m, _)| (c.clone(), m.clone()))
+            .collect()
+    }
+
+    /// When each message was accepted.
+    pub fn accepted_at(&self) -> Vec<Instant> {
+        self.state
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .map(|(_, _, t)| *t)
+            .collect()
+    }
+
+    pub fn rate_limited_at(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().rate_limited.clone()
+    }
+
+    pub fn auth_seen(&self) -> Vec<String> {
+        self.state.lock().unwrap().auth_seen.clone()
+    }
+
+    pub fn rate_limit_next(&self, n: u32, retry_after_secs: f64) {
+        let mut s = self.state.lock().unwrap();
+        s.limit_next = n;
+        s.retry_after_secs = retry_after_secs;
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+    }
 }

@@ -5,7 +5,14 @@
 //! # Layout
 //! - `harness`  — start/kill/restart the binary, sign and post webhooks, per-test databases.
 //! - `pipeline` — the message path: reply, dedupe, forged signature, crash, dead letter.
+//! - `deploys`  — upload/activate/rollback (API and CLI), automatic rollback, hot swap under
+//!   load, canary, shadow, the plugins folder, replicas converging.
+//! - `agents`   — the three agents' conversations through the real host.
+//! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
+//!   SIGTERM under load, config that fails fast, no secret in any log line.
 
 mod agents;
+mod deploys;
 mod harness;
+mod ops;
 mod pipeline;

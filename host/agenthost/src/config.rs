@@ -127,6 +127,21 @@ pub const VARS: &[Var] = &[
         help: "how long a claimed outbound SMS is one sender's before a crashed sender's row is retried (default 60000)",
     },
     Var {
+        name: "AGENTHOST_PLUGIN_WATCH",
+        secret: false,
+        help: "true/false: upload and activate plugin files that appear or change in the plugin dir (default true on SQLite, false on PostgreSQL)",
+    },
+    Var {
+        name: "AGENTHOST_AUTO_ROLLBACK",
+        secret: false,
+        help: "automatic rollback thresholds: min=10,rate=0.5 for all, then ;name:min=N,rate=R per plugin, or name:off",
+    },
+    Var {
+        name: "AGENTHOST_DRY_RUN_NUMBERS",
+        secret: false,
+        help: "comma list of sender numbers whose messages are processed but never sent and never alert (post-deploy checks)",
+    },
+    Var {
         name: "AGENTHOST_ROUTES",
         secret: false,
         help: "number=plugin pairs, comma separated, e.g. +15550001111=echo",
@@ -236,6 +251,20 @@ pub struct Roles {
     pub scheduler: bool,
 }
 
+impl fmt::Display for Roles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = [
+            (self.web, "web"),
+            (self.worker, "worker"),
+            (self.scheduler, "scheduler"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        f.write_str(&names.join(","))
+    }
+}
+
 impl Roles {
     pub const ALL: Roles = Roles {
         web: true,
@@ -274,6 +303,11 @@ pub struct Config {
     pub drain_grace: Duration,
     pub outbox_lease: Duration,
     pub routes: Vec<(String, PluginName)>,
+    /// Watch the plugin dir and swap changed plugins live.
+    pub plugin_watch: bool,
+    pub auto_rollback: AutoRollback,
+    /// Senders whose traffic is processed but never sent (post-deploy verification).
+    pub dry_run_numbers: Vec<String>,
     pub admin_token: Option<Secret>,
     pub twilio: TwilioSettings,
     pub log_format: LogFormat,
@@ -378,6 +412,39 @@ impl Config {
             Some(v) => parse_routes(&v).map_err(|m| err("AGENTHOST_ROUTES", m))?,
             None => Vec::new(),
         };
+        let plugin_watch = match get("AGENTHOST_PLUGIN_WATCH").as_deref() {
+            None => database_url
+                .as_deref()
+                .is_none_or(|u| u.starts_with("sqlite:")),
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                return Err(err(
+                    "AGENTHOST_PLUGIN_WATCH",
+                    format!("{other:?} is not true or false"),
+                ));
+            }
+        };
+        let auto_rollback = match get("AGENTHOST_AUTO_ROLLBACK") {
+            Some(v) => parse_auto_rollback(&v).map_err(|m| err("AGENTHOST_AUTO_ROLLBACK", m))?,
+            None => AutoRollback::default(),
+        };
+        let dry_run_numbers = match get("AGENTHOST_DRY_RUN_NUMBERS") {
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    normalize_number(n).ok_or_else(|| {
+                        err(
+                            "AGENTHOST_DRY_RUN_NUMBERS",
+                            format!("{n:?} is not an E.164 number"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
         let twilio_api_base =
             get("AGENTHOST_TWILIO_API_BASE").unwrap_or_else(|| "https://api.twilio.com".into());
         if !(twilio_api_base.starts_with("http://") || twilio_api_base.starts_with("https://")) {
@@ -404,6 +471,9 @@ impl Config {
             .map_err(|e| err(e.name, format!("{:?} {}", e.value, e.reason)))?;
         let alerts = agenthost_alerts::AlertConfig::from_lookup(unset_if_blank)
             .map_err(|e| err(e.var, e.message))?;
+        // Channel kinds and routes are checked by building them, so an unknown kind or
+        // a route to an undefined channel stops start-up here, not later in a role.
+        agenthost_alerts::Dispatcher::from_config(&alerts).map_err(|e| err(e.var, e.message))?;
         Ok(Config {
             llm,
             scheduler,
@@ -438,6 +508,9 @@ impl Config {
                 1_000,
             )?),
             routes,
+            plugin_watch,
+            auto_rollback,
+            dry_run_numbers,
             admin_token: get("AGENTHOST_ADMIN_TOKEN").map(Secret),
             twilio: TwilioSettings {
                 account_sid: get("TWILIO_ACCOUNT_SID"),
@@ -533,6 +606,63 @@ pub fn normalize_number(n: &str) -> Option<String> {
         .then(|| n.to_owned())
 }
 
+/// Automatic-rollback thresholds: the default and per-plugin overrides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AutoRollback {
+    pub default: agenthost_deploy::RollbackPolicy,
+    pub per_plugin: BTreeMap<PluginName, agenthost_deploy::RollbackPolicy>,
+}
+
+/// `min=10,rate=0.5;echo:min=5,rate=0.3;locator:off`
+fn parse_auto_rollback(v: &str) -> Result<AutoRollback, String> {
+    let mut out = AutoRollback::default();
+    for entry in v.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, rest) = match entry.split_once(':') {
+            Some((n, r)) => (Some(n.trim().parse::<PluginName>()?), r.trim()),
+            None => (None, entry),
+        };
+        let mut policy = match &name {
+            Some(_) => out.default,
+            None => agenthost_deploy::RollbackPolicy::default(),
+        };
+        if rest == "off" {
+            policy.min_invocations = u64::MAX;
+        } else {
+            for kv in rest.split(',').map(str::trim).filter(|kv| !kv.is_empty()) {
+                let (k, val) = kv
+                    .split_once('=')
+                    .ok_or_else(|| format!("{kv:?} is not key=value"))?;
+                match k.trim() {
+                    "min" => {
+                        policy.min_invocations = val
+                            .trim()
+                            .parse()
+                            .ok()
+                            .filter(|n| *n >= 1)
+                            .ok_or_else(|| format!("min={val:?} is not an integer ≥ 1"))?;
+                    }
+                    "rate" => {
+                        policy.failure_rate = val
+                            .trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|r| *r > 0.0 && *r <= 1.0)
+                            .ok_or_else(|| format!("rate={val:?} is not a number in (0, 1]"))?;
+                    }
+                    other => return Err(format!("unknown key {other:?} (min, rate, or off)")),
+                }
+            }
+        }
+        match name {
+            Some(n) => {
+                out.per_plugin.insert(n, policy);
+            }
+            None => out.default = policy,
+        }
+    }
+    Ok(out)
+}
+
 /// `echo:fuel=1000000,memory_mb=16;locator:timeout_ms=5000`
 fn parse_plugin_limits(v: &str) -> Result<BTreeMap<PluginName, RequestedLimits>, String> {
     let mut out = BTreeMap::new();
@@ -606,6 +736,39 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn auto_rollback_thresholds_parse_and_fail_naming_the_variable() {
+        let c = parse(&[(
+            "AGENTHOST_AUTO_ROLLBACK",
+            "min=4,rate=0.25; echo:rate=0.9 ;locator:off",
+        )])
+        .unwrap();
+        assert_eq!(c.auto_rollback.default.min_invocations, 4);
+        assert_eq!(c.auto_rollback.default.failure_rate, 0.25);
+        let echo = &c.auto_rollback.per_plugin[&"echo".parse::<PluginName>().unwrap()];
+        assert_eq!((echo.min_invocations, echo.failure_rate), (4, 0.9));
+        let locator = &c.auto_rollback.per_plugin[&"locator".parse::<PluginName>().unwrap()];
+        assert_eq!(locator.min_invocations, u64::MAX);
+        for bad in [
+            "rate=0",
+            "rate=1.5",
+            "min=0",
+            "echo:speed=3",
+            "Bad Name:min=3",
+        ] {
+            let e = parse(&[("AGENTHOST_AUTO_ROLLBACK", bad)]).unwrap_err();
+            assert_eq!(e.var, "AGENTHOST_AUTO_ROLLBACK", "{bad}");
+        }
+        let e = parse(&[("AGENTHOST_DRY_RUN_NUMBERS", "+15550009999,555")]).unwrap_err();
+        assert_eq!(e.var, "AGENTHOST_DRY_RUN_NUMBERS");
+        assert!(e.message.contains("555"), "{e}");
+        let c = parse(&[("AGENTHOST_DATABASE_URL", "postgres://x@h/db")]).unwrap();
+        assert!(!c.plugin_watch, "watching is for the embedded default");
+        assert!(parse(&[]).unwrap().plugin_watch);
+        let e = parse(&[("AGENTHOST_PLUGIN_WATCH", "maybe")]).unwrap_err();
+        assert_eq!(e.var, "AGENTHOST_PLUGIN_WATCH");
     }
 
     #[test]

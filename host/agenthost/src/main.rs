@@ -2,11 +2,14 @@
 //! component once; `check-config` validates the environment.
 //!
 //! # Layout
+//! - `admin_cli`  — `agenthost plugin upload|list|show|activate|rollback|rollout`: the
+//!   admin API of a running host from a terminal.
 //! - `config`     — typed configuration from the environment, validated at start-up.
 //! - `plugin_run` — `agenthost plugin run`: one invocation, printed.
 //! - `serve`      — composes storage, queue, runtime, pipeline and HTTP; drains on SIGTERM.
 //! - `telemetry`  — tracing subscriber (text or JSON).
 
+mod admin_cli;
 mod config;
 mod plugin_run;
 mod serve;
@@ -38,12 +41,17 @@ enum Command {
     /// Work with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Print the deployment record (DEPLOYMENT_STATE.md) of a running host, or straight
+    /// from the database with --direct.
+    State(admin_cli::StateArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum PluginCommand {
     /// Invoke a component once, in-memory, and print the outcome and its effects.
     Run(plugin_run::RunArgs),
+    #[command(flatten)]
+    Deploy(admin_cli::DeployCommand),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +82,8 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(&config, args).await,
+            Command::Plugin(PluginCommand::Deploy(c)) => admin_cli::run(&config, c).await,
+            Command::State(args) => admin_cli::state(&config, args).await,
         }
     });
     match result {

@@ -12,14 +12,10 @@ use agenthost_api::{
     health::{Health, Phase},
     twilio::TwilioIngress,
 };
+use agenthost_deploy::{DeployConfig, Deployer};
 use agenthost_pipeline::{
-    ingest::Ingest,
-    outbox::Dispatcher,
-    registry::{self, Registry},
-    routes::Routes,
-    state::StorageState,
-    sweep,
-    worker::Worker,
+    ingest::Ingest, outbox::Dispatcher, registry::Registry, routes::Routes, state::StorageState,
+    sweep, worker::Worker,
 };
 use agenthost_queue::{AmqpConfig, AmqpQueue, EmbeddedConfig, EmbeddedQueue, Queue};
 use agenthost_runtime::{Capabilities, Runtime, RuntimeConfig, SystemClock};
@@ -38,10 +34,15 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 const EMBEDDED_POLL: Duration = Duration::from_millis(100);
 const TWILIO_HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 const ROUTES_REFRESH: Duration = Duration::from_secs(5);
+/// How often a worker replica records the lanes it consumes.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// The floor on how fast a replica notices a deploy it was not notified of.
+const DEPLOY_POLL: Duration = Duration::from_millis(500);
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let (account_sid, auth_token) = config.require_twilio()?;
     let started = std::time::Instant::now();
+    let started_ms = agenthost_pipeline::now_ms();
 
     let storage = Storage::connect(
         config.database_url.as_ref().map(|s| s.expose()),
@@ -50,26 +51,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("connecting to storage")?;
-    let queue: Arc<dyn Queue> = match &config.queue_url {
-        Some(url) => {
-            let amqp = AmqpConfig {
-                prefix: config.queue_prefix.clone(),
-                ..AmqpConfig::default()
-            };
-            Arc::new(
-                AmqpQueue::connect(url.expose(), amqp)
-                    .await
-                    .context("connecting to RabbitMQ")?,
-            )
-        }
-        None => Arc::new(EmbeddedQueue::new(
-            &storage,
-            EmbeddedConfig {
-                lease: config.ceilings.wall_clock + LEASE_MARGIN,
-                poll_interval: EMBEDDED_POLL,
-            },
-        )?),
-    };
+    let queue = connect_queue(&config, &storage).await?;
 
     let clock: Arc<dyn agenthost_runtime::Clock> = Arc::new(SystemClock);
     let llm = agenthost_llm::Gateway::new(
@@ -78,9 +60,20 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         Arc::new(StoredAlerts(storage.clone())),
     )
     .context("starting the LLM gateway")?;
+    let llm = Arc::new(llm);
+    let mut metric_sources: Vec<agenthost_api::metrics::Source> = Vec::new();
+    {
+        let llm = llm.clone();
+        metric_sources.push(Arc::new(move || llm.render_prometheus()));
+    }
+    let pipeline_metrics = Arc::new(agenthost_pipeline::metrics::PipelineMetrics::default());
+    {
+        let m = pipeline_metrics.clone();
+        metric_sources.push(Arc::new(move || m.render()));
+    }
     let caps = Capabilities {
         state: Arc::new(StorageState(storage.clone())),
-        llm: Arc::new(llm),
+        llm: llm.clone(),
         clock,
     };
     let runtime = Runtime::new(
@@ -93,14 +86,26 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         caps,
     )?;
     let registry = Registry::default();
-    let failures = registry::load_dir(
-        &runtime,
-        &registry,
-        &config.plugin_dir,
-        &config.plugin_config_dir,
-        &config.plugin_limits,
-    )
-    .await;
+    let deployer = Deployer::new(
+        storage.clone(),
+        runtime.clone(),
+        registry.clone(),
+        queue.clone(),
+        DeployConfig {
+            config_dir: config.plugin_config_dir.clone(),
+            limits: config.plugin_limits.clone(),
+            rollback: config.auto_rollback.per_plugin.clone(),
+            default_rollback: config.auto_rollback.default,
+            poll_interval: DEPLOY_POLL,
+        },
+    );
+    // What the database says is active serves first (a replica starting later joins the
+    // others); then the plugins folder brings in new builds.
+    deployer
+        .sync()
+        .await
+        .context("loading the active plugin versions")?;
+    let failures = agenthost_deploy::import_dir(&deployer, &config.plugin_dir).await;
     for (file, why) in &failures {
         let alert = agenthost_storage::NewAlert {
             kind: "plugin_load_failed".into(),
@@ -135,16 +140,56 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             registry: registry.clone(),
             routes: routes.clone(),
             outbox_wake: outbox_wake.clone(),
+            observers: vec![Arc::new(deployer.watch()), pipeline_metrics.clone()],
         };
-        for name in registry.names() {
-            for handle in
-                worker.spawn_lane(name.to_string(), config.worker_slots, work_cancel.clone())
-            {
-                tasks.spawn(async move {
-                    let _ = handle.await;
-                });
-            }
+        // Heartbeats: which lanes this replica consumes, for the deployment record and
+        // the post-deploy check.
+        {
+            let (storage, registry, cancel) =
+                (storage.clone(), registry.clone(), work_cancel.clone());
+            let (replica, slots) = (replica_id(), config.worker_slots);
+            tasks.spawn(async move {
+                loop {
+                    let lanes: Vec<(String, u32)> =
+                        registry.names().iter().map(|n| (n.to_string(), slots)).collect();
+                    if let Err(e) = storage
+                        .worker_heartbeat(&replica, &lanes, agenthost_pipeline::now_ms())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "worker heartbeat failed");
+                    }
+                    tokio::select! { _ = tokio::time::sleep(HEARTBEAT) => {}, _ = cancel.cancelled() => break }
+                }
+            });
         }
+        // One set of lane workers per plugin, including plugins first activated later.
+        let (registry, lanes_cancel, slots, lane_tasks) = (
+            registry.clone(),
+            work_cancel.clone(),
+            config.worker_slots,
+            tasks.clone(),
+        );
+        tasks.spawn(async move {
+            let mut changes = registry.subscribe();
+            let mut serving = std::collections::HashSet::new();
+            loop {
+                for name in registry.names() {
+                    if serving.insert(name.clone()) {
+                        for handle in
+                            worker.spawn_lane(name.to_string(), slots, lanes_cancel.clone())
+                        {
+                            lane_tasks.spawn(async move {
+                                let _ = handle.await;
+                            });
+                        }
+                    }
+                }
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { break },
+                    _ = lanes_cancel.cancelled() => break,
+                }
+            }
+        });
         let twilio = TwilioClient::new(TwilioConfig {
             api_base: config.twilio.api_base.clone(),
             account_sid: account_sid.to_owned(),
@@ -176,13 +221,28 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             Arc::new(SystemClock),
             config.scheduler.clone(),
         );
+        let scheduler = Arc::new(scheduler);
+        {
+            let scheduler = scheduler.clone();
+            metric_sources.push(Arc::new(move || scheduler.render_prometheus()));
+        }
         let scheduler_cancel = cancel.child_token();
         tasks.spawn(async move { scheduler.run(scheduler_cancel).await });
         // Alert delivery runs in one role only: it takes no leases, so a second
         // dispatcher would deliver twice.
         let dispatcher = agenthost_alerts::Dispatcher::from_config(&config.alerts)
             .map_err(|e| anyhow::anyhow!("invalid configuration: {}: {}", e.var, e.message))?;
+        let alerts = dispatcher.handle();
+        metric_sources.push(Arc::new(move || alerts.render_prometheus()));
         tasks.spawn(dispatcher.run(storage.clone(), cancel.child_token()));
+    }
+    tasks.spawn(deployer.clone().run(cancel.child_token()));
+    if config.plugin_watch {
+        tasks.spawn(agenthost_deploy::watch_dir(
+            deployer.clone(),
+            config.plugin_dir.clone(),
+            cancel.child_token(),
+        ));
     }
     if config.roles.web {
         tasks.spawn(sweep::run(
@@ -208,7 +268,24 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         storage: storage.clone(),
         queue: queue.clone(),
     };
-    let mut app = agenthost_api::health::router(health.clone());
+    let metrics = agenthost_api::metrics::Metrics {
+        http: Arc::new(agenthost_api::metrics::HttpCounters::default()),
+        storage: storage.clone(),
+        queue: queue.clone(),
+        lanes: {
+            let registry = registry.clone();
+            Arc::new(move || registry.names().iter().map(|n| n.to_string()).collect())
+        },
+        sources: metric_sources,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    // Worker- and scheduler-only replicas serve health and metrics; the web role all of it.
+    let mut app = agenthost_api::health::router(health.clone())
+        .merge(agenthost_api::metrics::router(metrics.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.http.clone(),
+            agenthost_api::metrics::count_requests,
+        ));
     if config.roles.web {
         let api = Api {
             twilio: TwilioIngress {
@@ -216,12 +293,21 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 auth_token: auth_token.expose().into(),
                 routes: routes.clone(),
                 ingest,
+                dry_run_numbers: config.dry_run_numbers.clone().into(),
             },
             health: health.clone(),
             admin: Admin {
                 token: config.admin_token.as_ref().map(|t| t.expose().into()),
                 routes: routes.clone(),
+                deployer: deployer.clone(),
+                state: agenthost_api::state::StateSource {
+                    storage: storage.clone(),
+                    queue: queue.clone(),
+                    registry: Some(registry.clone()),
+                    build: build_info(&config, &storage, started_ms),
+                },
             },
+            metrics,
         };
         app = api.router();
     }
@@ -277,6 +363,58 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The queue the configuration names: RabbitMQ, or the embedded queue in `storage`.
+pub async fn connect_queue(config: &Config, storage: &Storage) -> anyhow::Result<Arc<dyn Queue>> {
+    Ok(match &config.queue_url {
+        Some(url) => {
+            let amqp = AmqpConfig {
+                prefix: config.queue_prefix.clone(),
+                ..AmqpConfig::default()
+            };
+            Arc::new(
+                AmqpQueue::connect(url.expose(), amqp)
+                    .await
+                    .context("connecting to RabbitMQ")?,
+            )
+        }
+        None => Arc::new(EmbeddedQueue::new(
+            storage,
+            EmbeddedConfig {
+                lease: config.ceilings.wall_clock + LEASE_MARGIN,
+                poll_interval: EMBEDDED_POLL,
+            },
+        )?),
+    })
+}
+
+/// This process among the replicas: host name and pid.
+fn replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}/{}", std::process::id())
+}
+
+/// What the deployment record says about this build.
+pub fn build_info(
+    config: &Config,
+    storage: &Storage,
+    started_at_ms: i64,
+) -> agenthost_api::state::BuildInfo {
+    agenthost_api::state::BuildInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        git_sha: option_env!("AGENTHOST_GIT_SHA").unwrap_or("unknown"),
+        roles: config.roles.to_string(),
+        database: storage.backend().as_str(),
+        queue: if config.queue_url.is_some() {
+            "rabbitmq"
+        } else {
+            "embedded"
+        },
+        started_at_ms,
+    }
 }
 
 /// The LLM gateway's alerts (e.g. a spent token budget) go to the durable alert store.

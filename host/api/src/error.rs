@@ -16,6 +16,12 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
     Unavailable(String),
     /// Logged in full; the caller sees only that it was internal.
     #[error("internal error")]
@@ -29,8 +35,24 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<agenthost_deploy::DeployError> for ApiError {
+    fn from(e: agenthost_deploy::DeployError) -> Self {
+        let text = e.to_string();
+        match e.status() {
+            400 => ApiError::BadRequest(text),
+            404 => ApiError::NotFound(text),
+            409 => ApiError::Conflict(text),
+            422 => ApiError::Unprocessable(text),
+            _ => ApiError::Unavailable(text),
         }
     }
 }

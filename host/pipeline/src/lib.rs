@@ -1,11 +1,13 @@
 //! The message path, from a durably accepted event to a sent SMS.
 //!
 //! # Layout
-//! - `registry` — which plugin version serves each plugin name (an atomic pointer swap).
+//! - `registry` — which versions serve each plugin: the active one and a canary/shadow
+//!   candidate (an atomic pointer swap; canary buckets sticky per conversation).
 //! - `routes`   — which plugin answers each Twilio number.
 //! - `ingest`   — group commit of accepted webhooks, then durable enqueue on the plugin's lane.
 //! - `worker`   — one consumer per lane slot: invoke, commit effects in ONE transaction, ack.
 //! - `outbox`   — sends committed SMS through Twilio; retries, permanent failures, leases.
+//! - `metrics`  — invocations by outcome, duration, fuel, retries, dead letters (Prometheus).
 //! - `sweep`    — re-publishes events that were stored but never reached the queue.
 //! - `state`    — the runtime's `StateReader` over storage.
 //!
@@ -14,6 +16,7 @@
 //! redelivery never duplicates a reply.
 
 pub mod ingest;
+pub mod metrics;
 pub mod outbox;
 pub mod registry;
 pub mod routes;

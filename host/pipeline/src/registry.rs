@@ -1,55 +1,150 @@
-//! The active version of each plugin. Activation replaces an `Arc` under a short lock: an
-//! invocation holds the `Plugin` it started with, so a swap never disturbs it, and the
-//! next invocation picks up the new version.
+//! The versions each plugin serves with: the active one and, during a rollout, a canary
+//! or shadow candidate. Activation replaces an `Arc` under a short lock: an invocation
+//! holds the `Plugin` it started with, so a swap never disturbs it, and the next
+//! invocation picks up the new version.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use agenthost_runtime::{Plugin, PluginName, RequestedLimits, Runtime};
+use agenthost_runtime::{Plugin, PluginName};
+use tokio::sync::watch;
 
-#[derive(Debug, Clone, Default)]
+/// How a candidate version takes part in a plugin's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutKind {
+    /// Serves `percent` of conversations (sticky per conversation).
+    Canary { percent: u8 },
+    /// Runs on copies of every event with its effects recorded, never committed.
+    Shadow,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    pub kind: RolloutKind,
+    pub candidate: Plugin,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    active: Plugin,
+    rollout: Option<Rollout>,
+}
+
+/// The version chosen for one event.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    /// The version whose effects commit.
+    pub plugin: Plugin,
+    /// `plugin` is a canary candidate, not the active version.
+    pub canary: bool,
+    /// A shadow candidate to run on a copy of the event, effects recorded only.
+    pub shadow: Option<Plugin>,
+}
+
+#[derive(Debug, Clone)]
 pub struct Registry {
-    active: Arc<RwLock<HashMap<PluginName, Plugin>>>,
+    slots: Arc<RwLock<HashMap<PluginName, Slot>>>,
+    /// Bumped on every change, so lane spawners notice new plugins.
+    changed: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            slots: Arc::default(),
+            changed: Arc::new(watch::channel(0).0),
+        }
+    }
 }
 
 impl Registry {
+    /// The active version of `name`.
     pub fn get(&self, name: &str) -> Option<Plugin> {
-        self.active
-            .read()
-            .expect("registry lock poisoned")
-            .get(name)
-            .cloned()
+        self.read().get(name).map(|s| s.active.clone())
     }
 
-    /// Makes `plugin` the version that serves its name; returns the one it replaced.
+    /// The version that serves an event of `name` whose conversation (or other sticky
+    /// identity) is `sticky_key`: a canary takes the conversations whose bucket falls
+    /// under its percentage, so one lead always talks to one version while it runs.
+    pub fn select(&self, name: &str, sticky_key: &str) -> Option<Selected> {
+        let slots = self.read();
+        let slot = slots.get(name)?;
+        let mut selected = Selected {
+            plugin: slot.active.clone(),
+            canary: false,
+            shadow: None,
+        };
+        match &slot.rollout {
+            Some(Rollout {
+                kind: RolloutKind::Canary { percent },
+                candidate,
+            }) if canary_bucket(sticky_key) < *percent => {
+                selected.plugin = candidate.clone();
+                selected.canary = true;
+            }
+            Some(Rollout {
+                kind: RolloutKind::Shadow,
+                candidate,
+            }) => selected.shadow = Some(candidate.clone()),
+            _ => {}
+        }
+        Some(selected)
+    }
+
+    /// Makes `plugin` the active version of its name with no rollout; returns the one it
+    /// replaced.
     pub fn activate(&self, plugin: Plugin) -> Option<Plugin> {
-        self.active
+        self.install(plugin, None)
+    }
+
+    /// Sets what `active.name()` serves with, in one swap; returns the replaced active.
+    pub fn install(&self, active: Plugin, rollout: Option<Rollout>) -> Option<Plugin> {
+        let old = self
+            .slots
             .write()
             .expect("registry lock poisoned")
-            .insert(plugin.name().clone(), plugin)
+            .insert(active.name().clone(), Slot { active, rollout })
+            .map(|s| s.active);
+        self.changed.send_modify(|g| *g += 1);
+        old
+    }
+
+    /// The rollout of `name`, if one runs.
+    pub fn rollout(&self, name: &str) -> Option<Rollout> {
+        self.read().get(name).and_then(|s| s.rollout.clone())
+    }
+
+    /// A receiver that changes whenever a version is installed.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     pub fn names(&self) -> Vec<PluginName> {
-        let mut names: Vec<_> = self
-            .active
-            .read()
-            .expect("registry lock poisoned")
-            .keys()
-            .cloned()
-            .collect();
+        let mut names: Vec<_> = self.read().keys().cloned().collect();
         names.sort();
         names
     }
 
+    /// The active version of every plugin.
     pub fn all(&self) -> Vec<Plugin> {
-        self.active
-            .read()
-            .expect("registry lock poisoned")
-            .values()
-            .cloned()
-            .collect()
+        self.read().values().map(|s| s.active.clone()).collect()
     }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PluginName, Slot>> {
+        self.slots.read().expect("registry lock poisoned")
+    }
+}
+
+/// A stable bucket in `0..100` for a sticky key (FNV-1a): the same conversation lands in
+/// the same bucket on every replica and across restarts.
+pub fn canary_bucket(key: &str) -> u8 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash % 100) as u8
 }
 
 /// A plugin's operator config: `{config_dir}/{name}.json`, an object whose string values
@@ -81,63 +176,23 @@ pub fn read_plugin_config(
         .collect())
 }
 
-/// Loads every `*.wasm` in `dir` (file stem = plugin name) and activates it. A file that
-/// fails to load is reported and skipped: one broken plugin never stops the others.
-pub async fn load_dir(
-    runtime: &Runtime,
-    registry: &Registry,
-    dir: &Path,
-    config_dir: &Path,
-    limits: &BTreeMap<PluginName, RequestedLimits>,
-) -> Vec<(String, String)> {
-    let mut failures = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            failures.push((
-                dir.display().to_string(),
-                format!("cannot read plugin dir: {e}"),
-            ));
-            return failures;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canary_buckets_are_stable_and_spread() {
+        assert_eq!(canary_bucket("conv-1"), canary_bucket("conv-1"));
+        let mut counts = [0u32; 100];
+        for i in 0..10_000 {
+            counts[usize::from(canary_bucket(&format!("+1555{i:07}|+15550001111")))] += 1;
         }
-    };
-    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-    {
-        let file = path.display().to_string();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let name: PluginName = match stem.parse() {
-            Ok(n) => n,
-            Err(e) => {
-                failures.push((file, e));
-                continue;
-            }
-        };
-        let result = async {
-            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-            let config = read_plugin_config(config_dir, &name)?;
-            let overrides = limits.get(&name).copied().unwrap_or_default();
-            runtime
-                .load(name.clone(), &bytes, overrides, config)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
-        match result {
-            Ok(plugin) => {
-                tracing::info!(plugin = %name, version = %plugin.version(), cached = plugin.from_cache(), "plugin loaded");
-                registry.activate(plugin);
-            }
-            Err(e) => {
-                tracing::error!(plugin = %name, file = %file, error = %e, "plugin failed to load; skipped");
-                failures.push((file, e));
-            }
-        }
+        // 100 per bucket on average; a broken hash piles everything into a few.
+        assert!(
+            counts.iter().all(|&c| (50..=160).contains(&c)),
+            "{counts:?}"
+        );
+        let under_20 = counts[..20].iter().sum::<u32>();
+        assert!((1_800..=2_200).contains(&under_20), "{under_20}");
     }
-    failures
 }

@@ -16,8 +16,22 @@ use agenthost_twilio::Backoff;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::registry::Registry;
+use crate::registry::{Registry, Selected};
 use crate::routes::Routes;
+
+/// Told about every invocation a worker ran (the version, whether it was a canary, how
+/// it ended): the deploy watch decides automatic rollbacks from these, metrics count them.
+pub trait InvocationObserver: Send + Sync {
+    fn observed(&self, report: &InvocationReport, canary: bool);
+    /// A failed attempt of `plugin`'s event was sent back for a retry.
+    fn retried(&self, plugin: &str) {
+        let _ = plugin;
+    }
+    /// An event of `plugin` gave up into the dead-letter store.
+    fn dead_lettered(&self, plugin: &str) {
+        let _ = plugin;
+    }
+}
 
 /// Messages of history handed to a plugin with each inbound message.
 pub const HISTORY_MESSAGES: u32 = 30;
@@ -43,6 +57,7 @@ pub struct Worker {
     pub routes: Routes,
     /// Woken after a commit that queued SMS, so the dispatcher sends at once.
     pub outbox_wake: Arc<Notify>,
+    pub observers: Vec<Arc<dyn InvocationObserver>>,
 }
 
 impl Worker {
@@ -113,7 +128,13 @@ impl Worker {
             settle(delivery.ack().await, &msg.event_id);
             return;
         }
-        let Some(plugin) = self.registry.get(lane) else {
+        let sticky = event.conversation_id.as_deref().unwrap_or(&event.id);
+        let Some(Selected {
+            plugin,
+            canary,
+            shadow,
+        }) = self.registry.select(lane, sticky)
+        else {
             tracing::warn!(lane, event = %event.id, "no active version of this plugin here; retrying later");
             settle(delivery.retry(PLUGIN_MISSING_RETRY).await, &msg.event_id);
             return;
@@ -134,6 +155,12 @@ impl Worker {
             }
         };
         let report = plugin.invoke(invocation.clone()).await;
+        for observer in &self.observers {
+            observer.observed(&report, canary);
+        }
+        if let Some(candidate) = shadow {
+            self.spawn_shadow(&event.id, candidate, invocation.clone(), &report);
+        }
         // Deliveries are numbered from 1: this is attempt `msg.attempt` of the event.
         let attempts = msg.attempt;
         if report.outcome.is_ok() {
@@ -149,6 +176,9 @@ impl Worker {
             }
             return;
         }
+        if attempts == 1 {
+            self.alert_failure(&event, &report).await;
+        }
         let max = plugin.limits().max_attempts;
         if report.outcome.retryable() && attempts < max {
             if let Err(e) = self
@@ -162,6 +192,9 @@ impl Worker {
                 .await
             {
                 tracing::warn!(event = %event.id, error = %e, "could not record the failed attempt");
+            }
+            for observer in &self.observers {
+                observer.retried(plugin.name().as_str());
             }
             let delay = RETRY_BACKOFF.delay(attempts, None);
             tracing::info!(event = %event.id, plugin = %plugin.name(), attempts, max, ?delay, outcome = report.outcome.label(), "retrying event");
@@ -178,6 +211,79 @@ impl Worker {
             )
             .await;
         }
+    }
+
+    /// One alert per failing event, raised on its first failed attempt (its retries and
+    /// their traps do not alert again; a final dead letter has its own alert). Errors the
+    /// plugin returned itself are its business and do not alert.
+    async fn alert_failure(&self, event: &EventRow, report: &InvocationReport) {
+        use agenthost_runtime::Outcome;
+        let kind = match &report.outcome {
+            Outcome::Trap { .. } => "plugin_trap",
+            Outcome::FuelExhausted { .. }
+            | Outcome::MemoryLimit { .. }
+            | Outcome::Deadline { .. } => "plugin_limit_kill",
+            _ => return,
+        };
+        let alert = NewAlert {
+            kind: kind.into(),
+            severity: "error".into(),
+            plugin: Some(report.plugin.to_string()),
+            version: Some(report.version.as_str().to_owned()),
+            conversation_id: event.conversation_id.clone(),
+            message: format!(
+                "plugin {} version {} failed on event {}: {}",
+                report.plugin,
+                report.version.short(),
+                event.id,
+                report.outcome
+            ),
+            fields: vec![
+                ("event".into(), event.id.clone()),
+                ("outcome".into(), report.outcome.label().into()),
+            ],
+        };
+        if let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await {
+            tracing::error!(event = %event.id, error = %e, "could not record the plugin failure alert");
+        }
+    }
+
+    /// Runs a shadow candidate on a copy of the event, off the lane: its effects are
+    /// recorded next to the active version's and never committed (nothing sent, nothing
+    /// written), so a new version meets real traffic at zero risk.
+    fn spawn_shadow(
+        &self,
+        event_id: &str,
+        candidate: Plugin,
+        invocation: Invocation,
+        active: &InvocationReport,
+    ) {
+        let storage = self.storage.clone();
+        let event_id = event_id.to_owned();
+        let active_outcome = active.outcome.label().to_owned();
+        let active_version = active.version.as_str().to_owned();
+        let active_effects = serde_json::to_string(&active.effects).unwrap_or_default();
+        tokio::spawn(async move {
+            let report = candidate.invoke(invocation).await;
+            let candidate_effects = serde_json::to_string(&report.effects).unwrap_or_default();
+            let run = agenthost_storage::ShadowRun {
+                event_id: event_id.clone(),
+                plugin: report.plugin.to_string(),
+                differs: active_outcome != report.outcome.label()
+                    || active_effects != candidate_effects,
+                active_version,
+                candidate_version: report.version.as_str().to_owned(),
+                active_outcome,
+                candidate_outcome: report.outcome.label().to_owned(),
+                active_effects_json: active_effects,
+                candidate_effects_json: candidate_effects,
+                at_ms: crate::now_ms(),
+            };
+            tracing::debug!(event = %event_id, plugin = %run.plugin, differs = run.differs, "shadow run recorded");
+            if let Err(e) = storage.record_shadow_run(&run).await {
+                tracing::warn!(event = %event_id, error = %e, "could not record the shadow run");
+            }
+        });
     }
 
     /// The invocation stored with the event, with the conversation's history filled in.
@@ -384,6 +490,9 @@ impl Worker {
             tracing::error!(event = %event.id, error = %e, "could not record the dead letter; retrying later");
             settle(delivery.retry(RETRY_BACKOFF.cap).await, &event.id);
             return;
+        }
+        for observer in &self.observers {
+            observer.dead_lettered(&name);
         }
         let alert = NewAlert {
             kind: "dead_letter".into(),

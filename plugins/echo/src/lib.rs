@@ -3,7 +3,7 @@
 //! The plain echo path makes exactly one import call (`send-sms`), so a benchmark of it
 //! measures the cost of an invocation and not of state.
 
-use agenthost_sdk::{self as sdk, Description, Guest, InboundMessage, Job, PluginError};
+use agenthost_sdk::{self as sdk, Description, Guest, InboundMessage, Job, PluginError, Severity};
 
 struct Echo;
 
@@ -15,6 +15,8 @@ enum Command<'a> {
     Get { key: &'a str },
     /// `fail`: return a non-retryable error.
     Fail,
+    /// `alert TEXT`: raise a warning alert whose message is TEXT; reply `alerted`.
+    Alert { text: &'a str },
     /// `ask PROMPT`: one LLM completion; replies with its text or the typed error.
     Ask { prompt: &'a str },
     /// Anything else: reply `echo: BODY`.
@@ -32,6 +34,8 @@ impl<'a> Command<'a> {
             Self::Get { key }
         } else if let Some(prompt) = body.strip_prefix("ask ") {
             Self::Ask { prompt }
+        } else if let Some(text) = body.strip_prefix("alert ") {
+            Self::Alert { text }
         } else {
             Self::Echo
         }
@@ -43,7 +47,7 @@ impl Guest for Echo {
         Description::new(
             "echo",
             env!("CARGO_PKG_VERSION"),
-            "Replies `echo: <body>`; `set K V` / `get K` use state; `ask P` calls the LLM; `fail` errors",
+            "Replies `echo: <body>`; `set K V` / `get K` use state; `ask P` calls the LLM; `alert T` raises an alert; `fail` errors",
         )
     }
 
@@ -55,6 +59,10 @@ impl Guest for Echo {
             }
             Command::Get { key } => sdk::state::get(key).unwrap_or_else(|| "(none)".to_owned()),
             Command::Fail => return Err(sdk::error("requested", "the message asked to fail")),
+            Command::Alert { text } => {
+                sdk::alert("echo", Severity::Warning, text, &[("from", &message.from)]);
+                "alerted".to_owned()
+            }
             Command::Ask { prompt } => {
                 let request = sdk::llm::CompletionRequest {
                     system: None,
@@ -84,3 +92,30 @@ impl Guest for Echo {
 }
 
 agenthost_sdk::export_plugin!(Echo);
+
+#[cfg(test)]
+mod tests {
+    use super::Command;
+
+    #[test]
+    fn commands_parse() {
+        assert!(matches!(Command::parse("fail"), Command::Fail));
+        assert!(matches!(
+            Command::parse("set k v w"),
+            Command::Set {
+                key: "k",
+                value: "v w"
+            }
+        ));
+        assert!(matches!(Command::parse("get k"), Command::Get { key: "k" }));
+        assert!(matches!(
+            Command::parse("alert disk full"),
+            Command::Alert { text: "disk full" }
+        ));
+        assert!(matches!(
+            Command::parse("ask why"),
+            Command::Ask { prompt: "why" }
+        ));
+        assert!(matches!(Command::parse("alerting"), Command::Echo));
+    }
+}
