@@ -18,6 +18,7 @@ cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 (cd plugins && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/plugins-native" cargo clippy --workspace --all-targets -- -D warnings)
+echo "== deploy"; scripts/check-deploy.sh  # Dockerfile, deploy/, cloudbuild.yaml, offline
 echo "== test"
 # Release: the end-to-end tests drive the real binary, and compiling components with a
 # debug cranelift is an order of magnitude slower.

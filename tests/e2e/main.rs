@@ -8,6 +8,7 @@
 //! - `deploys`  — upload/activate/rollback (API and CLI), automatic rollback, hot swap under
 //!   load, canary, shadow, the plugins folder, replicas converging.
 //! - `agents`   — the three agents' conversations through the real host.
+//! - `state`    — `scripts/verify-deploy.sh` and `agenthost state` against a real host.
 //! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
 //!   SIGTERM under load, config that fails fast, no secret in any log line.
 
@@ -16,3 +17,4 @@ mod deploys;
 mod harness;
 mod ops;
 mod pipeline;
+mod state;
