@@ -10,30 +10,14 @@
 //! BENCH_DATABASE_URL + BENCH_QUEUE_URL to run on PostgreSQL + RabbitMQ.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use agenthost_twilio::fake::{FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilio};
+use agenthost_twilio::fake::FakeTwilio;
 
-const AGENT: &str = "+15550001111";
-const PUBLIC_URL: &str = "http://bench.example.test";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::*;
 
 struct Load {
     accepted: u64,
@@ -113,75 +97,6 @@ async fn load(
     out
 }
 
-fn signed(sid: &str, body: &str) -> (String, String) {
-    let params = vec![
-        ("Body".to_string(), body.to_string()),
-        ("From".to_string(), "+15557654321".to_string()),
-        ("MessageSid".to_string(), sid.to_string()),
-        ("To".to_string(), AGENT.to_string()),
-    ];
-    let sig = agenthost_twilio::signature::compute(
-        FAKE_AUTH_TOKEN,
-        &format!("{PUBLIC_URL}/twilio/sms"),
-        &params,
-    );
-    (
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&params)
-            .finish(),
-        sig,
-    )
-}
-
-fn start_host(
-    port: u16,
-    data: &std::path::Path,
-    plugins: &std::path::Path,
-    twilio: &str,
-    roles: &str,
-) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
-    cmd.arg("serve")
-        .env("AGENTHOST_ROLES", roles)
-        .env_clear()
-        .env("AGENTHOST_LISTEN", format!("127.0.0.1:{port}"))
-        .env("AGENTHOST_PUBLIC_URL", PUBLIC_URL)
-        .env("AGENTHOST_DATA_DIR", data)
-        .env("AGENTHOST_PLUGIN_DIR", plugins)
-        .env("AGENTHOST_ROUTES", format!("{AGENT}=echo"))
-        .env("TWILIO_ACCOUNT_SID", FAKE_ACCOUNT_SID)
-        .env("TWILIO_AUTH_TOKEN", FAKE_AUTH_TOKEN)
-        .env("AGENTHOST_TWILIO_API_BASE", twilio)
-        .env("AGENTHOST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (var, from) in [
-        ("AGENTHOST_DATABASE_URL", "BENCH_DATABASE_URL"),
-        ("AGENTHOST_QUEUE_URL", "BENCH_QUEUE_URL"),
-    ] {
-        if let Ok(v) = std::env::var(from) {
-            cmd.env(var, v);
-        }
-    }
-    cmd.spawn().expect("starting agenthost")
-}
-
-async fn wait_ready(port: u16) {
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("agenthost did not become ready");
-}
-
 #[tokio::main]
 async fn main() {
     let seconds = Duration::from_secs(env_num("BENCH_SECONDS", 5));
@@ -225,6 +140,7 @@ async fn main() {
         plugins.path(),
         &twilio.base_url(),
         "web,worker,scheduler",
+        &[],
     );
     wait_ready(port).await;
     let startup = t.elapsed();
@@ -262,7 +178,14 @@ async fn main() {
     // elsewhere, as on GKE.
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = start_host(port, data.path(), plugins.path(), &twilio.base_url(), "web");
+    let mut child = start_host(
+        port,
+        data.path(),
+        plugins.path(),
+        &twilio.base_url(),
+        "web",
+        &[],
+    );
     wait_ready(port).await;
     let make: Arc<dyn Fn(u64) -> (String, String) + Send + Sync> =
         Arc::new(|n| signed(&format!("SMweb{n:027}"), "load"));

@@ -127,9 +127,7 @@ impl OutcomeWatch {
         };
         // A version activated again (by an operator) is judged afresh.
         let mut fired = old.map(|t| t.fired).unwrap_or_default();
-        fired.retain(|v| {
-            !(changed && v == active || canary_changed && Some(v.as_str()) == canary)
-        });
+        fired.retain(|v| !(changed && v == active || canary_changed && Some(v.as_str()) == canary));
         state.tracked.insert(
             plugin.to_owned(),
             Tracked {

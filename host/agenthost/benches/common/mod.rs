@@ -1,0 +1,97 @@
+//! What the load benches share: starting the real binary, signing webhooks like Twilio.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use agenthost_twilio::fake::{FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN};
+
+pub const AGENT: &str = "+15550001111";
+pub const PUBLIC_URL: &str = "http://bench.example.test";
+
+pub fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn signed(sid: &str, body: &str) -> (String, String) {
+    let params = vec![
+        ("Body".to_string(), body.to_string()),
+        ("From".to_string(), "+15557654321".to_string()),
+        ("MessageSid".to_string(), sid.to_string()),
+        ("To".to_string(), AGENT.to_string()),
+    ];
+    let sig = agenthost_twilio::signature::compute(
+        FAKE_AUTH_TOKEN,
+        &format!("{PUBLIC_URL}/twilio/sms"),
+        &params,
+    );
+    (
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish(),
+        sig,
+    )
+}
+
+pub fn start_host(
+    port: u16,
+    data: &std::path::Path,
+    plugins: &std::path::Path,
+    twilio: &str,
+    roles: &str,
+    extra_env: &[(&str, &str)],
+) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("AGENTHOST_ROLES", roles)
+        .env("AGENTHOST_LISTEN", format!("127.0.0.1:{port}"))
+        .env("AGENTHOST_PUBLIC_URL", PUBLIC_URL)
+        .env("AGENTHOST_DATA_DIR", data)
+        .env("AGENTHOST_PLUGIN_DIR", plugins)
+        .env("AGENTHOST_ROUTES", format!("{AGENT}=echo"))
+        .env("TWILIO_ACCOUNT_SID", FAKE_ACCOUNT_SID)
+        .env("TWILIO_AUTH_TOKEN", FAKE_AUTH_TOKEN)
+        .env("AGENTHOST_TWILIO_API_BASE", twilio)
+        .env("AGENTHOST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (var, from) in [
+        ("AGENTHOST_DATABASE_URL", "BENCH_DATABASE_URL"),
+        ("AGENTHOST_QUEUE_URL", "BENCH_QUEUE_URL"),
+    ] {
+        if let Ok(v) = std::env::var(from) {
+            cmd.env(var, v);
+        }
+    }
+    cmd.envs(extra_env.iter().copied());
+    cmd.spawn().expect("starting agenthost")
+}
+
+pub async fn wait_ready(port: u16) {
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("agenthost did not become ready");
+}
