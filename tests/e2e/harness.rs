@@ -116,6 +116,49 @@ impl World {
     }
 }
 
+/// The host's wall clock, moved by libfaketime (an LD_PRELOAD, no hook in the host): the
+/// offset lives in a file the host rereads on every clock read.
+pub struct FakeClock {
+    file: PathBuf,
+    offset_secs: std::sync::Mutex<u64>,
+}
+
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+impl World {
+    /// A fake clock for hosts started with `clock.env()`; starts at the real time.
+    pub fn fake_clock(&self) -> FakeClock {
+        assert!(
+            std::path::Path::new(LIBFAKETIME).exists(),
+            "{LIBFAKETIME} missing: apt-get install faketime (scripts/test.sh does)"
+        );
+        let file = self.data.path().join("faketime");
+        std::fs::write(&file, "+0\n").unwrap();
+        FakeClock {
+            file,
+            offset_secs: std::sync::Mutex::new(0),
+        }
+    }
+}
+
+impl FakeClock {
+    /// Environment for a host that lives on this clock.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LD_PRELOAD", LIBFAKETIME.to_owned()),
+            ("FAKETIME_TIMESTAMP_FILE", self.file.display().to_string()),
+            ("FAKETIME_NO_CACHE", "1".to_owned()),
+        ]
+    }
+
+    /// Moves the host's clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut offset = self.offset_secs.lock().unwrap();
+        *offset += by.as_secs();
+        std::fs::write(&self.file, format!("+{}\n", *offset)).unwrap();
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         if let Some(url) = &self.database_url {

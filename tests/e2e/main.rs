@@ -7,12 +7,15 @@
 //! - `pipeline` — the message path: reply, dedupe, forged signature, crash, dead letter.
 //! - `deploys`  — upload/activate/rollback (API and CLI), automatic rollback, hot swap under
 //!   load, canary, shadow, the plugins folder, replicas converging.
+//! - `clock`    — time-driven behaviour on a libfaketime clock: follow-ups, SLA ladder,
+//!   missed cron slots, one firing per slot across replicas.
 //! - `agents`   — the three agents' conversations through the real host.
 //! - `state`    — `scripts/verify-deploy.sh` and `agenthost state` against a real host.
 //! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
 //!   SIGTERM under load, config that fails fast, no secret in any log line.
 
 mod agents;
+mod clock;
 mod deploys;
 mod harness;
 mod ops;
