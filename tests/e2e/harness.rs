@@ -638,3 +638,46 @@ impl FakeDiscord {
         self.state.lock().unwrap().down = down;
     }
 }
+
+/// A fake OpenAI-compatible chat completions server on loopback: records each request
+/// body and answers with `answer` (usage: 20 prompt + 10 completion tokens).
+#[derive(Clone)]
+pub struct FakeLlm {
+    pub port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl FakeLlm {
+    pub async fn start(answer: &'static str) -> FakeLlm {
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        let app = axum::Router::new().route(
+            "/v1/chat/completions",
+            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let recorded = recorded.clone();
+                async move {
+                    recorded.lock().unwrap().push(body);
+                    axum::Json(serde_json::json!({
+                        "id": "chatcmpl-e2e",
+                        "object": "chat.completion",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": answer}}],
+                        "usage": {"prompt_tokens": 20, "completion_tokens": 10, "total_tokens": 30}
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeLlm { port, requests }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        self.requests.lock().unwrap().clone()
+    }
+}

@@ -10,6 +10,8 @@
 //! - `clock`    — time-driven behaviour on a libfaketime clock: follow-ups, SLA ladder,
 //!   missed cron slots, one firing per slot across replicas.
 //! - `agents`   — the three agents' conversations through the real host.
+//! - `llm`      — agents with an LLM (fake OpenAI-compatible server): context in prompts,
+//!   budget exhaustion falls back with one alert.
 //! - `state`    — `scripts/verify-deploy.sh` and `agenthost state` against a real host.
 //! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
 //!   SIGTERM under load, config that fails fast, no secret in any log line.
@@ -18,6 +20,7 @@ mod agents;
 mod clock;
 mod deploys;
 mod harness;
+mod llm;
 mod ops;
 mod pipeline;
 mod state;

@@ -20,7 +20,8 @@ mod slots;
 use agent::{Action, FOLLOWUP_JOB, Lead, Stats, Turn};
 use agenthost_sdk::llm::{ChatMessage, CompletionRequest, Role};
 use agenthost_sdk::{
-    self as sdk, CronJob, Description, Guest, InboundMessage, Job, Limits, PluginError, Severity,
+    self as sdk, CronJob, Description, Direction, Guest, HistoryEntry, InboundMessage, Job, Limits,
+    PluginError, Severity,
 };
 use data::Portfolio;
 
@@ -52,8 +53,9 @@ fn load_stats() -> Result<Stats, PluginError> {
     Ok(sdk::state::get_json(STATS_KEY)?.unwrap_or_default())
 }
 
-/// Carries out a turn's actions for `lead`'s number.
-fn apply(p: &Portfolio, to: &str, actions: Vec<Action>) {
+/// Carries out a turn's actions for `lead`'s number. `history` is the conversation so
+/// far (oldest first), handed to the LLM so its answer fits what was already said.
+fn apply(p: &Portfolio, to: &str, actions: Vec<Action>, history: &[HistoryEntry]) {
     for action in actions {
         match action {
             Action::Reply(text) => sdk::sms::send_fitted(to, &text),
@@ -63,7 +65,7 @@ fn apply(p: &Portfolio, to: &str, actions: Vec<Action>) {
                 fallback,
             } => {
                 let text = if p.office.use_llm {
-                    phrase_with_llm(p, &question, &context)
+                    phrase_with_llm(p, &question, &context, history)
                 } else {
                     None
                 };
@@ -106,9 +108,37 @@ fn apply(p: &Portfolio, to: &str, actions: Vec<Action>) {
     }
 }
 
-/// An answer phrased by the LLM from `context` only; `None` on any LLM error or an empty
-/// answer, so the caller sends its deterministic fallback.
-fn phrase_with_llm(p: &Portfolio, question: &str, context: &str) -> Option<String> {
+/// Messages of the conversation the LLM sees before the question.
+const LLM_HISTORY: usize = 8;
+
+/// The last `LLM_HISTORY` messages as chat turns (the lead as user, us as assistant),
+/// then the question.
+fn chat_messages(history: &[HistoryEntry], question: &str) -> Vec<ChatMessage> {
+    let start = history.len().saturating_sub(LLM_HISTORY);
+    history[start..]
+        .iter()
+        .map(|h| ChatMessage {
+            role: match h.direction {
+                Direction::Inbound => Role::User,
+                Direction::Outbound => Role::Assistant,
+            },
+            content: h.body.clone(),
+        })
+        .chain(std::iter::once(ChatMessage {
+            role: Role::User,
+            content: question.to_owned(),
+        }))
+        .collect()
+}
+
+/// An answer phrased by the LLM from `context` only, with the conversation so far; `None`
+/// on any LLM error or an empty answer, so the caller sends its deterministic fallback.
+fn phrase_with_llm(
+    p: &Portfolio,
+    question: &str,
+    context: &str,
+    history: &[HistoryEntry],
+) -> Option<String> {
     let system = format!(
         "You are the SMS leasing assistant for {}. Answer the lead in at most 300 characters of plain text, \
          friendly and concrete, using ONLY these facts. If the facts do not answer it, say a team member will follow up. \
@@ -117,10 +147,7 @@ fn phrase_with_llm(p: &Portfolio, question: &str, context: &str) -> Option<Strin
     );
     let request = CompletionRequest {
         system: Some(system),
-        messages: vec![ChatMessage {
-            role: Role::User,
-            content: question.to_owned(),
-        }],
+        messages: chat_messages(history, question),
         max_tokens: 160,
         temperature: Some(0.2),
     };
@@ -146,7 +173,7 @@ fn followup(p: &Portfolio, number: &str, stats: &mut Stats) -> Result<(), Plugin
     };
     let mut turn = Turn::new(p, sdk::clock::now_ms());
     turn.on_followup(&mut lead, stats);
-    apply(p, number, turn.actions);
+    apply(p, number, turn.actions, &[]);
     sdk::state::set_json(&agent::lead_key(number), &lead)
 }
 
@@ -191,7 +218,7 @@ impl Guest for LandlordRep {
             &message.body,
             &message.conversation_id,
         );
-        apply(&p, &message.from, turn.actions);
+        apply(&p, &message.from, turn.actions, &message.history);
         save(&lead, &stats)
     }
 
@@ -203,7 +230,7 @@ impl Guest for LandlordRep {
             "owner-report" => {
                 let mut turn = Turn::new(&p, sdk::clock::now_ms());
                 turn.owner_report(&mut stats);
-                apply(&p, "", turn.actions);
+                apply(&p, "", turn.actions, &[]);
             }
             "follow-up-sweep" => {
                 // Belt and braces: a follow-up whose timer should have fired long ago was

@@ -288,3 +288,29 @@ fn due_keys_sort_by_time() {
         Some((1_000_000, "+1".into()))
     );
 }
+
+#[test]
+fn llm_prompts_carry_the_recent_conversation() {
+    use agenthost_sdk::llm::Role;
+    use agenthost_sdk::{Direction, HistoryEntry};
+    let entry = |direction, body: &str| HistoryEntry {
+        direction,
+        body: body.into(),
+        at_ms: 0,
+    };
+    let mut history = vec![entry(Direction::Inbound, "too old to matter")];
+    for i in 0..4 {
+        history.push(entry(Direction::Inbound, &format!("lead {i}")));
+        history.push(entry(Direction::Outbound, &format!("us {i}")));
+    }
+    let messages = super::chat_messages(&history, "is the gym open late?");
+    assert_eq!(messages.len(), super::LLM_HISTORY + 1);
+    assert_eq!(messages[0].content, "lead 0");
+    assert!(matches!(messages[0].role, Role::User));
+    assert!(matches!(messages[1].role, Role::Assistant));
+    assert_eq!(messages[7].content, "us 3");
+    let last = messages.last().unwrap();
+    assert_eq!(last.content, "is the gym open late?");
+    assert!(matches!(last.role, Role::User));
+    assert_eq!(super::chat_messages(&[], "hi").len(), 1);
+}
