@@ -155,6 +155,24 @@ async fn sigterm_under_load_drains_and_loses_nothing(setup: Setup) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let world = World::new(Setup::Embedded, &[("echo", "echo")]).await;
+    let mut host = world.start(&[("AGENTHOST_DRAIN_DELAY_MS", "30000")]);
+    host.ready().await;
+    host.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(host.get("/readyz").await.0, 503, "draining");
+    let started = Instant::now();
+    host.terminate();
+    let code = host.wait_exit(Duration::from_secs(5)).await;
+    assert_eq!(code, Some(130), "log:\n{}", host.logs());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "at once, not after the drain delay"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_follows_postgres_and_rabbitmq_outages() {
     let world = World::new(Setup::Distributed, &[("echo", "echo")]).await;
     let pg = Outage::proxy("127.0.0.1:5432").await;
