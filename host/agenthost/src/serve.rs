@@ -202,6 +202,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             twilio: Arc::new(twilio),
             wake: outbox_wake,
             lease: config.outbox_lease,
+            down_after: config.alerts.dependency_down_after,
         };
         tasks.spawn(dispatcher.run(work_cancel.clone()));
     }
@@ -233,8 +234,28 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let dispatcher = agenthost_alerts::Dispatcher::from_config(&config.alerts)
             .map_err(|e| anyhow::anyhow!("invalid configuration: {}: {}", e.var, e.message))?;
         let alerts = dispatcher.handle();
-        metric_sources.push(Arc::new(move || alerts.render_prometheus()));
+        {
+            let alerts = alerts.clone();
+            metric_sources.push(Arc::new(move || alerts.render_prometheus()));
+        }
         tasks.spawn(dispatcher.run(storage.clone(), cancel.child_token()));
+        // Storage and the queue, watched beside alert delivery: when storage is what is
+        // down, its alert goes to the dispatcher in memory. (Twilio is judged by the
+        // outbox, LLM providers by the gateway's breakers.)
+        let queue_check = {
+            let queue = queue.clone();
+            agenthost_alerts::check_fn("queue", move || {
+                let queue = queue.clone();
+                async move { queue.ping().await.map_err(|e| e.to_string()) }
+            })
+        };
+        let watch = agenthost_alerts::DependencyWatch::new(
+            storage.clone(),
+            alerts,
+            config.alerts.dependency_down_after,
+        )
+        .with_check(queue_check);
+        tasks.spawn(watch.run(cancel.child_token()));
     }
     tasks.spawn(deployer.clone().run(cancel.child_token()));
     if config.plugin_watch {
@@ -417,12 +438,13 @@ pub fn build_info(
     }
 }
 
-/// The LLM gateway's alerts (e.g. a spent token budget) go to the durable alert store.
+/// The LLM gateway's alerts (a spent token budget, a provider's breaker opening or
+/// closing) go to the durable alert store.
 struct StoredAlerts(Storage);
 
 impl agenthost_llm::AlertSink for StoredAlerts {
     fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
-        let alert = agenthost_storage::NewAlert {
+        self.store(agenthost_storage::NewAlert {
             kind: kind.to_owned(),
             severity: severity.to_owned(),
             plugin: Some(plugin.to_owned()),
@@ -430,7 +452,30 @@ impl agenthost_llm::AlertSink for StoredAlerts {
             conversation_id: None,
             message,
             fields: Vec::new(),
-        };
+        });
+    }
+
+    fn raise_host(
+        &self,
+        kind: &str,
+        severity: &str,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
+        self.store(agenthost_storage::NewAlert {
+            kind: kind.to_owned(),
+            severity: severity.to_owned(),
+            plugin: None,
+            version: None,
+            conversation_id: None,
+            message,
+            fields,
+        });
+    }
+}
+
+impl StoredAlerts {
+    fn store(&self, alert: agenthost_storage::NewAlert) {
         let storage = self.0.clone();
         // The gateway calls this from inside an invocation; never block it on storage.
         tokio::spawn(async move {

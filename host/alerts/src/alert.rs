@@ -1,10 +1,11 @@
-//! The one [`Alert`] model every channel renders: built once from a stored row, carrying a
-//! count when identical alerts were coalesced into one delivery.
+//! The one [`Alert`] model every channel renders: built once from a stored row (or, for a
+//! direct alert that never touched storage, from a [`NewAlert`]), carrying a count when
+//! identical alerts were coalesced into one delivery.
 
 use std::fmt;
 use std::time::Duration;
 
-use agenthost_storage::AlertRow;
+use agenthost_storage::{AlertRow, NewAlert};
 use serde::Serialize;
 
 /// How urgent an alert is. Unknown stored values read as `Warning`: an alert is never
@@ -87,6 +88,23 @@ impl Alert {
         }
     }
 
+    /// The alert `alert` describes, raised at `created_at_ms`, not coalesced: what
+    /// [`crate::AlertsHandle::raise_direct`] takes when there is no row to read it from.
+    pub fn from_new(alert: &NewAlert, created_at_ms: i64) -> Alert {
+        Alert {
+            kind: alert.kind.clone(),
+            severity: Severity::parse(&alert.severity),
+            plugin: alert.plugin.clone(),
+            version: alert.version.clone(),
+            conversation_id: alert.conversation_id.clone(),
+            message: alert.message.clone(),
+            fields: alert.fields.clone(),
+            count: 1,
+            window: Duration::ZERO,
+            created_at_ms,
+        }
+    }
+
     pub(crate) fn key(&self) -> CoalesceKey {
         CoalesceKey {
             kind: self.kind.clone(),
@@ -132,7 +150,7 @@ impl Alert {
 }
 
 /// `5 min`, `90 s`, `2 h`.
-fn human(window: Duration) -> String {
+pub(crate) fn human(window: Duration) -> String {
     let secs = window.as_secs();
     if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)

@@ -24,6 +24,7 @@ pub const POLL_INTERVAL_VAR: &str = "AGENTHOST_ALERT_POLL_INTERVAL_MS";
 pub const RETRY_BASE_VAR: &str = "AGENTHOST_ALERT_RETRY_BASE_MS";
 pub const RETRY_CAP_VAR: &str = "AGENTHOST_ALERT_RETRY_CAP_MS";
 pub const GIVE_UP_VAR: &str = "AGENTHOST_ALERT_GIVE_UP_AFTER_SECS";
+pub const DEPENDENCY_DOWN_AFTER_VAR: &str = "AGENTHOST_DEPENDENCY_DOWN_AFTER_SECS";
 
 /// Every variable the alerts section reads.
 pub const VARS: &[Var] = &[
@@ -82,6 +83,14 @@ pub const VARS: &[Var] = &[
         secret: false,
         help: "a delivery still failing transiently after this many seconds is given up \
                (default 86400)",
+    },
+    Var {
+        name: DEPENDENCY_DOWN_AFTER_VAR,
+        secret: false,
+        help: "a dependency (storage, queue, Twilio, an LLM provider) failing continuously \
+               for this many seconds raises one dependency_down alert, and one \
+               dependency_restored when it recovers; shorter failures raise nothing \
+               (default 30)",
     },
 ];
 
@@ -154,6 +163,8 @@ pub struct AlertConfig {
     pub retry_base: Duration,
     pub retry_cap: Duration,
     pub give_up_after: Duration,
+    /// How long a dependency must fail continuously before it is alerted as down.
+    pub dependency_down_after: Duration,
 }
 
 impl Default for AlertConfig {
@@ -245,6 +256,7 @@ impl AlertConfig {
             retry_base,
             retry_cap,
             give_up_after: Duration::from_secs(positive(GIVE_UP_VAR, 86_400)?),
+            dependency_down_after: Duration::from_secs(positive(DEPENDENCY_DOWN_AFTER_VAR, 30)?),
         })
     }
 
@@ -377,6 +389,7 @@ mod tests {
         assert_eq!(config.routes["*"], ["log"]);
         assert_eq!(config.coalesce_window, Duration::from_secs(300));
         assert_eq!(config.max_pending, 10_000);
+        assert_eq!(config.dependency_down_after, Duration::from_secs(30));
     }
 
     #[test]
@@ -404,6 +417,18 @@ mod tests {
             error(&[(DISCORD_API_BASE_VAR, "ftp://x")]).var,
             DISCORD_API_BASE_VAR
         );
+        for bad in ["0", "-5", "soon"] {
+            let e = error(&[(DEPENDENCY_DOWN_AFTER_VAR, bad)]);
+            assert_eq!(e.var, DEPENDENCY_DOWN_AFTER_VAR, "{bad}");
+            assert!(
+                e.to_string()
+                    .starts_with("AGENTHOST_DEPENDENCY_DOWN_AFTER_SECS: "),
+                "{e}"
+            );
+        }
+        let config =
+            AlertConfig::from_lookup(lookup(&[(DEPENDENCY_DOWN_AFTER_VAR, " 90 ")])).unwrap();
+        assert_eq!(config.dependency_down_after, Duration::from_secs(90));
     }
 
     #[test]
@@ -419,6 +444,7 @@ mod tests {
             RETRY_BASE_VAR,
             RETRY_CAP_VAR,
             GIVE_UP_VAR,
+            DEPENDENCY_DOWN_AFTER_VAR,
         ] {
             assert!(VARS.iter().any(|v| v.name == var), "{var}");
         }

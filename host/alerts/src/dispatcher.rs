@@ -1,4 +1,4 @@
-//! The [`Dispatcher`]: the one task that moves stored alerts to their channels.
+//! The [`Dispatcher`]: the one task that moves alerts to their channels.
 //!
 //! The `alerts` table is the queue: a row stays `pending` until every channel it is routed
 //! to has taken it (→ `sent`) or one gave up (→ `failed`), so a restart or a Discord
@@ -13,17 +13,27 @@
 //! - **shedding** — past `max_pending` undelivered rows, the oldest `info` (then
 //!   `warning`) rows are marked `failed` with one log line; `critical` rows never are.
 //!
-//! It runs apart from ingest and the workers and only reads/marks alert rows, so a slow
-//! channel never slows the message path.
+//! **Direct alerts** ([`AlertsHandle::raise_direct`]) are for when no row can be written
+//! (storage itself is down): they wait in a bounded in-memory queue ([`MAX_DIRECT`], the
+//! oldest dropped with a log line), then take the same path as rows — coalescing, routing,
+//! lanes, retries, truncation by the channel — with nothing to mark at the end. They are
+//! lost if the process stops before delivering them.
+//!
+//! Storage is read and marked by a task of its own, so a slow or unreachable database
+//! (every query waiting out the pool's acquire timeout) never stalls the lanes: direct
+//! alerts and rows already in memory keep going out. The dispatcher runs apart from ingest
+//! and the workers and only reads/marks alert rows, so a slow channel never slows the
+//! message path.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use agenthost_storage::{AlertRow, AlertStatus, Storage};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -36,23 +46,84 @@ use crate::metrics::AlertMetrics;
 /// Most stored rows held in memory at once (waiting, coalescing or being delivered); the
 /// rest wait in the table.
 pub const MAX_WORKING_ROWS: usize = 1000;
+/// Most direct alerts held in memory at once: waiting to be taken, and again taken but not
+/// yet delivered. Past it the oldest waiting one is dropped.
+pub const MAX_DIRECT: usize = 64;
 /// Longest one `send` may take before it counts as a transient failure.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// After a stop, how long the storage task may take to record outcomes already decided.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Severities shed (in this order) when the backlog passes its bound. Never `critical`.
 const SHEDDABLE: [&str; 2] = ["info", "warning"];
 
-/// Wakes the dispatcher and reads its counters; cheap to clone, safe to keep anywhere.
+/// Wakes the dispatcher, raises direct alerts and reads its counters; cheap to clone,
+/// safe to keep anywhere.
 #[derive(Clone, Default)]
 pub struct AlertsHandle {
+    /// Wakes the storage task: new rows.
     notify: Arc<Notify>,
+    direct: Arc<DirectQueue>,
     metrics: Arc<AlertMetrics>,
+}
+
+/// Direct alerts waiting for the dispatcher.
+#[derive(Default)]
+struct DirectQueue {
+    alerts: Mutex<VecDeque<Alert>>,
+    notify: Notify,
+}
+
+impl DirectQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Alert>> {
+        self.alerts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn pop(&self) -> Option<Alert> {
+        self.lock().pop_front()
+    }
 }
 
 impl AlertsHandle {
     /// Asks the dispatcher to look for new alerts now rather than at its next poll.
     pub fn wake(&self) {
         self.notify.notify_one();
+    }
+
+    /// Hands `alert` to the running dispatcher in memory, without a row: for when storage
+    /// cannot take one (it is the thing that is down). Delivered like a stored alert, by
+    /// routing, coalescing and retries; never blocks. At most [`MAX_DIRECT`] wait: past
+    /// that the oldest is dropped with a log line. Lost if the process stops first.
+    pub fn raise_direct(&self, alert: Alert) {
+        tracing::warn!(
+            kind = %alert.kind,
+            severity = %alert.severity,
+            message = %alert.message,
+            "alert raised directly (not stored)"
+        );
+        let dropped = {
+            let mut queue = self.direct.lock();
+            let dropped = if queue.len() >= MAX_DIRECT {
+                queue.pop_front()
+            } else {
+                None
+            };
+            queue.push_back(alert);
+            dropped
+        };
+        self.metrics.update(|m| {
+            m.direct += 1;
+            m.direct_dropped += u64::from(dropped.is_some());
+        });
+        if let Some(old) = dropped {
+            tracing::error!(
+                kind = %old.kind,
+                message = %old.message,
+                bound = MAX_DIRECT,
+                "direct alert queue full: dropped the oldest direct alert"
+            );
+        }
+        self.direct.notify.notify_one();
     }
 
     pub fn metrics(&self) -> &Arc<AlertMetrics> {
@@ -113,7 +184,8 @@ impl Dispatcher {
     }
 
     /// Delivers alerts until `cancel` fires. Requests in flight at that moment are
-    /// abandoned; their rows stay `pending` and go out on the next start.
+    /// abandoned; their rows stay `pending` and go out on the next start (direct alerts
+    /// not yet delivered are lost).
     pub async fn run(self, storage: Storage, cancel: CancellationToken) {
         let lanes = self
             .router
@@ -123,51 +195,192 @@ impl Dispatcher {
             .collect();
         let mut state = State {
             router: self.router,
-            settings: self.settings,
+            settings: self.settings.clone(),
             metrics: self.handle.metrics.clone(),
             jobs: HashMap::new(),
             next_job: 0,
             known: HashSet::new(),
+            direct_held: 0,
             open: HashMap::new(),
             last_released: HashMap::new(),
             lanes,
             finished: Vec::new(),
         };
-        let notify = self.handle.notify;
+        let direct = self.handle.direct.clone();
+        let held = Arc::new(AtomicUsize::new(0));
+        let (rows_tx, mut rows_rx) = mpsc::unbounded_channel();
+        let (marks_tx, marks_rx) = mpsc::unbounded_channel();
+        let store = StoreTask {
+            storage,
+            settings: self.settings,
+            metrics: self.handle.metrics.clone(),
+            wake: self.handle.notify.clone(),
+            held: held.clone(),
+            to_dispatcher: rows_tx,
+        };
+        let mut store = tokio::spawn(store.run(marks_rx, cancel.clone()));
         let mut inflight: JoinSet<Attempt> = JoinSet::new();
-        let mut next_poll = Instant::now();
         tracing::info!(
             channels = ?state.router.channel_names().collect::<Vec<_>>(),
             "alert dispatcher started"
         );
         loop {
             let now = Instant::now();
-            if now >= next_poll {
-                state.poll(&storage, now).await;
-                next_poll = Instant::now() + state.settings.poll_interval;
-            }
-            let now = Instant::now();
+            state.take_direct(&direct, now);
             state.release(now);
             state.start(now, &mut inflight);
-            state.mark_finished(&storage).await;
-            let wake = state.next_wake().map_or(next_poll, |t| t.min(next_poll));
+            state.send_finished(&marks_tx);
+            held.store(state.known.len(), Ordering::Relaxed);
+            let wake = state.next_wake();
             tokio::select! {
                 () = cancel.cancelled() => break,
-                () = notify.notified() => next_poll = Instant::now(),
+                () = direct.notify.notified() => {}
+                Some(from_store) = rows_rx.recv() => state.apply(from_store, Instant::now()),
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => {
                     match done {
                         Ok(attempt) => state.finish(attempt),
                         Err(e) => tracing::error!(error = %e, "alert send task failed"),
                     }
                 }
-                () = tokio::time::sleep_until(wake) => {}
+                () = sleep_until(wake), if wake.is_some() => {}
             }
         }
         inflight.shutdown().await;
+        // The storage task records the outcomes already sent to it, then stops.
+        drop(marks_tx);
+        if tokio::time::timeout(STOP_GRACE, &mut store).await.is_err() {
+            store.abort();
+        }
         tracing::info!(
             in_memory = state.known.len(),
             "alert dispatcher stopped; undelivered alerts stay pending"
         );
+    }
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the storage task tells the dispatcher, in the order it happened.
+enum FromStore {
+    /// The oldest pending rows at a poll (some may already be in memory).
+    Rows(Vec<AlertRow>),
+    /// These rows are marked (or failed to be, and stay pending): forget them.
+    Marked(Vec<i64>),
+}
+
+/// One stored row's outcome: `(row id, status, attempts in total)`.
+type Mark = (i64, AlertStatus, i64);
+
+/// The dispatcher's only contact with storage: polls pending rows, sheds past the bound,
+/// and marks outcomes, in one sequence, so rows read after a mark never include it.
+struct StoreTask {
+    storage: Storage,
+    settings: Settings,
+    metrics: Arc<AlertMetrics>,
+    wake: Arc<Notify>,
+    /// Rows the dispatcher holds in memory.
+    held: Arc<AtomicUsize>,
+    to_dispatcher: mpsc::UnboundedSender<FromStore>,
+}
+
+impl StoreTask {
+    async fn run(self, mut marks: mpsc::UnboundedReceiver<Vec<Mark>>, cancel: CancellationToken) {
+        let mut next_poll = Instant::now();
+        while !cancel.is_cancelled() {
+            while let Ok(batch) = marks.try_recv() {
+                self.mark(batch).await;
+            }
+            if Instant::now() >= next_poll {
+                self.poll().await;
+                next_poll = Instant::now() + self.settings.poll_interval;
+            }
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = self.wake.notified() => next_poll = Instant::now(),
+                batch = marks.recv() => match batch {
+                    Some(batch) => self.mark(batch).await,
+                    None => return,
+                },
+                () = tokio::time::sleep_until(next_poll) => {}
+            }
+        }
+        // Stopping: record what the dispatcher already decided, until it hangs up.
+        while let Some(batch) = marks.recv().await {
+            self.mark(batch).await;
+        }
+    }
+
+    /// Sheds past the bound, then reads the oldest pending rows for the dispatcher.
+    async fn poll(&self) {
+        match self.storage.count_pending_alerts().await {
+            Ok(pending) => {
+                self.metrics.update(|m| m.pending = pending);
+                if pending > self.settings.max_pending {
+                    self.shed(pending).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count pending alerts"),
+        }
+        if self.held.load(Ordering::Relaxed) >= MAX_WORKING_ROWS {
+            return;
+        }
+        // The oldest MAX_WORKING_ROWS pending rows include every new one there is room for.
+        let want = u32::try_from(MAX_WORKING_ROWS).unwrap_or(u32::MAX);
+        match self.storage.pending_alerts(want).await {
+            Ok(rows) => {
+                let _ = self.to_dispatcher.send(FromStore::Rows(rows));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read pending alerts"),
+        }
+    }
+
+    async fn shed(&self, pending: u64) {
+        let mut excess = pending - self.settings.max_pending;
+        let mut shed = 0;
+        for severity in SHEDDABLE {
+            if excess == 0 {
+                break;
+            }
+            let batch = u32::try_from(excess).unwrap_or(u32::MAX);
+            match self.storage.shed_pending_alerts(severity, batch).await {
+                Ok(n) => {
+                    shed += n;
+                    excess = excess.saturating_sub(n);
+                }
+                Err(e) => tracing::error!(error = %e, severity, "cannot shed pending alerts"),
+            }
+        }
+        if shed > 0 {
+            self.metrics.update(|m| {
+                m.dropped += shed;
+                m.pending = pending - shed;
+            });
+            tracing::warn!(
+                dropped = shed,
+                pending,
+                bound = self.settings.max_pending,
+                "alert backlog over its bound: dropped the oldest info/warning alerts \
+                 (critical ones are kept)"
+            );
+        }
+    }
+
+    /// Marks rows `sent` or `failed`, then tells the dispatcher to forget them.
+    async fn mark(&self, batch: Vec<Mark>) {
+        let mut ids = Vec::with_capacity(batch.len());
+        for (row, status, attempts) in batch {
+            if let Err(e) = self.storage.mark_alert(row, status, attempts).await {
+                // The row stays pending and is delivered again: a duplicate, not a loss.
+                tracing::error!(error = %e, alert = row, %status, "cannot mark alert");
+            }
+            ids.push(row);
+        }
+        let _ = self.to_dispatcher.send(FromStore::Marked(ids));
     }
 }
 
@@ -178,11 +391,14 @@ struct Attempt {
     result: Result<(), ChannelError>,
 }
 
-/// One delivery: one or more identical stored rows, routed to one or more lanes.
+/// One delivery: one or more identical alerts (stored rows, direct alerts), routed to one
+/// or more lanes.
 struct Job {
     alert: Arc<Alert>,
     /// `(row id, attempts recorded before)`.
     rows: Vec<(i64, i64)>,
+    /// Direct alerts folded into it (no row to mark).
+    direct: usize,
     /// Not handed to lanes before this (the end of the coalescing window).
     release_at: Instant,
     first_seen: Instant,
@@ -227,8 +443,10 @@ struct State {
     metrics: Arc<AlertMetrics>,
     jobs: HashMap<u64, Job>,
     next_job: u64,
-    /// Row ids in some job.
+    /// Row ids in some job, or finished and not yet marked.
     known: HashSet<i64>,
+    /// Direct alerts in some job.
+    direct_held: usize,
     /// Jobs not yet released, by what they coalesce.
     open: HashMap<CoalesceKey, u64>,
     /// When a job of each key was last released: repeats wait for the window's end.
@@ -239,79 +457,51 @@ struct State {
 }
 
 impl State {
-    /// Sheds past the bound, then loads new pending rows into the working set.
-    async fn poll(&mut self, storage: &Storage, now: Instant) {
-        let window = self.settings.window;
-        self.last_released.retain(|_, t| *t + window > now);
-        match storage.count_pending_alerts().await {
-            Ok(pending) => {
-                self.metrics.update(|m| m.pending = pending);
-                if pending > self.settings.max_pending {
-                    self.shed(storage, pending).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot count pending alerts"),
-        }
-        let room = MAX_WORKING_ROWS.saturating_sub(self.known.len());
-        if room == 0 {
-            return;
-        }
-        // The oldest `known + room` pending rows include at least `room` new ones, if
-        // that many exist.
-        let want = u32::try_from(self.known.len() + room).unwrap_or(u32::MAX);
-        let rows = match storage.pending_alerts(want).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read pending alerts");
-                return;
-            }
-        };
-        for row in rows {
-            if self.known.insert(row.id) {
-                self.admit(&row, now);
-            }
-        }
-    }
-
-    async fn shed(&mut self, storage: &Storage, pending: u64) {
-        let mut excess = pending - self.settings.max_pending;
-        let mut shed = 0;
-        for severity in SHEDDABLE {
-            if excess == 0 {
+    /// Takes direct alerts from their queue while fewer than [`MAX_DIRECT`] are held.
+    fn take_direct(&mut self, direct: &DirectQueue, now: Instant) {
+        while self.direct_held < MAX_DIRECT {
+            let Some(alert) = direct.pop() else {
                 break;
-            }
-            let batch = u32::try_from(excess).unwrap_or(u32::MAX);
-            match storage.shed_pending_alerts(severity, batch).await {
-                Ok(n) => {
-                    shed += n;
-                    excess = excess.saturating_sub(n);
-                }
-                Err(e) => tracing::error!(error = %e, severity, "cannot shed pending alerts"),
-            }
-        }
-        if shed > 0 {
-            self.metrics.update(|m| {
-                m.dropped += shed;
-                m.pending = pending - shed;
-            });
-            tracing::warn!(
-                dropped = shed,
-                pending,
-                bound = self.settings.max_pending,
-                "alert backlog over its bound: dropped the oldest info/warning alerts \
-                 (critical ones are kept)"
-            );
+            };
+            self.direct_held += 1;
+            self.admit(alert, None, now);
         }
     }
 
-    /// Adds a row to the job of identical alerts still waiting, or opens a job for it.
-    fn admit(&mut self, row: &AlertRow, now: Instant) {
-        let mut alert = Alert::from_row(row);
+    /// Applies what the storage task reports: new rows in, marked rows forgotten.
+    fn apply(&mut self, message: FromStore, now: Instant) {
+        match message {
+            FromStore::Rows(rows) => {
+                let window = self.settings.window;
+                self.last_released.retain(|_, t| *t + window > now);
+                for row in rows {
+                    if self.known.len() >= MAX_WORKING_ROWS {
+                        break;
+                    }
+                    if self.known.insert(row.id) {
+                        self.admit(Alert::from_row(&row), Some((row.id, row.attempts)), now);
+                    }
+                }
+            }
+            FromStore::Marked(ids) => {
+                for id in ids {
+                    self.known.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Adds an alert (a stored row, or a direct alert when `row` is `None`) to the job of
+    /// identical alerts still waiting, or opens a job for it.
+    fn admit(&mut self, mut alert: Alert, row: Option<(i64, i64)>, now: Instant) {
         alert.window = self.settings.window;
         let key = alert.key();
         if let Some(job) = self.open.get(&key).and_then(|id| self.jobs.get_mut(id)) {
             Arc::make_mut(&mut job.alert).count += 1;
-            job.rows.push((row.id, row.attempts));
+            match row {
+                Some(row) => job.rows.push(row),
+                None => job.direct += 1,
+            }
             self.metrics.update(|m| m.coalesced += 1);
             return;
         }
@@ -325,7 +515,8 @@ impl State {
             id,
             Job {
                 alert: Arc::new(alert),
-                rows: vec![(row.id, row.attempts)],
+                rows: row.into_iter().collect(),
+                direct: usize::from(row.is_none()),
                 release_at,
                 first_seen: now,
                 outstanding: 0,
@@ -356,7 +547,8 @@ impl State {
                     kind = %job.alert.kind,
                     "alert kind has no route and there is no `*` route; marking it failed"
                 );
-                self.metrics.update(|m| m.unrouted += job.rows.len() as u64);
+                let alerts = job.rows.len() + job.direct;
+                self.metrics.update(|m| m.unrouted += alerts as u64);
                 job.failed = true;
                 self.finished.push(id);
                 continue;
@@ -463,23 +655,30 @@ impl State {
         }
     }
 
-    /// Marks the rows of finished jobs `sent` or `failed` and forgets them.
-    async fn mark_finished(&mut self, storage: &Storage) {
+    /// Forgets finished jobs, handing their rows' outcomes (`sent` or `failed`) to the
+    /// storage task; the rows stay known until it has marked them.
+    fn send_finished(&mut self, marks: &mpsc::UnboundedSender<Vec<Mark>>) {
         for id in std::mem::take(&mut self.finished) {
             let Some(job) = self.jobs.remove(&id) else {
                 continue;
             };
+            self.direct_held = self.direct_held.saturating_sub(job.direct);
+            if job.rows.is_empty() {
+                continue;
+            }
             let status = if job.failed {
                 AlertStatus::Failed
             } else {
                 AlertStatus::Sent
             };
-            for (row, before) in job.rows {
-                if let Err(e) = storage.mark_alert(row, status, before + job.attempts).await {
-                    // The row stays pending and is delivered again: a duplicate, not a loss.
-                    tracing::error!(error = %e, alert = row, %status, "cannot mark alert");
-                }
-                self.known.remove(&row);
+            let batch = job
+                .rows
+                .iter()
+                .map(|&(row, before)| (row, status, before + job.attempts))
+                .collect();
+            if marks.send(batch).is_err() {
+                // Only while stopping: the rows stay pending and go out again.
+                tracing::warn!(alert_job = id, "alert storage task gone; rows stay pending");
             }
         }
     }

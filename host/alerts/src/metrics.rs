@@ -1,5 +1,5 @@
 //! Delivery counters: per channel (sent, failed, retried) and overall (coalesced, shed,
-//! unrouted), readable as a snapshot or in the Prometheus text format.
+//! unrouted, direct), readable as a snapshot or in the Prometheus text format.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,6 +28,10 @@ pub struct MetricsSnapshot {
     pub unrouted: u64,
     /// Pending alerts at the last poll.
     pub pending: u64,
+    /// Alerts raised directly (in memory, no row), e.g. while storage is down.
+    pub direct: u64,
+    /// Direct alerts dropped, oldest first, because their in-memory queue was full.
+    pub direct_dropped: u64,
 }
 
 /// Shared, cheap to update; the dispatcher writes, `/metrics` reads.
@@ -108,6 +112,18 @@ impl AlertMetrics {
                 "Undelivered alerts at the last poll.",
                 "gauge",
                 s.pending,
+            ),
+            (
+                "direct_total",
+                "Alerts raised directly in memory, without a stored row.",
+                "counter",
+                s.direct,
+            ),
+            (
+                "direct_dropped_total",
+                "Direct alerts dropped (oldest first) because their queue was full.",
+                "counter",
+                s.direct_dropped,
             ),
         ] {
             let _ = writeln!(out, "# HELP agenthost_alerts_{name} {help}");

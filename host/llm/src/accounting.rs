@@ -12,10 +12,26 @@ pub const MS_PER_DAY: u64 = 86_400_000;
 pub const BUDGET_ALERT_KIND: &str = "llm_budget_exhausted";
 /// Its severity.
 pub const BUDGET_ALERT_SEVERITY: &str = "warning";
+/// The alert kind raised when a provider's circuit breaker opens (`dependency: llm:<provider>`).
+pub const DEPENDENCY_DOWN_KIND: &str = "dependency_down";
+/// The alert kind raised when that breaker closes again.
+pub const DEPENDENCY_RESTORED_KIND: &str = "dependency_restored";
 
-/// Where the gateway raises alerts; the host wires it to its alert store.
+/// Where the gateway raises alerts; the host wires it to its alert store. Called from
+/// inside invocations: implementations must not block.
 pub trait AlertSink: Send + Sync + 'static {
+    /// An alert about one plugin (e.g. its spent budget).
     fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String);
+
+    /// An alert about the host itself (no plugin), with labelled fields in order: a
+    /// provider down (`dependency_down`) or back (`dependency_restored`).
+    fn raise_host(
+        &self,
+        kind: &str,
+        severity: &str,
+        message: String,
+        fields: Vec<(String, String)>,
+    );
 }
 
 /// Drops alerts (only logs them): for tools and tests that have no alert store.
@@ -25,6 +41,16 @@ pub struct LogAlerts;
 impl AlertSink for LogAlerts {
     fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
         tracing::warn!(kind, severity, plugin, %message, "llm alert");
+    }
+
+    fn raise_host(
+        &self,
+        kind: &str,
+        severity: &str,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
+        tracing::warn!(kind, severity, %message, ?fields, "llm alert");
     }
 }
 

@@ -1,6 +1,10 @@
 //! A circuit breaker per provider: opens after N consecutive failures, skips the provider
 //! while open, and after a cool-down lets exactly one probe call through. Time comes from
 //! an injected [`Clock`], so tests advance it instead of sleeping.
+//!
+//! Resolving a call reports a [`BreakerChange`] when it opened a closed breaker or closed
+//! an open (or half-open) one: the gateway alerts on exactly those. A failed probe that
+//! re-opens the breaker is the same outage, not a new one.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,8 +33,23 @@ impl BreakerState {
     }
 }
 
+/// A transition worth telling someone about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BreakerChange {
+    /// Closed → open: the provider is failing.
+    Opened,
+    /// Open or half-open → closed, `open_since_ms` (clock ms) after it opened.
+    Closed { open_since_ms: u64 },
+}
+
+struct Inner {
+    state: BreakerState,
+    /// When it last went from closed to open (clock ms).
+    opened_at_ms: u64,
+}
+
 pub(crate) struct Breaker {
-    state: Mutex<BreakerState>,
+    state: Mutex<Inner>,
     threshold: u32,
     cooldown_ms: u64,
     clock: Arc<dyn Clock>,
@@ -39,8 +58,11 @@ pub(crate) struct Breaker {
 impl Breaker {
     pub fn new(threshold: u32, cooldown: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
-            state: Mutex::new(BreakerState::Closed {
-                consecutive_failures: 0,
+            state: Mutex::new(Inner {
+                state: BreakerState::Closed {
+                    consecutive_failures: 0,
+                },
+                opened_at_ms: 0,
             }),
             threshold: threshold.max(1),
             cooldown_ms: u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX),
@@ -49,14 +71,15 @@ impl Breaker {
     }
 
     pub fn state(&self) -> BreakerState {
-        *self.state.lock().expect("breaker lock poisoned")
+        self.state.lock().expect("breaker lock poisoned").state
     }
 
     /// Asks to make one call. `None`: the breaker is open (or half-open with its probe in
     /// flight) — skip the provider. The ticket must be resolved with `success` or
     /// `failure`; dropping it unresolved (the caller was cancelled) frees a probe slot.
     pub fn try_acquire(&self) -> Option<Ticket<'_>> {
-        let mut state = self.state.lock().expect("breaker lock poisoned");
+        let mut inner = self.state.lock().expect("breaker lock poisoned");
+        let state = &mut inner.state;
         match *state {
             BreakerState::Closed { .. } => Some(Ticket {
                 breaker: self,
@@ -75,18 +98,25 @@ impl Breaker {
         }
     }
 
-    fn on_success(&self) {
-        *self.state.lock().expect("breaker lock poisoned") = BreakerState::Closed {
+    fn on_success(&self) -> Option<BreakerChange> {
+        let mut inner = self.state.lock().expect("breaker lock poisoned");
+        let was_closed = matches!(inner.state, BreakerState::Closed { .. });
+        inner.state = BreakerState::Closed {
             consecutive_failures: 0,
         };
+        (!was_closed).then_some(BreakerChange::Closed {
+            open_since_ms: inner.opened_at_ms,
+        })
     }
 
-    fn on_failure(&self, probe: bool) {
-        let mut state = self.state.lock().expect("breaker lock poisoned");
+    fn on_failure(&self, probe: bool) -> Option<BreakerChange> {
+        let mut inner = self.state.lock().expect("breaker lock poisoned");
+        let now_ms = self.clock.now_ms();
         let open = BreakerState::Open {
-            until_ms: self.clock.now_ms().saturating_add(self.cooldown_ms),
+            until_ms: now_ms.saturating_add(self.cooldown_ms),
         };
-        *state = match *state {
+        let was_closed = matches!(inner.state, BreakerState::Closed { .. });
+        inner.state = match inner.state {
             _ if probe => open,
             BreakerState::Closed {
                 consecutive_failures,
@@ -104,13 +134,18 @@ impl Breaker {
             // nothing: the breaker already knows the provider is failing.
             other => other,
         };
+        let opened = was_closed && matches!(inner.state, BreakerState::Open { .. });
+        if opened {
+            inner.opened_at_ms = now_ms;
+        }
+        opened.then_some(BreakerChange::Opened)
     }
 
     fn on_abandoned_probe(&self) {
-        let mut state = self.state.lock().expect("breaker lock poisoned");
-        if *state == BreakerState::HalfOpen {
+        let mut inner = self.state.lock().expect("breaker lock poisoned");
+        if inner.state == BreakerState::HalfOpen {
             // The probe told us nothing; let the next call probe again.
-            *state = BreakerState::Open {
+            inner.state = BreakerState::Open {
                 until_ms: self.clock.now_ms(),
             };
         }
@@ -125,14 +160,16 @@ pub(crate) struct Ticket<'a> {
 }
 
 impl Ticket<'_> {
-    pub fn success(mut self) {
+    /// The call succeeded; `Closed` if that closed an open breaker.
+    pub fn success(mut self) -> Option<BreakerChange> {
         self.resolved = true;
-        self.breaker.on_success();
+        self.breaker.on_success()
     }
 
-    pub fn failure(mut self) {
+    /// The call failed; `Opened` if that opened a closed breaker.
+    pub fn failure(mut self) -> Option<BreakerChange> {
         self.resolved = true;
-        self.breaker.on_failure(self.probe);
+        self.breaker.on_failure(self.probe)
     }
 }
 
@@ -161,27 +198,34 @@ mod tests {
     fn opens_half_opens_for_one_probe_and_closes_or_reopens() {
         let clock = Arc::new(FakeClock::default());
         let b = Breaker::new(2, Duration::from_secs(30), clock.clone());
-        b.try_acquire().unwrap().failure();
-        b.try_acquire().unwrap().success();
-        b.try_acquire().unwrap().failure();
+        assert_eq!(b.try_acquire().unwrap().failure(), None);
+        assert_eq!(b.try_acquire().unwrap().success(), None);
+        assert_eq!(b.try_acquire().unwrap().failure(), None);
         assert_eq!(
             b.state(),
             BreakerState::Closed {
                 consecutive_failures: 1
             }
         );
-        b.try_acquire().unwrap().failure();
+        assert_eq!(
+            b.try_acquire().unwrap().failure(),
+            Some(BreakerChange::Opened)
+        );
         assert_eq!(b.state(), BreakerState::Open { until_ms: 30_000 });
         assert!(b.try_acquire().is_none());
 
         clock.0.store(30_000, Ordering::SeqCst);
         let probe = b.try_acquire().unwrap();
         assert!(b.try_acquire().is_none(), "only one probe at a time");
-        probe.failure();
+        assert_eq!(probe.failure(), None, "re-opening is the same outage");
         assert_eq!(b.state(), BreakerState::Open { until_ms: 60_000 });
 
         clock.0.store(60_000, Ordering::SeqCst);
-        b.try_acquire().unwrap().success();
+        assert_eq!(
+            b.try_acquire().unwrap().success(),
+            Some(BreakerChange::Closed { open_since_ms: 0 })
+        );
+        assert_eq!(b.try_acquire().unwrap().success(), None);
         assert_eq!(
             b.state(),
             BreakerState::Closed {

@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
 use crate::accounting::{
-    Accounting, AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetCheck, RequestResult,
-    UsageSnapshot,
+    Accounting, AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetCheck,
+    DEPENDENCY_DOWN_KIND, DEPENDENCY_RESTORED_KIND, RequestResult, UsageSnapshot,
 };
 use crate::backoff::Backoff;
-use crate::breaker::{Breaker, BreakerState};
+use crate::breaker::{Breaker, BreakerChange, BreakerState};
 use crate::config::{LlmConfig, ProviderConfig, ProviderKind};
 use crate::metrics;
 use crate::provider::{self, AttemptError};
@@ -66,6 +66,7 @@ pub struct Gateway {
     backoff: Backoff,
     accounting: Accounting,
     alerts: Arc<dyn AlertSink>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for Gateway {
@@ -89,7 +90,8 @@ enum ProviderFailure {
 
 impl Gateway {
     /// Builds the gateway. `clock` drives breaker cool-downs and budget days; `alerts`
-    /// receives budget alerts.
+    /// receives budget alerts and a provider's breaker opening (`dependency_down`) and
+    /// closing (`dependency_restored`).
     pub fn new(
         config: LlmConfig,
         clock: Arc<dyn Clock>,
@@ -122,8 +124,9 @@ impl Gateway {
             },
             providers,
             client,
-            accounting: Accounting::new(clock),
+            accounting: Accounting::new(clock.clone()),
             alerts,
+            clock,
             config,
         })
     }
@@ -253,7 +256,7 @@ impl Gateway {
             drop(permit);
             let error = match result {
                 Ok(reply) => {
-                    ticket.success();
+                    self.breaker_changed(provider, ticket.success(), None);
                     self.accounting.record_attempt(plugin, name, "ok");
                     let (input, output) = (reply.input_tokens, reply.output_tokens);
                     let cost = provider
@@ -272,11 +275,12 @@ impl Gateway {
                 }
                 Err(e) => e,
             };
-            if error.counts_against_breaker() {
-                ticket.failure();
+            let change = if error.counts_against_breaker() {
+                ticket.failure()
             } else {
-                ticket.success();
-            }
+                ticket.success()
+            };
+            self.breaker_changed(provider, change, Some(&error));
             self.accounting
                 .record_attempt(plugin, name, error.outcome());
             if error == AttemptError::Timeout && Instant::now() >= deadline {
@@ -294,6 +298,60 @@ impl Gateway {
             tokio::time::sleep(delay).await;
             last_error = Some(error);
             attempt += 1;
+        }
+    }
+}
+
+impl Gateway {
+    /// Alerts a breaker opening (`dependency_down`, once per outage: a failed probe that
+    /// re-opens it is the same outage) or closing (`dependency_restored`).
+    fn breaker_changed(
+        &self,
+        provider: &Provider,
+        change: Option<BreakerChange>,
+        error: Option<&AttemptError>,
+    ) {
+        let Some(change) = change else {
+            return;
+        };
+        let dependency = format!("llm:{}", provider.kind.as_str());
+        let now_ms = self.clock.now_ms();
+        match change {
+            BreakerChange::Opened => {
+                let message = format!(
+                    "dependency {dependency} is down: circuit breaker open after {} \
+                     consecutive failures",
+                    self.config.breaker_failures
+                );
+                tracing::error!(provider = %provider.kind, %message, "llm provider down");
+                let mut fields = vec![
+                    ("dependency".to_owned(), dependency),
+                    ("since_ms".to_owned(), now_ms.to_string()),
+                    ("model".to_owned(), provider.config.model.clone()),
+                ];
+                if let Some(error) = error {
+                    // Provider errors are already scrubbed of keys.
+                    fields.push(("error".to_owned(), error.to_string()));
+                }
+                self.alerts
+                    .raise_host(DEPENDENCY_DOWN_KIND, "critical", message, fields);
+            }
+            BreakerChange::Closed { open_since_ms } => {
+                let outage = Duration::from_millis(now_ms.saturating_sub(open_since_ms));
+                tracing::info!(provider = %provider.kind, ?outage, "llm provider back");
+                let fields = vec![
+                    ("dependency".to_owned(), dependency.clone()),
+                    ("since_ms".to_owned(), open_since_ms.to_string()),
+                    ("outage".to_owned(), format!("{} s", outage.as_secs())),
+                    ("outage_ms".to_owned(), outage.as_millis().to_string()),
+                ];
+                self.alerts.raise_host(
+                    DEPENDENCY_RESTORED_KIND,
+                    "info",
+                    format!("dependency {dependency} is back"),
+                    fields,
+                );
+            }
         }
     }
 }

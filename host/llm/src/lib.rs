@@ -7,7 +7,9 @@
 //! - `provider` — one HTTP attempt and its classification; `anthropic`, `openai`,
 //!   `gemini` each own one wire format.
 //! - `backoff` — exponential backoff with full jitter, floored by `Retry-After`.
-//! - `breaker` — the per-provider circuit breaker on an injected clock.
+//! - `breaker` — the per-provider circuit breaker on an injected clock; the gateway raises
+//!   `dependency_down` (`llm:<provider>`) when one opens and `dependency_restored` when it
+//!   closes, through the [`AlertSink`].
 //! - `accounting` — counters, daily budgets, the [`AlertSink`] trait.
 //! - `gateway` — [`Gateway`], which composes the above and implements
 //!   [`agenthost_runtime::LlmGateway`].
@@ -29,8 +31,8 @@ mod metrics;
 mod provider;
 
 pub use accounting::{
-    AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetSnapshot, Direction, LogAlerts,
-    MS_PER_DAY, RequestResult, UsageSnapshot,
+    AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetSnapshot, DEPENDENCY_DOWN_KIND,
+    DEPENDENCY_RESTORED_KIND, Direction, LogAlerts, MS_PER_DAY, RequestResult, UsageSnapshot,
 };
 pub use breaker::BreakerState;
 pub use config::{

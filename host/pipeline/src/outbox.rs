@@ -5,6 +5,12 @@
 //! retried with jittered backoff honouring Retry-After; permanent errors (21211 invalid
 //! number, 21610 opted out, ...) are recorded on the row, alerted, and never retried.
 //!
+//! Twilio's health is judged from the sends themselves: when every send has failed
+//! transiently (no answer, 5xx, 429, …) for `down_after` with no success in between, one
+//! `dependency_down` alert (`dependency: twilio`) is stored; the next send Twilio answers
+//! stores one `dependency_restored`. Shorter failure streaks raise nothing. With nothing
+//! to send there is nothing to judge: an idle outbox never alerts.
+//!
 //! The one window where exactly-once cannot be guaranteed: Twilio accepted the POST but
 //! the process died before `mark_outbox_sent` committed. When the lease expires the row is
 //! sent again, so this errs toward a DUPLICATE text, never a lost one. Twilio's Messages
@@ -13,9 +19,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agenthost_storage::{NewAlert, OutboxRow, Storage};
+use agenthost_storage::{NewAlert, OutboxRow, Storage, redact_url};
 use agenthost_twilio::{Backoff, SendError, TwilioClient};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Mutex, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +31,14 @@ pub const CLAIM_BATCH: u32 = 64;
 pub const MAX_IN_FLIGHT: usize = 32;
 /// How often to look for due rows when nothing woke us (retries, other replicas).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The alert kind stored when Twilio has failed for `down_after`.
+pub const DEPENDENCY_DOWN: &str = "dependency_down";
+/// The alert kind stored when Twilio answers again after a `dependency_down`.
+pub const DEPENDENCY_RESTORED: &str = "dependency_restored";
+/// Twilio's name in those alerts.
+pub const TWILIO_DEPENDENCY: &str = "twilio";
+/// Longest error text a dependency alert carries.
+const MAX_ERROR_CHARS: usize = 300;
 const SEND_BACKOFF: Backoff = Backoff {
     base: Duration::from_secs(1),
     cap: Duration::from_secs(300),
@@ -38,12 +52,29 @@ pub struct Dispatcher {
     /// How long a claimed row is ours before another sender may take it. Keep it longer
     /// than the Twilio HTTP timeout, so a slow send is not duplicated by another replica.
     pub lease: Duration,
+    /// How long sends must keep failing transiently (no success in between) before one
+    /// `dependency_down` alert for Twilio is stored.
+    pub down_after: Duration,
+}
+
+/// Twilio's current failure streak, shared by every send of one `run`.
+#[derive(Default)]
+struct TwilioHealth {
+    streak: Mutex<Option<Streak>>,
+}
+
+struct Streak {
+    since: tokio::time::Instant,
+    since_ms: i64,
+    /// Already alerted as down.
+    down: bool,
 }
 
 impl Dispatcher {
     /// Runs until `cancel`; sends in flight finish first.
     pub async fn run(self, cancel: CancellationToken) {
         let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let health = Arc::new(TwilioHealth::default());
         let mut sends = JoinSet::new();
         while !cancel.is_cancelled() {
             while sends.try_join_next().is_some() {}
@@ -78,9 +109,9 @@ impl Dispatcher {
                     .acquire_owned()
                     .await
                     .expect("semaphore never closed");
-                let this = self.clone();
+                let (this, health) = (self.clone(), health.clone());
                 sends.spawn(async move {
-                    this.send(row).await;
+                    this.send(row, &health).await;
                     drop(permit);
                 });
             }
@@ -89,12 +120,17 @@ impl Dispatcher {
         tracing::debug!("outbox dispatcher stopped");
     }
 
-    async fn send(&self, row: OutboxRow) {
+    async fn send(&self, row: OutboxRow, health: &TwilioHealth) {
         let result = self
             .twilio
             .send(&row.to_number, &row.from_number, &row.body)
             .await;
         let now = crate::now_ms();
+        match &result {
+            Err(SendError::Transient { message, .. }) => self.failed(health, message, now).await,
+            // A permanent refusal is Twilio answering: it is up.
+            Ok(_) | Err(SendError::Permanent { .. }) => self.answered(health, now).await,
+        }
         let marked = match result {
             Ok(sent) => {
                 tracing::info!(outbox = %row.id, sid = %sent.sid, to = %row.to_number, "sms sent");
@@ -149,5 +185,141 @@ impl Dispatcher {
             // The lease expires and the row is claimed again: at worst a duplicate send.
             tracing::error!(outbox = %row.id, error = %e, "could not record the send result");
         }
+    }
+
+    /// A transient failure: starts a streak, or stores `dependency_down` once the streak
+    /// has lasted `down_after`. The alert is stored under the lock, so it is stored once
+    /// and before any `dependency_restored`.
+    async fn failed(&self, health: &TwilioHealth, error: &str, now_ms: i64) {
+        let now = tokio::time::Instant::now();
+        let mut streak = health.streak.lock().await;
+        let streak = streak.get_or_insert(Streak {
+            since: now,
+            since_ms: now_ms,
+            down: false,
+        });
+        if streak.down || now.saturating_duration_since(streak.since) < self.down_after {
+            return;
+        }
+        streak.down = true;
+        tracing::error!(
+            since_ms = streak.since_ms,
+            error,
+            "twilio is down: every send failing"
+        );
+        let alert = dependency_alert(
+            DEPENDENCY_DOWN,
+            "critical",
+            format!(
+                "dependency {TWILIO_DEPENDENCY} is down: failing for at least {}",
+                human(self.down_after)
+            ),
+            vec![
+                ("since_ms".into(), streak.since_ms.to_string()),
+                ("error".into(), scrub(error)),
+            ],
+        );
+        self.store_alert(&alert, now_ms).await;
+    }
+
+    /// Twilio answered: ends a streak, storing `dependency_restored` if it was alerted.
+    async fn answered(&self, health: &TwilioHealth, now_ms: i64) {
+        let mut guard = health.streak.lock().await;
+        let Some(streak) = guard.take() else {
+            return;
+        };
+        if !streak.down {
+            return;
+        }
+        let outage = streak.since.elapsed();
+        tracing::info!(?outage, "twilio is back");
+        let alert = dependency_alert(
+            DEPENDENCY_RESTORED,
+            "info",
+            format!("dependency {TWILIO_DEPENDENCY} is back"),
+            vec![
+                ("since_ms".into(), streak.since_ms.to_string()),
+                ("outage".into(), human(outage)),
+                ("outage_ms".into(), outage.as_millis().to_string()),
+            ],
+        );
+        self.store_alert(&alert, now_ms).await;
+        drop(guard);
+    }
+
+    async fn store_alert(&self, alert: &NewAlert, now_ms: i64) {
+        if let Err(e) = self.storage.insert_alert(alert, now_ms).await {
+            tracing::error!(error = %e, kind = %alert.kind, "could not record the twilio alert");
+        }
+    }
+}
+
+/// A host alert about Twilio: no plugin, `dependency: twilio` first among `fields`.
+fn dependency_alert(
+    kind: &str,
+    severity: &str,
+    message: String,
+    mut fields: Vec<(String, String)>,
+) -> NewAlert {
+    fields.insert(0, ("dependency".into(), TWILIO_DEPENDENCY.into()));
+    NewAlert {
+        kind: kind.into(),
+        severity: severity.into(),
+        plugin: None,
+        version: None,
+        conversation_id: None,
+        message,
+        fields,
+    }
+}
+
+/// An error text safe for an alert: URLs with their password masked, cut short.
+fn scrub(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|w| {
+            if w.contains("://") {
+                redact_url(w)
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    let text = words.join(" ");
+    if text.chars().count() <= MAX_ERROR_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX_ERROR_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// `30 s`, `300 ms`, `2 min 5 s`.
+fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => format!("{} ms", d.as_millis()),
+        1..60 if d.subsec_millis() == 0 => format!("{secs} s"),
+        1..60 => format!("{} ms", d.as_millis()),
+        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_errors_read_well_in_an_alert() {
+        assert_eq!(human(Duration::from_secs(30)), "30 s");
+        assert_eq!(human(Duration::from_millis(300)), "300 ms");
+        assert_eq!(human(Duration::from_millis(1_500)), "1500 ms");
+        assert_eq!(human(Duration::from_secs(125)), "2 min 5 s");
+        assert_eq!(
+            scrub("error sending request for url (https://u:pw@api.twilio.com/x)"),
+            "error sending request for url (https://u:***@api.twilio.com/x)"
+        );
+        assert_eq!(scrub(&"x".repeat(1_000)).chars().count(), MAX_ERROR_CHARS);
     }
 }

@@ -1,6 +1,8 @@
 //! Delivery end to end: a real SQLite `Storage` in a tempdir, the real dispatcher, real
 //! HTTP on loopback to a fake Discord (and webhook) that records what it was sent.
 
+mod direct;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

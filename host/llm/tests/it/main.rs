@@ -33,8 +33,15 @@ impl Clock for FakeClock {
     }
 }
 
+/// A host alert as raised: kind, severity, message, fields.
+type HostAlert = (String, String, String, Vec<(String, String)>);
+
+/// Plugin alerts (kind, severity, plugin, message), then host alerts.
 #[derive(Default)]
-struct Alerts(Mutex<Vec<(String, String, String, String)>>);
+struct Alerts(
+    Mutex<Vec<(String, String, String, String)>>,
+    Mutex<Vec<HostAlert>>,
+);
 
 impl AlertSink for Alerts {
     fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
@@ -42,6 +49,25 @@ impl AlertSink for Alerts {
             .lock()
             .unwrap()
             .push((kind.into(), severity.into(), plugin.into(), message));
+    }
+
+    fn raise_host(
+        &self,
+        kind: &str,
+        severity: &str,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
+        self.1
+            .lock()
+            .unwrap()
+            .push((kind.into(), severity.into(), message, fields));
+    }
+}
+
+impl Alerts {
+    fn host(&self) -> Vec<HostAlert> {
+        self.1.lock().unwrap().clone()
     }
 }
 
@@ -364,6 +390,80 @@ async fn breaker_opens_skips_half_opens_and_closes() {
     assert_eq!(h.complete(secs(5)).await.unwrap().provider, "anthropic");
     assert_eq!(h.complete(secs(5)).await.unwrap().provider, "anthropic");
     assert_eq!(h.fake.count(ANTHROPIC), 6);
+}
+
+#[tokio::test]
+async fn breaker_opening_and_closing_alert_once_each() {
+    let h = harness(&[
+        ("AGENTHOST_LLM_CHAIN", "anthropic,openai"),
+        ("AGENTHOST_LLM_MAX_RETRIES", "0"),
+        ("AGENTHOST_LLM_BREAKER_FAILURES", "3"),
+        ("AGENTHOST_LLM_BREAKER_COOLDOWN_SECS", "30"),
+    ])
+    .await;
+    h.fake.set_default(ANTHROPIC, Reply::status(503));
+    for _ in 0..2 {
+        h.complete(secs(5)).await.unwrap();
+    }
+    assert_eq!(h.alerts.host(), [], "two failures do not open the breaker");
+    // The third opens it; calls while open and a failed probe are the same outage.
+    for _ in 0..4 {
+        h.complete(secs(5)).await.unwrap();
+    }
+    h.clock.advance(Duration::from_secs(30));
+    h.complete(secs(5)).await.unwrap();
+    assert_eq!(
+        h.fake.count(ANTHROPIC),
+        4,
+        "three failures and a failed probe"
+    );
+    let host = h.alerts.host();
+    assert_eq!(host.len(), 1, "{host:#?}");
+    let (kind, severity, message, fields) = &host[0];
+    assert_eq!(
+        (kind.as_str(), severity.as_str(), message.as_str()),
+        (
+            "dependency_down",
+            "critical",
+            "dependency llm:anthropic is down: circuit breaker open after 3 consecutive failures"
+        )
+    );
+    let field = |fields: &[(String, String)], name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+    };
+    assert_eq!(fields[0], ("dependency".into(), "llm:anthropic".into()));
+    assert_eq!(field(fields, "since_ms"), START_MS.to_string());
+    assert_eq!(field(fields, "model"), "claude-test");
+    assert!(field(fields, "error").contains("HTTP 503"), "{fields:?}");
+
+    // The next probe succeeds: closed, one restored alert with the outage.
+    h.clock.advance(Duration::from_secs(30));
+    h.fake.set_default(ANTHROPIC, Reply::ok("back", 1, 1));
+    for _ in 0..3 {
+        assert_eq!(h.complete(secs(5)).await.unwrap().provider, "anthropic");
+    }
+    let host = h.alerts.host();
+    assert_eq!(host.len(), 2, "{host:#?}");
+    let (kind, severity, message, fields) = &host[1];
+    assert_eq!(
+        (kind.as_str(), severity.as_str(), message.as_str()),
+        (
+            "dependency_restored",
+            "info",
+            "dependency llm:anthropic is back"
+        )
+    );
+    assert_eq!(fields[0], ("dependency".into(), "llm:anthropic".into()));
+    assert_eq!(field(fields, "since_ms"), START_MS.to_string());
+    assert_eq!(field(fields, "outage_ms"), "60000");
+    assert_eq!(field(fields, "outage"), "60 s");
+    let shown = format!("{host:?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+    assert_eq!(h.alerts.0.lock().unwrap().len(), 0, "no plugin alert");
 }
 
 #[tokio::test]
