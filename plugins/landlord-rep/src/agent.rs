@@ -997,6 +997,14 @@ impl<'a> Turn<'a> {
     /// The follow-up timer fired for `lead`: nudge, and reschedule until the office's
     /// maximum, after which the lead is closed as unresponsive.
     pub fn on_followup(&mut self, lead: &mut Lead, stats: &mut Stats) {
+        // A newer timer replaced the one firing now (the sweep ran it already, or the lead
+        // wrote): this firing is stale and must not nudge twice.
+        if lead
+            .followup_due_ms
+            .is_some_and(|due| due > self.now_ms + 60_000)
+        {
+            return;
+        }
         if let Some(due) = lead.followup_due_ms.take() {
             self.actions
                 .push(Action::DeleteKey(due_key(due, &lead.number)));

@@ -314,3 +314,21 @@ fn llm_prompts_carry_the_recent_conversation() {
     assert!(matches!(last.role, Role::User));
     assert_eq!(super::chat_messages(&[], "hi").len(), 1);
 }
+
+#[test]
+fn a_stale_followup_firing_does_not_nudge_twice() {
+    // After an outage both the timer job and the overdue sweep run the same follow-up.
+    let mut c = Convo::new();
+    c.say("What's available at jeffery shores?");
+    c.now += 25 * MS_PER_HOUR;
+    let (first, _) = c.followup();
+    assert!(first.contains("checking in"), "{first}");
+    assert!(c.lead.followup_due_ms.is_some_and(|due| due > c.now));
+    let (second, actions) = c.followup();
+    assert!(second.is_empty(), "a second firing moments later: {second}");
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(c.lead.followups_sent, 1);
+    // The next one still comes a day later.
+    c.now += 24 * MS_PER_HOUR + MS_PER_MINUTE;
+    assert!(c.followup().0.starts_with("Just following up"));
+}
