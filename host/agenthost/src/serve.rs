@@ -141,6 +141,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             routes: routes.clone(),
             outbox_wake: outbox_wake.clone(),
             observers: vec![Arc::new(deployer.watch()), pipeline_metrics.clone()],
+            conversations: Arc::default(),
         };
         // Heartbeats: which lanes this replica consumes, for the deployment record and
         // the post-deploy check.

@@ -136,15 +136,20 @@ impl Registry {
     }
 }
 
-/// A stable bucket in `0..100` for a sticky key (FNV-1a): the same conversation lands in
-/// the same bucket on every replica and across restarts.
+/// A stable bucket in `0..100` for a sticky key: the same conversation lands in the same
+/// bucket on every replica and across restarts.
 pub fn canary_bucket(key: &str) -> u8 {
+    (stable_hash(key) % 100) as u8
+}
+
+/// FNV-1a: the same on every replica and build (unlike `std`'s randomly seeded hasher).
+pub fn stable_hash(key: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (hash % 100) as u8
+    hash
 }
 
 /// A plugin's operator config: `{config_dir}/{name}.json`, an object whose string values

@@ -49,6 +49,34 @@ const CONSUME_ERROR_PAUSE: Duration = Duration::from_millis(500);
 const OPT_OUT_WORDS: &[&str] = &["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
 const OPT_IN_WORDS: &[&str] = &["START", "UNSTOP", "YES"];
 
+/// Striped locks that serialise a conversation's events within this process: a lead who
+/// texts twice in a second gets the second message handled after the first committed, so
+/// the plugin sees the state (and history) the first one left. Striped, so no map grows;
+/// two conversations sharing a stripe only wait for each other.
+#[derive(Debug)]
+pub struct ConversationLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for ConversationLocks {
+    fn default() -> Self {
+        ConversationLocks {
+            stripes: (0..1024).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+}
+
+impl ConversationLocks {
+    /// Waits for `conversation`'s turn; the turn lasts as long as the guard.
+    pub async fn lock(&self, conversation: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.stripes[self.stripe(conversation)].lock().await
+    }
+
+    fn stripe(&self, conversation: &str) -> usize {
+        (crate::registry::stable_hash(conversation) % self.stripes.len() as u64) as usize
+    }
+}
+
 #[derive(Clone)]
 pub struct Worker {
     pub storage: Storage,
@@ -58,6 +86,7 @@ pub struct Worker {
     /// Woken after a commit that queued SMS, so the dispatcher sends at once.
     pub outbox_wake: Arc<Notify>,
     pub observers: Vec<Arc<dyn InvocationObserver>>,
+    pub conversations: Arc<ConversationLocks>,
 }
 
 impl Worker {
@@ -128,6 +157,24 @@ impl Worker {
             settle(delivery.ack().await, &msg.event_id);
             return;
         }
+        // One event per conversation at a time (the event is re-read under the lock: the
+        // one before it may have been this one's earlier delivery).
+        let conversations = self.conversations.clone();
+        let _turn = match &event.conversation_id {
+            Some(c) => Some(conversations.lock(c).await),
+            None => None,
+        };
+        let event = match &event.conversation_id {
+            Some(_) => match self.storage.get_event(&msg.event_id).await {
+                Ok(Some(e)) if matches!(e.status, EventStatus::Done | EventStatus::Dead) => {
+                    settle(delivery.ack().await, &msg.event_id);
+                    return;
+                }
+                Ok(Some(e)) => e,
+                _ => event,
+            },
+            None => event,
+        };
         let sticky = event.conversation_id.as_deref().unwrap_or(&event.id);
         let Some(Selected {
             plugin,
@@ -519,5 +566,48 @@ impl Worker {
 fn settle<T, E: std::fmt::Display>(result: Result<T, E>, event: &str) {
     if let Err(e) = result {
         tracing::warn!(event, error = %e, "settling the queue delivery failed; it will be redelivered and recognised as done");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_conversation_at_a_time_others_in_parallel() {
+        let locks = Arc::new(ConversationLocks::default());
+        let inside = Arc::new(AtomicU32::new(0));
+        let most = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (locks, inside, most) = (locks.clone(), inside.clone(), most.clone());
+            tasks.push(tokio::spawn(async move {
+                let _turn = locks.lock("+15550001111|+15557654321").await;
+                let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "same conversation overlapped"
+        );
+        // Different conversations do not wait for each other (unless they share a stripe).
+        let a = locks.lock("+15550001111|+15550000001").await;
+        let other = (2..100)
+            .map(|i| format!("+15550001111|+155500000{i:02}"))
+            .find(|c| locks.stripe(c) != locks.stripe("+15550001111|+15550000001"))
+            .unwrap();
+        let b = tokio::time::timeout(Duration::from_millis(100), locks.lock(&other)).await;
+        assert!(b.is_ok(), "an unrelated conversation was blocked");
+        drop(a);
     }
 }
