@@ -516,7 +516,7 @@ async fn shadow_sends_nothing_and_reports_differences(setup: Setup) {
         3,
         "only differences by default"
     );
-    // The shadow never wrote state or history for the candidate.
+    // The trapping candidate's failures stay in the shadow: nothing retried or dead-lettered.
     let storage = world.storage().await;
     assert!(storage.dead_letters(10).await.unwrap().is_empty());
 }

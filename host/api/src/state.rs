@@ -61,8 +61,9 @@ impl StateSource {
             Err(_) => check("queue reachable", false, "no answer within 2 s".into()),
         }
 
-        let deployments = s.deployments().await.unwrap_or_default();
-        let history = s.plugin_history(None, 30).await.unwrap_or_default();
+        let mut unread = Unread::default();
+        let deployments = unread.take("deployments", s.deployments().await);
+        let history = unread.take("deploy history", s.plugin_history(None, 30).await);
         let plugins: Vec<Value> = deployments
             .iter()
             .map(|d| {
@@ -85,7 +86,7 @@ impl StateSource {
             .collect();
 
         // Routes whose plugin has no active version answer nobody.
-        let routes = s.routes().await.unwrap_or_default();
+        let routes = unread.take("routes", s.routes().await);
         let unserved: Vec<String> = routes
             .iter()
             .filter(|(_, p)| {
@@ -105,10 +106,10 @@ impl StateSource {
             },
         );
 
-        let consumers = s
-            .lane_consumers(now_ms - CONSUMER_FRESH_MS)
-            .await
-            .unwrap_or_default();
+        let consumers = unread.take(
+            "worker heartbeats",
+            s.lane_consumers(now_ms - CONSUMER_FRESH_MS).await,
+        );
         let mut lanes = Vec::new();
         let mut unconsumed = Vec::new();
         for d in deployments.iter().filter(|d| d.active_version.is_some()) {
@@ -132,7 +133,7 @@ impl StateSource {
             },
         );
 
-        let pending = s.pending_alerts(1).await.unwrap_or_default();
+        let pending = unread.take("pending alerts", s.pending_alerts(1).await);
         let stuck = pending
             .first()
             .filter(|a| now_ms - a.created_at_ms > ALERT_STUCK_MS);
@@ -151,7 +152,7 @@ impl StateSource {
                 ),
             },
         );
-        let dead_letters = s.dead_letters(20).await.unwrap_or_default();
+        let dead_letters = unread.take("dead letters", s.dead_letters(20).await);
         check(
             "no dead letters",
             dead_letters.is_empty(),
@@ -174,7 +175,7 @@ impl StateSource {
                 }
             }
         }
-        for j in s.upcoming_jobs(20).await.unwrap_or_default() {
+        for j in unread.take("scheduled jobs", s.upcoming_jobs(20).await) {
             upcoming.push(json!({
                 "plugin": j.plugin,
                 "job": j.name,
@@ -185,10 +186,8 @@ impl StateSource {
         }
         upcoming.sort_by_key(|u| u["next_ms"].as_i64().unwrap_or(i64::MAX));
 
-        let alerts: Vec<Value> = s
-            .recent_alerts(20)
-            .await
-            .unwrap_or_default()
+        let alerts: Vec<Value> = unread
+            .take("alerts", s.recent_alerts(20).await)
             .into_iter()
             .map(|a| {
                 json!({
@@ -202,6 +201,12 @@ impl StateSource {
                 })
             })
             .collect();
+        // A part that could not be read shows up as a failing check, not as "nothing".
+        checks.push(json!({
+            "name": "every record readable",
+            "ok": unread.0.is_empty(),
+            "detail": if unread.0.is_empty() { "yes".to_owned() } else { unread.0.join("; ") },
+        }));
         let history: Vec<Value> = history
             .iter()
             .map(|h| {
@@ -234,6 +239,24 @@ impl StateSource {
             "history": history,
             "alerts": alerts,
             "dead_letters": dead_letters,
+        })
+    }
+}
+
+/// Reads that failed while gathering, as `what: error`.
+#[derive(Default)]
+struct Unread(Vec<String>);
+
+impl Unread {
+    /// The value, or its default with the failure recorded.
+    fn take<T: Default>(
+        &mut self,
+        what: &str,
+        read: Result<T, agenthost_storage::StorageError>,
+    ) -> T {
+        read.unwrap_or_else(|e| {
+            self.0.push(format!("{what}: {e}"));
+            T::default()
         })
     }
 }

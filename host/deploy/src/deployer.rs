@@ -599,7 +599,11 @@ impl Deployer {
         match self.inner.queue.publish(plugin, &requeued).await {
             Ok(()) => {
                 let ids: Vec<String> = requeued.iter().map(|m| m.event_id.clone()).collect();
-                let _ = storage.mark_enqueued(&ids).await;
+                if let Err(e) = storage.mark_enqueued(&ids).await {
+                    // Harmless but noisy: the sweep republishes them and the redelivery
+                    // finds them done.
+                    tracing::warn!(plugin, error = %e, "could not mark requeued events enqueued");
+                }
                 tracing::info!(
                     plugin,
                     count = ids.len(),

@@ -157,23 +157,12 @@ impl Worker {
             settle(delivery.ack().await, &msg.event_id);
             return;
         }
-        // One event per conversation at a time (the event is re-read under the lock: the
-        // one before it may have been this one's earlier delivery).
+        // One event per conversation at a time. A redelivery of this very event finishing
+        // while we waited needs no re-read: `commit_success` refuses an event already done.
         let conversations = self.conversations.clone();
         let _turn = match &event.conversation_id {
             Some(c) => Some(conversations.lock(c).await),
             None => None,
-        };
-        let event = match &event.conversation_id {
-            Some(_) => match self.storage.get_event(&msg.event_id).await {
-                Ok(Some(e)) if matches!(e.status, EventStatus::Done | EventStatus::Dead) => {
-                    settle(delivery.ack().await, &msg.event_id);
-                    return;
-                }
-                Ok(Some(e)) => e,
-                _ => event,
-            },
-            None => event,
         };
         let sticky = event.conversation_id.as_deref().unwrap_or(&event.id);
         let Some(Selected {

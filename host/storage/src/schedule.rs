@@ -166,16 +166,7 @@ impl Storage {
             .map_err(query("claim_due_jobs: delete due"))?;
         let mut jobs = rows
             .iter()
-            .map(|r| {
-                Ok(DueJob {
-                    plugin: r.try_get("plugin")?,
-                    key: r.try_get("key")?,
-                    name: r.try_get("name")?,
-                    due_at_ms: r.try_get("due_at")?,
-                    payload: r.try_get("payload")?,
-                    conversation_id: r.try_get("conversation_id")?,
-                })
-            })
+            .map(due_job)
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(query("claim_due_jobs: decode"))?;
         jobs.sort_by(|a, b| {
@@ -203,16 +194,7 @@ impl Storage {
         .await
         .map_err(query("upcoming_jobs"))?;
         rows.iter()
-            .map(|r| {
-                Ok(DueJob {
-                    plugin: r.try_get("plugin")?,
-                    key: r.try_get("key")?,
-                    name: r.try_get("name")?,
-                    due_at_ms: r.try_get("due_at")?,
-                    payload: r.try_get("payload")?,
-                    conversation_id: r.try_get("conversation_id")?,
-                })
-            })
+            .map(due_job)
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(query("upcoming_jobs: decode"))
     }
@@ -358,5 +340,17 @@ async fn insert_job_event(
         id: row.try_get("id").map_err(decode())?,
         status: EventStatus::from_db(row.try_get("status").map_err(decode())?)?,
         enqueued: flag(&row, "enqueued").map_err(decode())?,
+    })
+}
+
+/// A `jobs` row selected as `plugin, key, name, due_at, payload, conversation_id`.
+fn due_job(r: &sqlx::any::AnyRow) -> Result<DueJob, sqlx::Error> {
+    Ok(DueJob {
+        plugin: r.try_get("plugin")?,
+        key: r.try_get("key")?,
+        name: r.try_get("name")?,
+        due_at_ms: r.try_get("due_at")?,
+        payload: r.try_get("payload")?,
+        conversation_id: r.try_get("conversation_id")?,
     })
 }
