@@ -166,7 +166,7 @@ async fn the_sla_ladder_fires_at_half_time_deadline_repeats_then_escalates() {
         .expect("dry-run event processed");
         assert_eq!(done["replies"][0]["status"], "suppressed", "{done}");
     }
-    let tracked = alerts_of(&storage, "tour-booked").await;
+    let tracked = alerts_of(&storage, "plugin.landlord-rep.tour-booked").await;
     assert_eq!(tracked.len(), 2, "both tours booked: {tracked:?}");
     let item = |a: &AlertRow| {
         a.fields
@@ -236,20 +236,26 @@ async fn a_cron_slot_missed_while_down_fires_once_on_start_up() {
     tokio::time::sleep(SETTLE).await; // the scheduler records its baseline
     host.kill9();
     let storage = world.storage().await;
-    let before = alerts_of(&storage, "owner-report").await.len();
+    let before = alerts_of(&storage, "plugin.landlord-rep.owner-report")
+        .await
+        .len();
     // Down for three days: three daily-report slots missed.
     clock.advance(72 * HOUR);
     let host = start(&world, &clock, &[]);
     host.ready().await;
     let fired = eventually(WAIT, || async {
-        let n = alerts_of(&storage, "owner-report").await.len();
+        let n = alerts_of(&storage, "plugin.landlord-rep.owner-report")
+            .await
+            .len();
         (n > before).then_some(n)
     })
     .await;
     assert_eq!(fired, Some(before + 1), "log:\n{}", host.logs());
     tokio::time::sleep(SETTLE).await;
     assert_eq!(
-        alerts_of(&storage, "owner-report").await.len(),
+        alerts_of(&storage, "plugin.landlord-rep.owner-report")
+            .await
+            .len(),
         before + 1,
         "once, not once per missed slot"
     );
@@ -268,18 +274,24 @@ async fn each_cron_slot_fires_once_across_two_replicas() {
     b.ready().await;
     tokio::time::sleep(SETTLE).await;
     let storage = world.storage().await;
-    let before = alerts_of(&storage, "owner-report").await.len();
+    let before = alerts_of(&storage, "plugin.landlord-rep.owner-report")
+        .await
+        .len();
     for day in 1..=2 {
         clock.advance(24 * HOUR);
         let n = eventually(WAIT, || async {
-            let n = alerts_of(&storage, "owner-report").await.len();
+            let n = alerts_of(&storage, "plugin.landlord-rep.owner-report")
+                .await
+                .len();
             (n >= before + day).then_some(n)
         })
         .await;
         assert_eq!(n, Some(before + day), "day {day}: log a:\n{}", a.logs());
         tokio::time::sleep(SETTLE).await;
         assert_eq!(
-            alerts_of(&storage, "owner-report").await.len(),
+            alerts_of(&storage, "plugin.landlord-rep.owner-report")
+                .await
+                .len(),
             before + day,
             "two replicas, one firing per slot"
         );

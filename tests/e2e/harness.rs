@@ -216,8 +216,6 @@ impl Host {
             ("AGENTHOST_TWILIO_API_BASE".into(), world.twilio.base_url()),
             ("AGENTHOST_QUEUE_PREFIX".into(), world.queue_prefix.clone()),
             ("AGENTHOST_DRAIN_DELAY_MS".into(), "0".into()),
-            // A crashed sender's claimed SMS comes back this fast (production: a minute).
-            ("AGENTHOST_OUTBOX_LEASE_MS".into(), "2000".into()),
             ("AGENTHOST_LOG".into(), "info".into()),
         ];
         if let Some(url) = &world.database_url {

@@ -321,7 +321,7 @@ async fn permanent_twilio_error_is_recorded_alerted_and_not_retried(setup: Setup
 
 async fn admin_api_sets_routes_behind_its_token(setup: Setup) {
     let world = World::new(setup, &[("echo", "echo")]).await;
-    let host = world.start(&[]);
+    let mut host = world.start(&[]);
     host.ready().await;
     let http = reqwest::Client::new();
     let number = "+15550003333";
@@ -357,7 +357,25 @@ async fn admin_api_sets_routes_behind_its_token(setup: Setup) {
     assert_eq!(sent[0].from.as_deref(), Some(number));
     assert_eq!(sent[0].body, "echo: new route");
 
+    // On SQLite one process owns the database: a second one fails fast, saying why.
+    if setup == Setup::Embedded {
+        let mut second = world.start(&[]);
+        let code = second.wait_exit(Duration::from_secs(20)).await;
+        assert!(
+            matches!(code, Some(c) if c != 0),
+            "second owner ran: {code:?}"
+        );
+        assert!(
+            second
+                .logs()
+                .contains("another agenthost process is serving"),
+            "{}",
+            second.logs()
+        );
+    }
+
     // Without a configured token the admin API refuses and says why.
+    host.kill9();
     let no_admin = world.start(&[("AGENTHOST_ADMIN_TOKEN", "")]);
     no_admin.ready().await;
     let r = http

@@ -74,7 +74,7 @@ pub const VARS: &[Var] = &[
     Var {
         name: "AGENTHOST_PLUGIN_LIMITS",
         secret: false,
-        help: "per-plugin limits: name:fuel=N,memory_mb=N,timeout_ms=N,concurrency=N,attempts=N;...",
+        help: "per-plugin limits: name:fuel=N,memory_mb=N,timeout_ms=N,concurrency=N,attempts=N,field_kb=N,invocation_kb=N,sms_segments_day=N,jobs_day=N;...",
     },
     Var {
         name: "AGENTHOST_DEFAULT_FUEL",
@@ -124,7 +124,7 @@ pub const VARS: &[Var] = &[
     Var {
         name: "AGENTHOST_OUTBOX_LEASE_MS",
         secret: false,
-        help: "how long a claimed outbound SMS is one sender's before a crashed sender's row is retried (default 60000)",
+        help: "how long a claimed outbound SMS stays one sender's without a heartbeat (extended every 2 s while sending); a crashed sender's rows come back within it (default 10000, at least 6000)",
     },
     Var {
         name: "AGENTHOST_PLUGIN_WATCH",
@@ -403,6 +403,8 @@ impl Config {
                 u64::from(defaults.max_attempts),
                 1,
             )? as u32,
+            // Byte limits and daily budgets: per plugin through AGENTHOST_PLUGIN_LIMITS.
+            ..defaults
         };
         let plugin_limits = match get("AGENTHOST_PLUGIN_LIMITS") {
             Some(v) => parse_plugin_limits(&v).map_err(|m| err("AGENTHOST_PLUGIN_LIMITS", m))?,
@@ -504,8 +506,8 @@ impl Config {
             outbox_lease: Duration::from_millis(num(
                 &get,
                 "AGENTHOST_OUTBOX_LEASE_MS",
-                60_000,
-                1_000,
+                10_000,
+                6_000,
             )?),
             routes,
             plugin_watch,
@@ -686,9 +688,13 @@ fn parse_plugin_limits(v: &str) -> Result<BTreeMap<PluginName, RequestedLimits>,
                 "timeout_ms" => limits.wall_clock_ms = Some(n.min(u64::from(u32::MAX)) as u32),
                 "concurrency" => limits.max_concurrency = Some(n.min(u64::from(u32::MAX)) as u32),
                 "attempts" => limits.max_attempts = Some(n.min(u64::from(u32::MAX)) as u32),
+                "field_kb" => limits.field_bytes = Some(n.saturating_mul(1 << 10)),
+                "invocation_kb" => limits.invocation_bytes = Some(n.saturating_mul(1 << 10)),
+                "sms_segments_day" => limits.sms_segments_per_day = Some(n),
+                "jobs_day" => limits.jobs_per_day = Some(n),
                 other => {
                     return Err(format!(
-                        "{name}: unknown limit {other:?} (fuel, memory_mb, timeout_ms, concurrency, attempts)"
+                        "{name}: unknown limit {other:?} (fuel, memory_mb, timeout_ms, concurrency, attempts, field_kb, invocation_kb, sms_segments_day, jobs_day)"
                     ));
                 }
             }
@@ -722,6 +728,52 @@ impl Config {
             self.plugin_dir.display(),
             self.default_limits,
         ));
+        out.push_str(&self.render_boundary());
+        out
+    }
+
+    /// What a plugin may hand the host and whom it may touch: the limits, scopes and
+    /// budgets every invocation is held to, with this configuration's values.
+    fn render_boundary(&self) -> String {
+        use agenthost_runtime::{
+            MAX_ALERTS_PER_INVOCATION, MAX_EFFECTS_PER_INVOCATION, MAX_POOL_SHARE_PERCENT,
+            MAX_SMS_BODY_CHARS, SHADOW_POOL_SHARE_PERCENT,
+        };
+        let d = &self.default_limits;
+        let c = &self.ceilings;
+        let mut out = String::from(
+            "# plugin boundary (defaults; ceilings in brackets):
+",
+        );
+        out.push_str(&format!(
+            "#   bytes per string or list passed to an import: {} [{}]; bytes one invocation may make the host buffer: {} [{}]
+",
+            d.field_bytes, c.field_bytes, d.invocation_bytes, c.invocation_bytes
+        ));
+        out.push_str(&format!(
+            "#   memory per instance (all memories together): {} [{}]; fuel: {} [{}]; wall clock: {:?} [{:?}]
+",
+            d.memory_bytes, c.memory_bytes, d.fuel, c.fuel, d.wall_clock, c.wall_clock
+        ));
+        out.push_str(&format!(
+            "#   effects per invocation: {MAX_EFFECTS_PER_INVOCATION}; alerts per invocation: {MAX_ALERTS_PER_INVOCATION}; sms body: {MAX_SMS_BODY_CHARS} characters; NUL bytes and invalid UTF-8: refused
+"
+        ));
+        out.push_str(&format!(
+            "#   budgets per plugin per UTC day: sms segments {}, jobs {}, llm tokens per AGENTHOST_LLM_DAILY_TOKENS (shadow candidates spend their own)
+",
+            d.budgets.sms_segments, d.budgets.jobs
+        ));
+        out.push_str(&format!(
+            "#   instance pool: {} instances; one plugin at most {MAX_POOL_SHARE_PERCENT}%, shadow runs together at most {SHADOW_POOL_SHARE_PERCENT}% (then skipped)
+",
+            self.max_instances
+        ));
+        out.push_str("#   scope: sms only to the lead of the conversation handled or the plugin's host.sms_recipients, from the number routed to it; jobs only for its own conversations; alerts as plugin.<name>.<kind>, critical only with host.allow_critical_alerts
+");
+        for (name, limits) in &self.plugin_limits {
+            out.push_str(&format!("#   {name} overrides: {limits:?}\n"));
+        }
         out
     }
 }

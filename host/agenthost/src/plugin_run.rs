@@ -2,7 +2,6 @@
 //! component under the host's real engine settings, invokes it once with in-memory state,
 //! and prints the outcome, effects, fuel and time. Nothing is sent anywhere.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -75,8 +74,12 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         wall_clock_ms: args.timeout_ms,
         ..Default::default()
     };
+    // The plugin's operator config and policy, as the host would load them.
+    let (plugin_config, policy) =
+        agenthost_pipeline::registry::read_plugin_config(&config.plugin_config_dir, &name)
+            .map_err(anyhow::Error::msg)?;
     let plugin = runtime
-        .load(name.clone(), &bytes, limits, BTreeMap::new())
+        .load_with_policy(name.clone(), &bytes, limits, plugin_config, policy)
         .await
         .with_context(|| format!("loading {}", args.file.display()))?;
     let now = Arc::new(SystemClock).now_ms();
@@ -89,7 +92,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             dry_run: true,
         }),
         (Some(body), None) => Invocation::Message(InboundMessage {
-            conversation_id: format!("{}:{}", args.to, args.from),
+            conversation_id: agenthost_pipeline::conversation_id(&args.to, &args.from),
             message_id: "SMcli".into(),
             from: args.from.clone(),
             to: args.to.clone(),
@@ -100,7 +103,8 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         }),
         (None, None) => anyhow::bail!("give --message TEXT or --job NAME"),
     };
-    let report = plugin.invoke(invocation).await;
+    let scope = invocation.own_scope();
+    let report = plugin.invoke(invocation, scope).await;
     if args.json {
         let out = serde_json::json!({
             "plugin": report.plugin,

@@ -14,8 +14,8 @@ use agenthost_api::{
 };
 use agenthost_deploy::{DeployConfig, Deployer};
 use agenthost_pipeline::{
-    ingest::Ingest, outbox::Dispatcher, registry::Registry, routes::Routes, state::StorageState,
-    sweep, worker::Worker,
+    ingest::Ingest, leases::LeaseKeeper, outbox::Dispatcher, registry::Registry, routes::Routes,
+    state::StorageState, sweep, worker::Worker,
 };
 use agenthost_queue::{AmqpConfig, AmqpQueue, EmbeddedConfig, EmbeddedQueue, Queue};
 use agenthost_runtime::{Capabilities, Runtime, RuntimeConfig, SystemClock};
@@ -28,9 +28,6 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 
-/// Embedded-queue lease: longer than any invocation may run, so a live worker's event is
-/// never handed to another.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
 const EMBEDDED_POLL: Duration = Duration::from_millis(100);
 const TWILIO_HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 const ROUTES_REFRESH: Duration = Duration::from_secs(5);
@@ -51,12 +48,37 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("connecting to storage")?;
+    // On SQLite this process owns the database alone (the embedded default is one
+    // process): the data directory's lock says so, and makes a second one fail fast.
+    let _owner = match storage.backend() {
+        agenthost_storage::Backend::Sqlite => Some(lock_data_dir(&config.data_dir)?),
+        agenthost_storage::Backend::Postgres => None,
+    };
     let queue = connect_queue(&config, &storage).await?;
+    if _owner.is_some() {
+        // Every lease in the database belongs to a predecessor that died: hand its work
+        // back now instead of making its leads wait out the leases.
+        let events = storage.release_all_leases().await?;
+        let deliveries = queue.release_all_leases().await?;
+        let outbox = storage
+            .expire_outbox_leases(agenthost_pipeline::now_ms())
+            .await?;
+        if events + deliveries + outbox > 0 {
+            tracing::warn!(
+                events,
+                deliveries,
+                outbox,
+                "took back the work a previous run left in flight"
+            );
+        }
+    }
 
     let clock: Arc<dyn agenthost_runtime::Clock> = Arc::new(SystemClock);
+    let host_view = Arc::new(StorageState(storage.clone()));
     let llm = agenthost_llm::Gateway::new(
         config.llm.clone(),
         clock.clone(),
+        host_view.clone(),
         Arc::new(StoredAlerts(storage.clone())),
     )
     .context("starting the LLM gateway")?;
@@ -72,9 +94,11 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         metric_sources.push(Arc::new(move || m.render()));
     }
     let caps = Capabilities {
-        state: Arc::new(StorageState(storage.clone())),
+        state: host_view.clone(),
         llm: llm.clone(),
         clock,
+        directory: host_view.clone(),
+        budgets: host_view,
     };
     let runtime = Runtime::new(
         RuntimeConfig {
@@ -133,6 +157,12 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 
     let work_cancel = CancellationToken::new();
     if config.roles.worker {
+        let leases = LeaseKeeper::new();
+        tasks.spawn(
+            leases
+                .clone()
+                .run(storage.clone(), queue.clone(), cancel.child_token()),
+        );
         let outbox_wake = Arc::new(Notify::new());
         let worker = Worker {
             storage: storage.clone(),
@@ -142,6 +172,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             outbox_wake: outbox_wake.clone(),
             observers: vec![Arc::new(deployer.watch()), pipeline_metrics.clone()],
             conversations: Arc::default(),
+            leases: leases.clone(),
         };
         // Heartbeats: which lanes this replica consumes, for the deployment record and
         // the post-deploy check.
@@ -203,6 +234,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             twilio: Arc::new(twilio),
             wake: outbox_wake,
             lease: config.outbox_lease,
+            leases,
             down_after: config.alerts.dependency_down_after,
         };
         tasks.spawn(dispatcher.run(work_cancel.clone()));
@@ -404,11 +436,36 @@ pub async fn connect_queue(config: &Config, storage: &Storage) -> anyhow::Result
         None => Arc::new(EmbeddedQueue::new(
             storage,
             EmbeddedConfig {
-                lease: config.ceilings.wall_clock + LEASE_MARGIN,
+                // Extended by the workers' heartbeat while a delivery is out.
+                lease: agenthost_pipeline::leases::LEASE,
                 poll_interval: EMBEDDED_POLL,
             },
         )?),
     })
+}
+
+/// Takes the data directory's lock (`agenthost.lock`) for the life of the process: on
+/// SQLite one process owns the database, which lets it release a dead predecessor's
+/// leases at start. A second process on the same directory fails here, saying why.
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = data_dir.join("agenthost.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "another agenthost process is serving {} (it holds {}); stop it first, or give this one its own AGENTHOST_DATA_DIR",
+            data_dir.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("locking {}", path.display())))
+        }
+    }
 }
 
 /// This process among the replicas: host name and pid.

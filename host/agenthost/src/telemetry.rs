@@ -5,13 +5,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
 
+/// PostgreSQL's NOTICEs (e.g. "relation _sqlx_migrations already exists, skipping" at
+/// every start) are not the operator's business unless asked for by name.
+const QUIET: &str = "sqlx::postgres::notice=warn";
+
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|e| {
-        eprintln!(
-            "agenthost: AGENTHOST_LOG={:?} is not a valid filter ({e}); using info",
-            config.log_filter
-        );
-        EnvFilter::new("info")
+    let asked = &config.log_filter;
+    let spec = if asked.contains("sqlx") {
+        asked.clone()
+    } else {
+        format!("{asked},{QUIET}")
+    };
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+        eprintln!("agenthost: AGENTHOST_LOG={asked:?} is not a valid filter ({e}); using info");
+        EnvFilter::new(format!("info,{QUIET}"))
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

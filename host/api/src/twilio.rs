@@ -3,8 +3,9 @@
 //! Order matters: size limit (413), form parse (400), signature over the public URL and
 //! every parameter (403), required fields (400), dedupe + route + durable enqueue (group
 //! commit), then 200 with an empty TwiML `<Response/>`. An unrouted number is still
-//! stored and alerted, never dropped. If storage or the queue fails we answer 503 so
-//! Twilio retries; the retry is deduplicated by MessageSid.
+//! stored and alerted, never dropped. STOP/START keywords are recorded in the same commit,
+//! before any plugin runs. If storage fails we answer 503 so Twilio retries (the retry is
+//! deduplicated by MessageSid); a queue that is down does not refuse a stored message.
 
 use std::sync::Arc;
 
@@ -108,6 +109,16 @@ async fn inbound_sms(
     let from = require("From")?.to_owned();
     let to = require("To")?.to_owned();
     let body_text = field("Body").unwrap_or("").to_owned();
+    // Twilio never sends NUL; storage could not hold it, and one bad request must not
+    // fail the batch it is committed with.
+    if [&sid, &from, &to, &body_text]
+        .iter()
+        .any(|v| v.contains('\0'))
+    {
+        return Err(ApiError::BadRequest(
+            "a form field contains a NUL character".into(),
+        ));
+    }
 
     let plugin = s
         .routes
@@ -139,6 +150,7 @@ async fn inbound_sms(
         inbound: Some(StoredSms {
             lead_number: from,
             agent_number: to.clone(),
+            opt_out: agenthost_pipeline::consent::keyword(&body_text),
             body: body_text,
         }),
     };

@@ -401,7 +401,7 @@ impl Deployer {
     }
 
     async fn load(&self, name: &PluginName, bytes: &[u8]) -> Result<Plugin, DeployError> {
-        let config =
+        let (config, policy) =
             agenthost_pipeline::registry::read_plugin_config(&self.inner.config.config_dir, name)
                 .map_err(|e| DeployError::Invalid(format!("plugin config: {e}")))?;
         let overrides = self
@@ -413,7 +413,7 @@ impl Deployer {
             .unwrap_or_default();
         self.inner
             .runtime
-            .load(name.clone(), bytes, overrides, config)
+            .load_with_policy(name.clone(), bytes, overrides, config, policy)
             .await
             .map_err(|e| {
                 if e.is_malformed() {

@@ -1,5 +1,5 @@
-//! Token and cost accounting per plugin, the per-plugin daily token budget (UTC days by
-//! the injected clock) and its one-alert-per-day rule.
+//! Token and cost accounting per plugin, and this replica's last view of each daily token
+//! budget (the count itself lives in the durable ledger; the gateway enforces it).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -120,27 +120,11 @@ pub struct UsageSnapshot {
     pub budgets: BTreeMap<String, BudgetSnapshot>,
 }
 
-#[derive(Default)]
-struct Budget {
-    day: u64,
-    used: u64,
-    /// The day an alert was last raised, so there is one per day.
-    alerted_day: Option<u64>,
-}
-
-/// What the budget check decided.
-pub(crate) enum BudgetCheck {
-    Allowed,
-    /// Spent; `alert` is the message to raise if this is the day's first refusal.
-    Exhausted {
-        alert: Option<String>,
-    },
-}
-
 pub(crate) struct Accounting {
     clock: Arc<dyn Clock>,
     usage: Mutex<UsageSnapshot>,
-    budgets: Mutex<BTreeMap<String, Budget>>,
+    /// Budget subject → the last count read from or written to the ledger.
+    budgets: Mutex<BTreeMap<String, BudgetSnapshot>>,
 }
 
 impl Accounting {
@@ -156,27 +140,17 @@ impl Accounting {
         self.clock.now_ms() / MS_PER_DAY
     }
 
-    /// Whether `plugin` may call today, given its `limit` (0 = unlimited).
-    pub fn check_budget(&self, plugin: &str, limit: u64) -> BudgetCheck {
-        if limit == 0 {
-            return BudgetCheck::Allowed;
-        }
-        let today = self.today();
+    /// Remembers what the ledger said `subject` spent on `day`, for the budget gauges.
+    pub fn record_spent(&self, subject: &str, day: i64, used: u64, limit: u64) {
         let mut budgets = self.budgets.lock().expect("budget lock poisoned");
-        let b = budgets.entry(plugin.to_owned()).or_default();
-        roll(b, today);
-        if b.used < limit {
-            return BudgetCheck::Allowed;
-        }
-        let alert = (b.alerted_day != Some(today)).then(|| {
-            b.alerted_day = Some(today);
-            format!(
-                "plugin {plugin} spent its daily LLM budget ({} of {limit} tokens); \
-                 LLM calls are refused until UTC midnight",
-                b.used
-            )
-        });
-        BudgetCheck::Exhausted { alert }
+        budgets.insert(
+            subject.to_owned(),
+            BudgetSnapshot {
+                day: u64::try_from(day).unwrap_or(0),
+                used_tokens: used,
+                limit_tokens: limit,
+            },
+        );
     }
 
     /// Counts one successful call's tokens and cost.
@@ -188,13 +162,6 @@ impl Accounting {
         output: u64,
         cost_micro_usd: u64,
     ) {
-        let today = self.today();
-        {
-            let mut budgets = self.budgets.lock().expect("budget lock poisoned");
-            let b = budgets.entry(plugin.to_owned()).or_default();
-            roll(b, today);
-            b.used = b.used.saturating_add(input).saturating_add(output);
-        }
         let mut u = self.usage.lock().expect("usage lock poisoned");
         for (direction, n) in [(Direction::Input, input), (Direction::Output, output)] {
             *u.tokens
@@ -218,31 +185,16 @@ impl Accounting {
         *u.requests.entry((plugin.to_owned(), result)).or_default() += 1;
     }
 
-    /// Every counter now; `limit_for` gives each plugin's budget.
-    pub fn snapshot(&self, limit_for: impl Fn(&str) -> u64) -> UsageSnapshot {
+    /// Every counter now; budgets as last seen, today's only.
+    pub fn snapshot(&self) -> UsageSnapshot {
         let today = self.today();
         let mut snap = self.usage.lock().expect("usage lock poisoned").clone();
         let budgets = self.budgets.lock().expect("budget lock poisoned");
         snap.budgets = budgets
             .iter()
-            .map(|(plugin, b)| {
-                let used = if b.day == today { b.used } else { 0 };
-                let s = BudgetSnapshot {
-                    day: today,
-                    used_tokens: used,
-                    limit_tokens: limit_for(plugin),
-                };
-                (plugin.clone(), s)
-            })
+            .filter(|(_, b)| b.day == today)
+            .map(|(subject, b)| (subject.clone(), *b))
             .collect();
         snap
-    }
-}
-
-/// Starts a fresh day's budget when the UTC day changed.
-fn roll(b: &mut Budget, today: u64) {
-    if b.day != today {
-        b.day = today;
-        b.used = 0;
     }
 }

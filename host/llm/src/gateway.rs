@@ -7,13 +7,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agenthost_runtime::{Clock, Completion, CompletionRequest, LlmError, LlmGateway};
+use agenthost_runtime::{
+    Budget, BudgetLedger, Clock, Completion, CompletionRequest, LlmCaller, LlmError, LlmGateway,
+    utc_day,
+};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
 use crate::accounting::{
-    Accounting, AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetCheck,
-    DEPENDENCY_DOWN_KIND, DEPENDENCY_RESTORED_KIND, RequestResult, UsageSnapshot,
+    Accounting, AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, DEPENDENCY_DOWN_KIND,
+    DEPENDENCY_RESTORED_KIND, RequestResult, UsageSnapshot,
 };
 use crate::backoff::Backoff;
 use crate::breaker::{Breaker, BreakerChange, BreakerState};
@@ -65,6 +68,8 @@ pub struct Gateway {
     client: reqwest::Client,
     backoff: Backoff,
     accounting: Accounting,
+    /// Durable per-day token counts, shared by every replica.
+    ledger: Arc<dyn BudgetLedger>,
     alerts: Arc<dyn AlertSink>,
     clock: Arc<dyn Clock>,
 }
@@ -89,12 +94,14 @@ enum ProviderFailure {
 }
 
 impl Gateway {
-    /// Builds the gateway. `clock` drives breaker cool-downs and budget days; `alerts`
+    /// Builds the gateway. `clock` drives breaker cool-downs and budget days; `ledger`
+    /// holds the durable per-day token counts (shared by every replica); `alerts`
     /// receives budget alerts and a provider's breaker opening (`dependency_down`) and
     /// closing (`dependency_restored`).
     pub fn new(
         config: LlmConfig,
         clock: Arc<dyn Clock>,
+        ledger: Arc<dyn BudgetLedger>,
         alerts: Arc<dyn AlertSink>,
     ) -> Result<Self, GatewayError> {
         let client = reqwest::Client::builder()
@@ -125,6 +132,7 @@ impl Gateway {
             providers,
             client,
             accounting: Accounting::new(clock.clone()),
+            ledger,
             alerts,
             clock,
             config,
@@ -134,9 +142,7 @@ impl Gateway {
     /// Every counter, budget and breaker now.
     pub fn snapshot(&self) -> LlmSnapshot {
         LlmSnapshot {
-            usage: self
-                .accounting
-                .snapshot(|plugin| self.config.daily_tokens_for(plugin)),
+            usage: self.accounting.snapshot(),
             providers: self
                 .providers
                 .values()
@@ -160,10 +166,11 @@ impl Gateway {
 
     async fn run(
         &self,
-        plugin: &str,
+        caller: &LlmCaller<'_>,
         request: &CompletionRequest,
         deadline: Instant,
     ) -> Result<Completion, LlmError> {
+        let plugin = caller.plugin;
         if self.providers.is_empty() {
             return Err(LlmError::Unavailable(NO_PROVIDER_MESSAGE.into()));
         }
@@ -173,24 +180,52 @@ impl Gateway {
                 "no configured LLM provider is in plugin {plugin}'s chain"
             )));
         }
-        if let BudgetCheck::Exhausted { alert } = self
-            .accounting
-            .check_budget(plugin, self.config.daily_tokens_for(plugin))
-        {
-            if let Some(message) = alert {
-                tracing::warn!(plugin, %message, "llm budget exhausted");
-                self.alerts
-                    .raise(BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, plugin, message);
+        // The budget, from the durable ledger every replica shares. A failing ledger
+        // refuses rather than spends blind.
+        let limit = self.config.daily_tokens_for(plugin);
+        let day = utc_day(self.clock.now_ms());
+        let mut request = request.clone();
+        if limit > 0 {
+            let subject = caller.budget_subject;
+            let spent = self
+                .ledger
+                .spent(subject, Budget::LlmTokens, day)
+                .await
+                .map_err(|e| LlmError::Unavailable(format!("token budget unreadable: {e}")))?;
+            self.accounting.record_spent(subject, day, spent, limit);
+            if spent >= limit {
+                if self
+                    .ledger
+                    .first_exhaustion(subject, Budget::LlmTokens, day)
+                    .await
+                    .unwrap_or(false)
+                {
+                    let message = format!(
+                        "{subject} spent its daily LLM budget ({spent} of {limit} tokens); \
+                         LLM calls are refused until UTC midnight"
+                    );
+                    tracing::warn!(plugin, %message, "llm budget exhausted");
+                    self.alerts
+                        .raise(BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, plugin, message);
+                }
+                return Err(LlmError::BudgetExhausted);
             }
-            return Err(LlmError::BudgetExhausted);
+            // Never ask for more output than the budget has left.
+            let left = u32::try_from(limit - spent).unwrap_or(u32::MAX);
+            request.max_tokens = request.max_tokens.min(left).max(1);
         }
+        let request = &request;
 
         let mut summary = Vec::with_capacity(chain.len());
         let mut open = 0;
         for kind in &chain {
             let provider = &self.providers[kind];
             match self.try_provider(plugin, provider, request, deadline).await {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    self.charge(caller, day, c.input_tokens, c.output_tokens)
+                        .await;
+                    return Ok(c);
+                }
                 Err(ProviderFailure::Deadline) => return Err(LlmError::Timeout),
                 Err(ProviderFailure::CircuitOpen) => {
                     open += 1;
@@ -215,6 +250,25 @@ impl Gateway {
             )))
         } else {
             Err(LlmError::Failed(summary.join("; ")))
+        }
+    }
+
+    /// Counts a completion's tokens in the durable ledger (they are spent at the provider
+    /// whatever happens to the invocation).
+    async fn charge(&self, caller: &LlmCaller<'_>, day: i64, input: u32, output: u32) {
+        let tokens = u64::from(input) + u64::from(output);
+        let limit = self.config.daily_tokens_for(caller.plugin);
+        match self
+            .ledger
+            .charge(caller.budget_subject, Budget::LlmTokens, day, tokens)
+            .await
+        {
+            Ok(total) => self
+                .accounting
+                .record_spent(caller.budget_subject, day, total, limit),
+            Err(e) => {
+                tracing::error!(subject = caller.budget_subject, tokens, error = %e, "could not record spent LLM tokens")
+            }
         }
     }
 
@@ -360,15 +414,16 @@ impl Gateway {
 impl LlmGateway for Gateway {
     async fn complete(
         &self,
-        plugin: &str,
+        caller: &LlmCaller<'_>,
         request: CompletionRequest,
         deadline: Instant,
     ) -> Result<Completion, LlmError> {
+        let plugin = caller.plugin;
         let result = if self.providers.is_empty() {
             // Fast path, nothing to time.
             Err(LlmError::Unavailable(NO_PROVIDER_MESSAGE.into()))
         } else {
-            tokio::time::timeout_at(deadline.into(), self.run(plugin, &request, deadline))
+            tokio::time::timeout_at(deadline.into(), self.run(caller, &request, deadline))
                 .await
                 .unwrap_or(Err(LlmError::Timeout))
         };

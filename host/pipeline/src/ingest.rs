@@ -2,6 +2,10 @@
 //! channel, one task stores a whole batch in ONE transaction (deduplicated by provider id),
 //! publishes the new ones to their plugins' lanes, then answers every waiting request.
 //! An fsync per batch instead of per request is what makes thousands per second durable.
+//!
+//! An event is accepted once it is STORED: a broker that cannot take it right then does
+//! not refuse the lead's text (Twilio does not retry a refused webhook by default); the
+//! sweep publishes it when the broker is back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -120,7 +124,7 @@ async fn accept_batch(
     if queue.in_storage() {
         return match store_and_enqueue(storage, queue, batch, &events).await {
             Ok(results) => {
-                answer(storage, batch, results, &BTreeMap::new()).await;
+                answer(storage, batch, results).await;
                 Vec::new()
             }
             Err(e) => {
@@ -143,18 +147,18 @@ async fn accept_batch(
         }
     };
     let (by_lane, results) = classify(batch, &inserted);
-    let mut failed_lanes = BTreeMap::new();
+    // Stored is accepted: answer now, then hand the events to the broker. What it does
+    // not take stays un-enqueued and the sweep publishes it later.
+    answer(storage, batch, results).await;
     let mut enqueued = Vec::new();
     for (lane, messages) in &by_lane {
         match queue.publish(lane, messages).await {
             Ok(()) => enqueued.extend(messages.iter().map(|m| m.event_id.clone())),
             Err(e) => {
-                tracing::error!(lane = %lane, error = %e, count = messages.len(), "enqueue failed; answering 5xx so the provider retries");
-                failed_lanes.insert(lane.clone(), e.to_string());
+                tracing::warn!(lane = %lane, error = %e, count = messages.len(), "enqueue failed; the events are stored and the sweep publishes them when the queue is back");
             }
         }
     }
-    answer(storage, batch, results, &failed_lanes).await;
     enqueued
 }
 
@@ -237,14 +241,8 @@ fn classify(
     (by_lane, results)
 }
 
-/// Raises the unrouted-number alerts and answers every waiting request; requests whose
-/// lane failed to publish get the queue error (5xx, so the provider retries).
-async fn answer(
-    storage: &Storage,
-    batch: &mut Vec<Pending>,
-    results: Vec<Accepted>,
-    failed_lanes: &BTreeMap<String, String>,
-) {
+/// Raises the unrouted-number alerts and answers every waiting request.
+async fn answer(storage: &Storage, batch: &mut Vec<Pending>, results: Vec<Accepted>) {
     for (p, result) in batch.drain(..).zip(results) {
         if result == Accepted::Unrouted {
             let e = &p.submission.event;
@@ -269,10 +267,6 @@ async fn answer(
                 tracing::error!(error = %err, event = %e.id, "could not record the unrouted-number alert");
             }
         }
-        let reply = match p.submission.lane.as_ref().and_then(|l| failed_lanes.get(l)) {
-            Some(err) if result != Accepted::Unrouted => Err(IngestError::Queue(err.clone())),
-            _ => Ok(result),
-        };
-        let _ = p.reply.send(reply);
+        let _ = p.reply.send(Ok(result));
     }
 }

@@ -5,20 +5,27 @@
 //!   candidate (an atomic pointer swap; canary buckets sticky per conversation).
 //! - `routes`   — which plugin answers each Twilio number.
 //! - `ingest`   — group commit of accepted webhooks, then durable enqueue on the plugin's lane.
-//! - `worker`   — one consumer per lane slot: invoke, commit effects in ONE transaction, ack.
+//! - `worker`   — one consumer per lane slot: claim (a lease on the event and its
+//!   conversation), invoke, commit effects in ONE transaction, ack.
+//! - `retry`    — the one retry policy: attempts, backoff, what dead-letters.
+//! - `leases`   — this process's lease tokens and the heartbeat that keeps them alive.
+//! - `consent`  — STOP/START keywords, decided at ingest before any plugin runs.
 //! - `outbox`   — sends committed SMS through Twilio; retries, permanent failures, leases.
 //! - `metrics`  — invocations by outcome, duration, fuel, retries, dead letters (Prometheus).
 //! - `sweep`    — re-publishes events that were stored but never reached the queue.
-//! - `state`    — the runtime's `StateReader` over storage.
+//! - `state`    — the runtime's `StateReader`, `Directory` and `BudgetLedger` over storage.
 //!
 //! Invariant: an event is acknowledged only after its effects committed, and a commit
 //! happens at most once per event (`commit_success` refuses an event already done), so
 //! redelivery never duplicates a reply.
 
+pub mod consent;
 pub mod ingest;
+pub mod leases;
 pub mod metrics;
 pub mod outbox;
 pub mod registry;
+pub mod retry;
 pub mod routes;
 pub mod state;
 pub mod sweep;

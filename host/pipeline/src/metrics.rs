@@ -46,6 +46,9 @@ struct Inner {
     fuel: BTreeMap<String, u64>,
     retries: BTreeMap<String, u64>,
     dead_letters: BTreeMap<String, u64>,
+    /// (plugin, event label): bounces, state conflicts, lost leases, shed shadow runs,
+    /// crash loops, retries by kind.
+    noted: BTreeMap<(String, &'static str), u64>,
 }
 
 #[derive(Debug, Default)]
@@ -111,6 +114,13 @@ impl PipelineMetrics {
                     let _ = writeln!(out, "{name}{{plugin=\"{plugin}\"}} {n}");
                 }
             }
+            out.push_str("# HELP agenthost_worker_events_total What happened to deliveries besides their outcome: retry_plugin, retry_host, bounce_busy, bounce_behind, state_conflict, lease_lost, shadow_shed, crash_loop.\n# TYPE agenthost_worker_events_total counter\n");
+            for ((plugin, event), n) in &m.noted {
+                let _ = writeln!(
+                    out,
+                    "agenthost_worker_events_total{{plugin=\"{plugin}\",event=\"{event}\"}} {n}"
+                );
+            }
             out
         })
     }
@@ -140,6 +150,10 @@ impl InvocationObserver for PipelineMetrics {
 
     fn dead_lettered(&self, plugin: &str) {
         self.with(|m| *m.dead_letters.entry(plugin.to_owned()).or_default() += 1);
+    }
+
+    fn noted(&self, plugin: &str, event: &'static str) {
+        self.with(|m| *m.noted.entry((plugin.to_owned(), event)).or_default() += 1);
     }
 }
 
@@ -178,6 +192,8 @@ mod tests {
         );
         m.retried("echo");
         m.dead_lettered("echo");
+        m.noted("echo", "state_conflict");
+        m.noted("echo", "state_conflict");
         assert_eq!(m.invocations("echo", "ok"), 2);
         assert_eq!(m.invocations("echo", "trap"), 1);
         let text = m.render();
@@ -191,6 +207,7 @@ mod tests {
             "agenthost_fuel_used_total{plugin=\"echo\"} 3000",
             "agenthost_retries_total{plugin=\"echo\"} 1",
             "agenthost_dead_letters_total{plugin=\"echo\"} 1",
+            "agenthost_worker_events_total{plugin=\"echo\",event=\"state_conflict\"} 2",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

@@ -11,10 +11,18 @@
 //! stores one `dependency_restored`. Shorter failure streaks raise nothing. With nothing
 //! to send there is nothing to judge: an idle outbox never alerts.
 //!
-//! The one window where exactly-once cannot be guaranteed: Twilio accepted the POST but
-//! the process died before `mark_outbox_sent` committed. When the lease expires the row is
-//! sent again, so this errs toward a DUPLICATE text, never a lost one. Twilio's Messages
-//! API has no idempotency key to close that window.
+//! Every result is recorded only by the sender holding the row's lease (its token), so a
+//! stalled sender can never overwrite what another replica did with the row since.
+//! Consent is checked again right before each send: a STOP that arrived after the commit
+//! still wins.
+//!
+//! Twilio's Messages API has no idempotency key. Where an attempt may have reached Twilio
+//! without us learning the outcome — the process died mid-send (its lease ran out), the
+//! answer timed out, a 5xx — the row is marked `ambiguous`, and before sending it again
+//! the dispatcher looks for it in Twilio's Messages list (same recipient, sender and body,
+//! created since the row was). Found: recorded as sent, not sent again. The window that
+//! remains: Twilio accepted the message but does not list it yet when we look (its list
+//! is eventually consistent); then the text goes out twice — a duplicate, never a loss.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,15 +51,21 @@ const SEND_BACKOFF: Backoff = Backoff {
     base: Duration::from_secs(1),
     cap: Duration::from_secs(300),
 };
+/// How far before a row's creation a listed message may be dated and still be it (clock
+/// skew between us and Twilio).
+const LOOKUP_SKEW_MS: i64 = 60_000;
 
 #[derive(Clone)]
 pub struct Dispatcher {
     pub storage: Storage,
     pub twilio: Arc<TwilioClient>,
     pub wake: Arc<Notify>,
-    /// How long a claimed row is ours before another sender may take it. Keep it longer
-    /// than the Twilio HTTP timeout, so a slow send is not duplicated by another replica.
+    /// How long a claimed row is ours without a heartbeat. The process's heartbeat
+    /// (`leases`) extends it while the send is in flight, so a slow send is never taken
+    /// over, and a crashed sender's rows come back within it.
     pub lease: Duration,
+    /// This process's lease tokens: a claim batch's token is held until its last send ends.
+    pub leases: Arc<crate::leases::LeaseKeeper>,
     /// How long sends must keep failing transiently (no success in between) before one
     /// `dependency_down` alert for Twilio is stored.
     pub down_after: Duration,
@@ -79,13 +93,20 @@ impl Dispatcher {
         while !cancel.is_cancelled() {
             while sends.try_join_next().is_some() {}
             let available = u32::try_from(permits.available_permits()).unwrap_or(u32::MAX);
+            let held = Arc::new(self.leases.hold());
+            let token = held.token.clone();
             let rows = if available == 0 {
                 Vec::new()
             } else {
                 let lease_ms = self.lease.as_millis() as i64;
                 match self
                     .storage
-                    .claim_due_outbox(crate::now_ms(), lease_ms, available.min(CLAIM_BATCH))
+                    .claim_due_outbox(
+                        crate::now_ms(),
+                        lease_ms,
+                        available.min(CLAIM_BATCH),
+                        &token,
+                    )
                     .await
                 {
                     Ok(rows) => rows,
@@ -109,9 +130,10 @@ impl Dispatcher {
                     .acquire_owned()
                     .await
                     .expect("semaphore never closed");
-                let (this, health) = (self.clone(), health.clone());
+                let (this, health, held) = (self.clone(), health.clone(), held.clone());
                 sends.spawn(async move {
-                    this.send(row, &health).await;
+                    this.send(row, &held.token, &health).await;
+                    drop(held);
                     drop(permit);
                 });
             }
@@ -120,7 +142,76 @@ impl Dispatcher {
         tracing::debug!("outbox dispatcher stopped");
     }
 
-    async fn send(&self, row: OutboxRow, health: &TwilioHealth) {
+    async fn send(&self, row: OutboxRow, token: &str, health: &TwilioHealth) {
+        // Consent, again, right before the call: a STOP recorded after the commit wins.
+        match self.storage.is_opted_out(&row.to_number).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(outbox = %row.id, to = %row.to_number, "sms suppressed: the recipient opted out after it was committed");
+                let marked = self
+                    .storage
+                    .mark_outbox_suppressed(&row.id, token, "recipient opted out", crate::now_ms())
+                    .await;
+                self.check_marked(&row, marked);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(outbox = %row.id, error = %e, "cannot check consent; trying the row later");
+                let now = crate::now_ms();
+                let marked = self
+                    .storage
+                    .reschedule_outbox(&row.id, token, now + 1_000, &e.to_string(), false, now)
+                    .await;
+                self.check_marked(&row, marked);
+                return;
+            }
+        }
+        if row.ambiguous {
+            let since = row.created_at_ms - LOOKUP_SKEW_MS;
+            match self
+                .twilio
+                .find_sent(&row.to_number, &row.from_number, &row.body, since)
+                .await
+            {
+                Ok(Some(sent)) => {
+                    tracing::info!(outbox = %row.id, sid = %sent.sid, "an earlier attempt reached Twilio; recorded as sent, not sent again");
+                    let marked = self
+                        .storage
+                        .mark_outbox_sent(&row.id, token, &sent.sid, crate::now_ms())
+                        .await;
+                    self.check_marked(&row, marked);
+                    return;
+                }
+                Ok(None) => {
+                    tracing::info!(outbox = %row.id, "an earlier attempt did not reach Twilio; sending");
+                }
+                Err(e) => {
+                    // Cannot tell: sending could duplicate. Ask again later.
+                    let now = crate::now_ms();
+                    let attempts = u32::try_from(row.attempts.max(0))
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(1);
+                    let delay = SEND_BACKOFF.delay(attempts, e.retry_after());
+                    tracing::warn!(outbox = %row.id, ?delay, "looking up an ambiguous send failed; will look again: {e}");
+                    if let agenthost_twilio::SendError::Transient { message, .. } = &e {
+                        self.failed(health, message, now).await;
+                    }
+                    let marked = self
+                        .storage
+                        .reschedule_outbox(
+                            &row.id,
+                            token,
+                            now + delay.as_millis() as i64,
+                            &e.to_string(),
+                            true,
+                            now,
+                        )
+                        .await;
+                    self.check_marked(&row, marked);
+                    return;
+                }
+            }
+        }
         let result = self
             .twilio
             .send(&row.to_number, &row.from_number, &row.body)
@@ -134,7 +225,9 @@ impl Dispatcher {
         let marked = match result {
             Ok(sent) => {
                 tracing::info!(outbox = %row.id, sid = %sent.sid, to = %row.to_number, "sms sent");
-                self.storage.mark_outbox_sent(&row.id, &sent.sid, now).await
+                self.storage
+                    .mark_outbox_sent(&row.id, token, &sent.sid, now)
+                    .await
             }
             Err(SendError::Permanent {
                 code,
@@ -164,12 +257,13 @@ impl Dispatcher {
                     tracing::error!(outbox = %row.id, error = %e, "could not record the permanent-failure alert");
                 }
                 self.storage
-                    .mark_outbox_failed(&row.id, Some(&code_text), &message, now)
+                    .mark_outbox_failed(&row.id, token, Some(&code_text), &message, now)
                     .await
             }
             Err(SendError::Transient {
                 message,
                 retry_after,
+                maybe_sent,
             }) => {
                 let attempts = u32::try_from(row.attempts.max(0))
                     .unwrap_or(u32::MAX)
@@ -177,13 +271,32 @@ impl Dispatcher {
                 let delay = SEND_BACKOFF.delay(attempts, retry_after);
                 tracing::warn!(outbox = %row.id, attempts, ?delay, "sms send failed, will retry: {message}");
                 self.storage
-                    .reschedule_outbox(&row.id, now + delay.as_millis() as i64, &message, now)
+                    .reschedule_outbox(
+                        &row.id,
+                        token,
+                        now + delay.as_millis() as i64,
+                        &message,
+                        maybe_sent,
+                        now,
+                    )
                     .await
             }
         };
-        if let Err(e) = marked {
-            // The lease expires and the row is claimed again: at worst a duplicate send.
-            tracing::error!(outbox = %row.id, error = %e, "could not record the send result");
+        self.check_marked(&row, marked);
+    }
+
+    /// Logs a result that could not be recorded: the database failed (the lease expires,
+    /// the row is claimed again and, being ambiguous, looked up before any resend), or the
+    /// lease was lost to another sender (who owns the row now).
+    fn check_marked(&self, row: &OutboxRow, marked: Result<bool, agenthost_storage::StorageError>) {
+        match marked {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(outbox = %row.id, "outbox result not recorded: the row's lease passed to another sender");
+            }
+            Err(e) => {
+                tracing::error!(outbox = %row.id, error = %e, "could not record the send result");
+            }
         }
     }
 

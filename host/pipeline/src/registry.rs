@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use agenthost_runtime::{Plugin, PluginName};
+use agenthost_runtime::{Plugin, PluginName, Policy};
 use tokio::sync::watch;
 
 /// How a candidate version takes part in a plugin's traffic.
@@ -152,38 +152,140 @@ pub fn stable_hash(key: &str) -> u64 {
     hash
 }
 
-/// A plugin's operator config: `{config_dir}/{name}.json`, an object whose string values
-/// are passed as-is and other values as their JSON text. A missing file is no config.
+/// The reserved top-level key of a plugin's config file that holds the operator's policy
+/// for it; the host reads it and never passes it to the plugin.
+pub const HOST_POLICY_KEY: &str = "host";
+
+/// `{config_dir}/{name}.json`: every top-level key but [`HOST_POLICY_KEY`] is handed to
+/// the plugin (`config.get`; strings as they are, anything else as JSON text), and the
+/// `host` section is the operator's policy for it:
+///
+/// ```json
+/// "host": { "sms_recipients": ["+13125550100"], "allow_critical_alerts": false }
+/// ```
+///
+/// A missing file is an empty config and the default policy (only the leads of its own
+/// conversations, alerts capped at warning). Errors name the file and the field.
 pub fn read_plugin_config(
     config_dir: &Path,
     name: &str,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<(BTreeMap<String, String>, Policy), String> {
     let path = config_dir.join(format!("{name}.json"));
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((BTreeMap::new(), Policy::default()));
+        }
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
-    let serde_json::Value::Object(map) = value else {
+    let serde_json::Value::Object(mut map) = value else {
         return Err(format!(
             "{}: must be a JSON object of config keys",
             path.display()
         ));
     };
-    Ok(map
+    let policy = match map.remove(HOST_POLICY_KEY) {
+        None => Policy::default(),
+        Some(section) => parse_policy(&section).map_err(|e| format!("{}: {e}", path.display()))?,
+    };
+    let values = map
         .into_iter()
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => (k, s),
             other => (k, other.to_string()),
         })
-        .collect())
+        .collect();
+    Ok((values, policy))
+}
+
+fn parse_policy(section: &serde_json::Value) -> Result<Policy, String> {
+    let serde_json::Value::Object(fields) = section else {
+        return Err(format!("`{HOST_POLICY_KEY}` must be an object"));
+    };
+    let mut policy = Policy::default();
+    for (key, value) in fields {
+        match key.as_str() {
+            "sms_recipients" => {
+                let serde_json::Value::Array(numbers) = value else {
+                    return Err(format!(
+                        "`{HOST_POLICY_KEY}.sms_recipients` must be an array of E.164 numbers"
+                    ));
+                };
+                for (i, n) in numbers.iter().enumerate() {
+                    match n.as_str() {
+                        Some(n) if agenthost_runtime::sms::is_e164(n) => {
+                            policy.sms_recipients.insert(n.to_owned());
+                        }
+                        _ => {
+                            return Err(format!(
+                                "`{HOST_POLICY_KEY}.sms_recipients[{i}]` = {n} is not an E.164 number like \"+13125550100\""
+                            ));
+                        }
+                    }
+                }
+            }
+            "allow_critical_alerts" => {
+                policy.allow_critical_alerts = value.as_bool().ok_or_else(|| {
+                    format!("`{HOST_POLICY_KEY}.allow_critical_alerts` must be true or false")
+                })?;
+            }
+            other => {
+                return Err(format!(
+                    "unknown key `{HOST_POLICY_KEY}.{other}` (known: sms_recipients, allow_critical_alerts)"
+                ));
+            }
+        }
+    }
+    Ok(policy)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_section_is_policy_and_never_reaches_the_plugin() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |body: &str| std::fs::write(dir.path().join("p.json"), body).unwrap();
+        write(
+            r#"{"office": {"name": "x"}, "greeting": "hi",
+                "host": {"sms_recipients": ["+13125550100"], "allow_critical_alerts": true}}"#,
+        );
+        let (values, policy) = read_plugin_config(dir.path(), "p").unwrap();
+        assert_eq!(values.keys().collect::<Vec<_>>(), ["greeting", "office"]);
+        assert_eq!(values["greeting"], "hi");
+        assert!(policy.sms_recipients.contains("+13125550100"));
+        assert!(policy.allow_critical_alerts);
+
+        let (_, default) = read_plugin_config(dir.path(), "missing").unwrap();
+        assert_eq!(default, Policy::default());
+
+        for (bad, names) in [
+            (
+                r#"{"host": {"sms_recipients": ["555-0100"]}}"#,
+                "host.sms_recipients[0]",
+            ),
+            (
+                r#"{"host": {"sms_recipients": "+13125550100"}}"#,
+                "host.sms_recipients",
+            ),
+            (
+                r#"{"host": {"allow_critical_alerts": "yes"}}"#,
+                "host.allow_critical_alerts",
+            ),
+            (r#"{"host": {"recipients": []}}"#, "host.recipients"),
+            (r#"{"host": []}"#, "`host` must be an object"),
+        ] {
+            write(bad);
+            let err = read_plugin_config(dir.path(), "p").unwrap_err();
+            assert!(
+                err.contains(names) && err.contains("p.json"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn canary_buckets_are_stable_and_spread() {

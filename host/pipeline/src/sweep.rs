@@ -1,6 +1,9 @@
 //! Re-publishes events that were stored but never reached the queue (the process died, or
-//! the queue failed, between the two). Publishing twice is harmless: the worker skips an
-//! event already done.
+//! the queue failed, between the two), and reconciles the database with the broker:
+//! events that reached the queue but have been due for longer than [`RECONCILE_AFTER`],
+//! with no worker holding them, are published again (a broker that lost messages costs
+//! minutes, not leads). Publishing twice is harmless: a worker's claim skips an event
+//! already done or held.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 /// An event younger than this may still be on its way through ingest.
 pub const GRACE: Duration = Duration::from_secs(10);
+/// How long past its due time a queued, unheld event may wait before it is published
+/// again. Longer than a retry's own wait (the backoff caps at 60 s), so only messages the
+/// broker lost (or a long outage) are republished.
+pub const RECONCILE_AFTER: Duration = Duration::from_secs(90);
 pub const INTERVAL: Duration = Duration::from_secs(5);
 const BATCH: u32 = 500;
 
@@ -51,10 +58,60 @@ pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usiz
     Ok(done.len())
 }
 
+/// One reconciliation pass; returns how many overdue events were published again.
+pub async fn reconcile_once(
+    storage: &Storage,
+    queue: &dyn Queue,
+    after: Duration,
+) -> Result<usize, String> {
+    let now = crate::now_ms();
+    let events = storage
+        .overdue_events(now - after.as_millis() as i64, now, BATCH)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut republished = 0;
+    for e in &events {
+        let Some(lane) = &e.plugin else { continue };
+        let msg = QueueMessage {
+            event_id: e.id.clone(),
+            attempt: u32::try_from(e.deliveries.max(0))
+                .unwrap_or(0)
+                .saturating_add(1),
+        };
+        match queue.publish(lane, std::slice::from_ref(&msg)).await {
+            Ok(()) => {
+                republished += 1;
+                // Measure the next wait from now, so one lost message is republished once
+                // per period, not on every pass.
+                if let Err(err) = storage.set_event_due(&e.id, now).await {
+                    tracing::warn!(event = %e.id, error = %err, "could not mark a reconciled event");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(event = %e.id, error = %err, "reconcile publish failed; will try again")
+            }
+        }
+    }
+    if republished > 0 {
+        tracing::warn!(
+            count = republished,
+            "reconciled: republished queued events the queue had not delivered in time"
+        );
+    }
+    Ok(republished)
+}
+
 pub async fn run(storage: Storage, queue: Arc<dyn Queue>, cancel: CancellationToken) {
     loop {
         if let Err(e) = republish_once(&storage, queue.as_ref()).await {
             tracing::warn!(error = %e, "republish sweep failed");
+        }
+        // A queue in the database cannot lose what the database holds: nothing to
+        // reconcile there.
+        if !queue.in_storage()
+            && let Err(e) = reconcile_once(&storage, queue.as_ref(), RECONCILE_AFTER).await
+        {
+            tracing::warn!(error = %e, "reconcile pass failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(INTERVAL) => {}

@@ -1,22 +1,32 @@
-//! Lane workers: each slot consumes its plugin's lane with prefetch 1, invokes the active
-//! version in a fresh sandbox, and commits the effects, the history and the event's
-//! completion in ONE transaction before acknowledging. Failures retry with jittered
-//! backoff and end in the dead-letter store after the plugin's max attempts.
+//! Lane workers: each slot consumes its plugin's lane with prefetch 1, claims the event
+//! (a lease on it and its conversation, across every replica), invokes the active version
+//! in a fresh sandbox, and commits the effects, the history and the event's completion in
+//! ONE transaction — checked against the lease and the state versions the plugin read —
+//! before acknowledging. Every failure goes through the one retry policy (`retry`) and
+//! ends in a commit or exactly one dead letter.
+//!
+//! Order of one delivery: this replica's conversation turn → plugin capacity (its
+//! concurrency and a pool instance) → the database claim. The lease starts only when the
+//! invocation can start, and the heartbeat (`leases`) extends it while it runs.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use agenthost_queue::{Delivery, Queue};
-use agenthost_runtime::{HistoryEntry, Invocation, InvocationReport, JobEffect, Plugin, SlaEffect};
-use agenthost_storage::{
-    Commit, CommitResult, DeadLetter, EventRow, EventStatus, JobChange, NewAlert, NewOutbound,
-    SlaChange, Storage,
+use agenthost_runtime::{
+    Admission, HistoryEntry, Invocation, InvocationReport, JobEffect, Outcome, Plugin, Scope,
+    SlaEffect,
 };
-use agenthost_twilio::Backoff;
+use agenthost_storage::{
+    BudgetCharge, Claim, Claimed, Commit, CommitResult, DeadLetter, EventRow, EventStatus,
+    Failure as StoredFailure, JobChange, NewAlert, NewOutbound, SlaChange, Storage,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::leases::{LEASE, LeaseKeeper};
 use crate::registry::{Registry, Selected};
+use crate::retry::{self, Decision, Failure};
 use crate::routes::Routes;
 
 /// Told about every invocation a worker ran (the version, whether it was a canary, how
@@ -31,28 +41,31 @@ pub trait InvocationObserver: Send + Sync {
     fn dead_lettered(&self, plugin: &str) {
         let _ = plugin;
     }
+    /// Something else worth counting happened to `plugin`'s event (`event` is a stable
+    /// label: `bounce_busy`, `state_conflict`, `shadow_shed`, ...).
+    fn noted(&self, plugin: &str, event: &'static str) {
+        let _ = (plugin, event);
+    }
 }
 
 /// Messages of history handed to a plugin with each inbound message.
 pub const HISTORY_MESSAGES: u32 = 30;
-/// Retry delays between attempts of a failing event.
-const RETRY_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(200),
-    cap: Duration::from_secs(60),
-};
 /// A plugin not loaded on this replica (yet): try again after this.
 const PLUGIN_MISSING_RETRY: Duration = Duration::from_secs(5);
 /// After a queue error, wait this long before consuming again.
 const CONSUME_ERROR_PAUSE: Duration = Duration::from_millis(500);
-
-/// Keywords that opt a number out of every agent, and back in (carrier conventions).
-const OPT_OUT_WORDS: &[&str] = &["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
-const OPT_IN_WORDS: &[&str] = &["START", "UNSTOP", "YES"];
+/// Times an invocation runs again at once after a state conflict before the conflict is
+/// treated as a failed attempt (and retried with backoff).
+pub const MAX_STATE_RERUNS: u32 = 8;
+/// A delivery bounced because an earlier event of its conversation is still queued
+/// waits about this long.
+const BEHIND_RETRY: Duration = Duration::from_millis(200);
 
 /// Striped locks that serialise a conversation's events within this process: a lead who
 /// texts twice in a second gets the second message handled after the first committed, so
 /// the plugin sees the state (and history) the first one left. Striped, so no map grows;
-/// two conversations sharing a stripe only wait for each other.
+/// two conversations sharing a stripe only wait for each other. Across replicas the
+/// database lease (`Storage::claim_event`) does the same; this only spares it the bounces.
 #[derive(Debug)]
 pub struct ConversationLocks {
     stripes: Vec<tokio::sync::Mutex<()>>,
@@ -87,6 +100,26 @@ pub struct Worker {
     pub outbox_wake: Arc<Notify>,
     pub observers: Vec<Arc<dyn InvocationObserver>>,
     pub conversations: Arc<ConversationLocks>,
+    /// This process's leases; its heartbeat runs beside the workers.
+    pub leases: Arc<LeaseKeeper>,
+}
+
+/// An event ready to run: the invocation, who it is about, and the number replies go from.
+struct Prepared {
+    invocation: Invocation,
+    scope: Scope,
+    from_number: Option<String>,
+    dry_run: bool,
+}
+
+/// The one alert a dead letter raises.
+enum DeadAlert {
+    /// `dead_letter`, critical: the event gave up.
+    DeadLetter,
+    /// `plugin_rule_violation`: the plugin broke a boundary rule (named in the message).
+    RuleViolation,
+    /// None here: a spent budget raises one alert per plugin, budget and day instead.
+    Budget,
 }
 
 impl Worker {
@@ -133,6 +166,12 @@ impl Worker {
         tracing::debug!(lane = %lane, slot, "worker slot stopped");
     }
 
+    fn note(&self, plugin: &str, event: &'static str) {
+        for observer in &self.observers {
+            observer.noted(plugin, event);
+        }
+    }
+
     /// Handles one delivery to its end: acked, retried, or dead-lettered.
     pub async fn process(&self, lane: &str, delivery: Delivery) {
         let msg = delivery.message().clone();
@@ -146,7 +185,9 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(event = %msg.event_id, error = %e, "storage unavailable; retrying the event");
                 settle(
-                    delivery.retry(RETRY_BACKOFF.delay(msg.attempt, None)).await,
+                    delivery
+                        .retry(retry::BACKOFF.delay(msg.attempt, None))
+                        .await,
                     &msg.event_id,
                 );
                 return;
@@ -157,8 +198,7 @@ impl Worker {
             settle(delivery.ack().await, &msg.event_id);
             return;
         }
-        // One event per conversation at a time. A redelivery of this very event finishing
-        // while we waited needs no re-read: `commit_success` refuses an event already done.
+        // This replica's turn for the conversation first (cheap, in memory)...
         let conversations = self.conversations.clone();
         let _turn = match &event.conversation_id {
             Some(c) => Some(conversations.lock(c).await),
@@ -175,14 +215,94 @@ impl Worker {
             settle(delivery.retry(PLUGIN_MISSING_RETRY).await, &msg.event_id);
             return;
         };
-        let invocation = match self.prepare(&event).await {
-            Ok(i) => i,
-            Err(why) => {
+        // ...then capacity, so the lease starts only when the invocation can...
+        let admission = plugin.admit().await;
+        // ...then the claim, which every replica respects.
+        let held = self.leases.hold();
+        let now = crate::now_ms();
+        let claim = self
+            .storage
+            .claim_event(
+                &event.id,
+                self.leases.owner(),
+                &held.token,
+                now,
+                LEASE.as_millis() as i64,
+            )
+            .await;
+        let claimed = match claim {
+            Ok(Claim::Claimed(c)) => c,
+            Ok(Claim::Finished(_) | Claim::Missing) => {
+                settle(delivery.ack().await, &event.id);
+                return;
+            }
+            Ok(Claim::Busy { until_ms }) => {
+                self.note(plugin.name(), "bounce_busy");
+                let left = Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
+                settle(delivery.retry(retry::bounce_delay(left)).await, &event.id);
+                return;
+            }
+            Ok(Claim::Behind { earlier }) => {
+                tracing::debug!(event = %event.id, %earlier, "an earlier event of the conversation comes first");
+                self.note(plugin.name(), "bounce_behind");
+                settle(
+                    delivery.retry(retry::bounce_delay(BEHIND_RETRY)).await,
+                    &event.id,
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(event = %event.id, error = %e, "claiming the event failed; retrying");
+                settle(
+                    delivery
+                        .retry(retry::BACKOFF.delay(msg.attempt, None))
+                        .await,
+                    &event.id,
+                );
+                return;
+            }
+        };
+        let max = plugin.limits().max_attempts;
+        if retry::crash_looped(claimed.deliveries, claimed.host_failures, max) {
+            self.note(plugin.name(), "crash_loop");
+            let why = format!(
+                "delivered {} times without an outcome: each delivery ended its worker (a crash, an OOM kill, an abort) before it finished",
+                claimed.deliveries - 1
+            );
+            self.dead_letter(
+                &event,
+                Some(&plugin),
+                &claimed,
+                "crash_loop",
+                &why,
+                DeadAlert::DeadLetter,
+                delivery,
+            )
+            .await;
+            return;
+        }
+        let prepared = match self.prepare(&event, &plugin).await {
+            Ok(p) => p,
+            Err(PrepareError::Bad(why)) => {
                 self.dead_letter(
                     &event,
                     Some(&plugin),
-                    msg.attempt,
+                    &claimed,
                     "bad_event",
+                    &why,
+                    DeadAlert::DeadLetter,
+                    delivery,
+                )
+                .await;
+                return;
+            }
+            Err(PrepareError::Storage(why)) => {
+                self.fail(
+                    &event,
+                    &plugin,
+                    &claimed,
+                    Failure::Host,
+                    "host_error",
                     &why,
                     delivery,
                 )
@@ -190,70 +310,291 @@ impl Worker {
                 return;
             }
         };
-        let report = plugin.invoke(invocation.clone()).await;
-        for observer in &self.observers {
-            observer.observed(&report, canary);
-        }
-        if let Some(candidate) = shadow {
-            self.spawn_shadow(&event.id, candidate, invocation.clone(), &report);
-        }
-        // Deliveries are numbered from 1: this is attempt `msg.attempt` of the event.
-        let attempts = msg.attempt;
-        if report.outcome.is_ok() {
-            match self.commit(&event, &invocation, &report).await {
-                Ok(()) => settle(delivery.ack().await, &event.id),
-                Err(e) => {
-                    tracing::warn!(event = %event.id, error = %e, "commit failed; the event will be retried");
-                    settle(
-                        delivery.retry(RETRY_BACKOFF.delay(attempts, None)).await,
-                        &event.id,
+        self.run(
+            &event, &plugin, canary, shadow, &admission, &claimed, &prepared, delivery,
+        )
+        .await;
+        drop(held);
+    }
+
+    /// Invokes (again after a state conflict) and commits, or hands the failure on.
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        event: &EventRow,
+        plugin: &Plugin,
+        canary: bool,
+        shadow: Option<Plugin>,
+        admission: &Admission,
+        claimed: &Claimed,
+        prepared: &Prepared,
+        delivery: Delivery,
+    ) {
+        let mut reruns = 0;
+        loop {
+            let report = plugin
+                .invoke_admitted(
+                    admission,
+                    prepared.invocation.clone(),
+                    prepared.scope.clone(),
+                )
+                .await;
+            for observer in &self.observers {
+                observer.observed(&report, canary);
+            }
+            if reruns == 0
+                && let Some(candidate) = &shadow
+            {
+                self.spawn_shadow(&event.id, candidate, prepared, &report);
+            }
+            if !report.outcome.is_ok() {
+                self.failed_outcome(event, plugin, claimed, &report, delivery)
+                    .await;
+                return;
+            }
+            match self.commit(event, plugin, claimed, prepared, &report).await {
+                Ok(CommitResult::Committed { outbox_ids }) => {
+                    if !outbox_ids.is_empty() {
+                        self.outbox_wake.notify_one();
+                    }
+                    settle(delivery.ack().await, &event.id);
+                    return;
+                }
+                Ok(CommitResult::AlreadyDone) => {
+                    tracing::info!(event = %event.id, "event was already committed by an earlier delivery; nothing written");
+                    settle(delivery.ack().await, &event.id);
+                    return;
+                }
+                Ok(CommitResult::LeaseLost) => {
+                    // Another worker took the event over (ours stalled past the lease);
+                    // it decides now, and nothing of ours was written.
+                    self.note(plugin.name(), "lease_lost");
+                    tracing::warn!(event = %event.id, "lease lost before the commit; nothing written, the new holder handles the event");
+                    settle(delivery.ack().await, &event.id);
+                    return;
+                }
+                Ok(CommitResult::Conflict { key }) if reruns < MAX_STATE_RERUNS => {
+                    self.note(plugin.name(), "state_conflict");
+                    tracing::debug!(event = %event.id, %key, reruns, "state changed under the invocation; running it again on fresh state");
+                    reruns += 1;
+                }
+                Ok(CommitResult::Conflict { key }) => {
+                    let why = format!(
+                        "state key {key:?} kept changing under the invocation ({MAX_STATE_RERUNS} re-runs)"
                     );
+                    self.fail(
+                        event,
+                        plugin,
+                        claimed,
+                        Failure::Host,
+                        "state_conflict",
+                        &why,
+                        delivery,
+                    )
+                    .await;
+                    return;
+                }
+                Ok(CommitResult::BudgetExhausted { budget, limit }) => {
+                    self.budget_exhausted(event, plugin, claimed, budget, limit, delivery)
+                        .await;
+                    return;
+                }
+                Err(e) => {
+                    let why = format!("commit failed: {e}");
+                    tracing::warn!(event = %event.id, error = %e, "commit failed");
+                    self.fail(
+                        event,
+                        plugin,
+                        claimed,
+                        Failure::Host,
+                        "commit_failed",
+                        &why,
+                        delivery,
+                    )
+                    .await;
+                    return;
                 }
             }
-            return;
         }
-        if attempts == 1 {
-            self.alert_failure(&event, &report).await;
-        }
-        let max = plugin.limits().max_attempts;
-        if report.outcome.retryable() && attempts < max {
-            if let Err(e) = self
-                .storage
-                .record_attempt_failure(
-                    &event.id,
-                    i64::from(attempts),
-                    &report.outcome.to_string(),
-                    crate::now_ms(),
+    }
+
+    /// A non-ok outcome: alerted (once per event), then retried or dead-lettered.
+    async fn failed_outcome(
+        &self,
+        event: &EventRow,
+        plugin: &Plugin,
+        claimed: &Claimed,
+        report: &InvocationReport,
+        delivery: Delivery,
+    ) {
+        let label = report.outcome.label();
+        let why = report.outcome.to_string();
+        match &report.outcome {
+            Outcome::RuleViolation { .. } => {
+                self.dead_letter(
+                    event,
+                    Some(plugin),
+                    claimed,
+                    label,
+                    &why,
+                    DeadAlert::RuleViolation,
+                    delivery,
                 )
-                .await
-            {
-                tracing::warn!(event = %event.id, error = %e, "could not record the failed attempt");
+                .await;
             }
-            for observer in &self.observers {
-                observer.retried(plugin.name().as_str());
+            Outcome::BudgetExhausted { budget, limit } => {
+                let budget = match budget.as_str() {
+                    "jobs" => "jobs",
+                    _ => "sms_segments",
+                };
+                self.budget_exhausted(event, plugin, claimed, budget, *limit, delivery)
+                    .await;
             }
-            let delay = RETRY_BACKOFF.delay(attempts, None);
-            tracing::info!(event = %event.id, plugin = %plugin.name(), attempts, max, ?delay, outcome = report.outcome.label(), "retrying event");
-            settle(delivery.retry(delay).await, &event.id);
-        } else {
-            let label = report.outcome.label();
-            self.dead_letter(
-                &event,
-                Some(&plugin),
-                attempts,
-                label,
-                &report.outcome.to_string(),
-                delivery,
-            )
-            .await;
+            Outcome::HostError { .. } => {
+                self.fail(event, plugin, claimed, Failure::Host, label, &why, delivery)
+                    .await;
+            }
+            outcome => {
+                if claimed.deliveries - claimed.host_failures == 1 {
+                    self.alert_failure(event, report).await;
+                }
+                let failure = Failure::Plugin {
+                    retryable: outcome.retryable(),
+                };
+                self.fail(event, plugin, claimed, failure, label, &why, delivery)
+                    .await;
+            }
         }
+    }
+
+    /// Applies the retry policy to a failed delivery.
+    #[allow(clippy::too_many_arguments)]
+    async fn fail(
+        &self,
+        event: &EventRow,
+        plugin: &Plugin,
+        claimed: &Claimed,
+        failure: Failure,
+        label: &str,
+        why: &str,
+        delivery: Delivery,
+    ) {
+        let max = plugin.limits().max_attempts;
+        match retry::after_failure(failure, claimed.deliveries, claimed.host_failures, max) {
+            Decision::Retry(delay) => {
+                let now = crate::now_ms();
+                let recorded = StoredFailure {
+                    host: failure == Failure::Host,
+                    error: why,
+                    due_at_ms: now.saturating_add(delay.as_millis() as i64),
+                };
+                match self
+                    .storage
+                    .record_failure(&event.id, &claimed.lease, &recorded, now)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Our lease is gone: the new holder decides.
+                        self.note(plugin.name(), "lease_lost");
+                        settle(delivery.ack().await, &event.id);
+                        return;
+                    }
+                    Err(e) => {
+                        // The lease lapses by itself; the retry still happens.
+                        tracing::warn!(event = %event.id, error = %e, "could not record the failed attempt");
+                    }
+                }
+                for observer in &self.observers {
+                    observer.retried(plugin.name().as_str());
+                }
+                self.note(
+                    plugin.name(),
+                    if failure == Failure::Host {
+                        "retry_host"
+                    } else {
+                        "retry_plugin"
+                    },
+                );
+                tracing::info!(event = %event.id, plugin = %plugin.name(), deliveries = claimed.deliveries, max, ?delay, outcome = label, "retrying event");
+                settle(delivery.retry(delay).await, &event.id);
+            }
+            Decision::DeadLetter => {
+                self.dead_letter(
+                    event,
+                    Some(plugin),
+                    claimed,
+                    label,
+                    why,
+                    DeadAlert::DeadLetter,
+                    delivery,
+                )
+                .await;
+            }
+        }
+    }
+
+    /// A daily budget ran out: the event is dead-lettered (an operator can requeue it
+    /// once the budget is raised or tomorrow), with ONE alert per plugin, budget and day.
+    async fn budget_exhausted(
+        &self,
+        event: &EventRow,
+        plugin: &Plugin,
+        claimed: &Claimed,
+        budget: &'static str,
+        limit: u64,
+        delivery: Delivery,
+    ) {
+        let now = crate::now_ms();
+        let day = agenthost_runtime::utc_day(now.max(0) as u64);
+        match self
+            .storage
+            .budget_first_exhaustion(plugin.name(), budget, day, now)
+            .await
+        {
+            Ok(true) => {
+                let alert = NewAlert {
+                    kind: "budget_exhausted".into(),
+                    severity: "warning".into(),
+                    plugin: Some(plugin.name().to_string()),
+                    version: Some(plugin.version().as_str().to_owned()),
+                    conversation_id: event.conversation_id.clone(),
+                    message: format!(
+                        "plugin {} reached its daily {budget} budget of {limit}; its events are dead-lettered until UTC midnight (raise it in AGENTHOST_PLUGIN_LIMITS, then requeue them)",
+                        plugin.name()
+                    ),
+                    fields: vec![
+                        ("budget".into(), budget.into()),
+                        ("limit".into(), limit.to_string()),
+                        ("event".into(), event.id.clone()),
+                    ],
+                };
+                if let Err(e) = self.storage.insert_alert(&alert, now).await {
+                    tracing::error!(event = %event.id, error = %e, "could not record the budget alert");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(event = %event.id, error = %e, "could not mark the budget exhausted")
+            }
+        }
+        let why = format!("daily {budget} budget of {limit} exhausted");
+        self.dead_letter(
+            event,
+            Some(plugin),
+            claimed,
+            "budget_exhausted",
+            &why,
+            DeadAlert::Budget,
+            delivery,
+        )
+        .await;
     }
 
     /// One alert per failing event, raised on its first failed attempt (its retries and
     /// their traps do not alert again; a final dead letter has its own alert). Errors the
     /// plugin returned itself are its business and do not alert.
     async fn alert_failure(&self, event: &EventRow, report: &InvocationReport) {
-        use agenthost_runtime::Outcome;
         let kind = match &report.outcome {
             Outcome::Trap { .. } => "plugin_trap",
             Outcome::FuelExhausted { .. }
@@ -286,22 +627,37 @@ impl Worker {
 
     /// Runs a shadow candidate on a copy of the event, off the lane: its effects are
     /// recorded next to the active version's and never committed (nothing sent, nothing
-    /// written), so a new version meets real traffic at zero risk.
+    /// written), so a new version meets real traffic at zero risk. Shadows have their own
+    /// bounded share of the pool and are skipped, never queued, when it is used up.
     fn spawn_shadow(
         &self,
         event_id: &str,
-        candidate: Plugin,
-        invocation: Invocation,
+        candidate: &Plugin,
+        prepared: &Prepared,
         active: &InvocationReport,
     ) {
+        let Some(admission) = candidate.try_admit_shadow() else {
+            self.note(candidate.name(), "shadow_shed");
+            tracing::debug!(event = %event_id, plugin = %candidate.name(), "shadow run skipped: no capacity for shadows");
+            return;
+        };
         let storage = self.storage.clone();
         let event_id = event_id.to_owned();
         let active_outcome = active.outcome.label().to_owned();
         let active_version = active.version.as_str().to_owned();
-        let active_effects = serde_json::to_string(&active.effects).unwrap_or_default();
+        let active_effects = comparable_effects(active);
+        let candidate = candidate.clone();
+        let invocation = prepared.invocation.clone();
+        let scope = Scope {
+            shadow: true,
+            ..prepared.scope.clone()
+        };
         tokio::spawn(async move {
-            let report = candidate.invoke(invocation).await;
-            let candidate_effects = serde_json::to_string(&report.effects).unwrap_or_default();
+            let report = candidate
+                .invoke_admitted(&admission, invocation, scope)
+                .await;
+            drop(admission);
+            let candidate_effects = comparable_effects(&report);
             let run = agenthost_storage::ShadowRun {
                 event_id: event_id.clone(),
                 plugin: report.plugin.to_string(),
@@ -322,104 +678,148 @@ impl Worker {
         });
     }
 
-    /// The invocation stored with the event, with the conversation's history filled in.
-    async fn prepare(&self, event: &EventRow) -> Result<Invocation, String> {
+    /// The invocation stored with the event, with the conversation's history filled in,
+    /// and its scope: whom the plugin may text, which conversation it handles.
+    async fn prepare(&self, event: &EventRow, plugin: &Plugin) -> Result<Prepared, PrepareError> {
         let mut invocation: Invocation = serde_json::from_str(&event.payload)
-            .map_err(|e| format!("event payload is not an invocation: {e}"))?;
-        if let Invocation::Message(m) = &mut invocation {
-            let history = self
-                .storage
-                .conversation_history(&m.conversation_id, HISTORY_MESSAGES, Some(&event.id))
-                .await
-                .map_err(|e| e.to_string())?;
-            m.history = history
-                .into_iter()
-                .map(|h| HistoryEntry {
-                    direction: if h.direction == agenthost_storage::Direction::Outbound {
-                        agenthost_runtime::Direction::Outbound
-                    } else {
-                        agenthost_runtime::Direction::Inbound
-                    },
-                    body: h.body,
-                    at_ms: h.at_ms.max(0) as u64,
-                })
-                .collect();
-        }
-        Ok(invocation)
+            .map_err(|e| PrepareError::Bad(format!("event payload is not an invocation: {e}")))?;
+        Ok(match &mut invocation {
+            Invocation::Message(m) => {
+                let history = self
+                    .storage
+                    .conversation_history(&m.conversation_id, HISTORY_MESSAGES, Some(&event.id))
+                    .await
+                    .map_err(|e| PrepareError::Storage(e.to_string()))?;
+                m.history = history
+                    .into_iter()
+                    .map(|h| HistoryEntry {
+                        direction: if h.direction == agenthost_storage::Direction::Outbound {
+                            agenthost_runtime::Direction::Outbound
+                        } else {
+                            agenthost_runtime::Direction::Inbound
+                        },
+                        body: h.body,
+                        at_ms: h.at_ms.max(0) as u64,
+                    })
+                    .collect();
+                let scope = Scope {
+                    lead: Some(m.from.clone()),
+                    conversation_id: Some(m.conversation_id.clone()),
+                    shadow: false,
+                };
+                let (from_number, dry_run) = (Some(m.to.clone()), m.dry_run);
+                Prepared {
+                    invocation,
+                    scope,
+                    from_number,
+                    dry_run,
+                }
+            }
+            Invocation::Job(j) => {
+                // A job for one of this plugin's conversations may text its lead, from
+                // its agent number; anything else only the operator's listed numbers,
+                // from the plugin's own number.
+                let own = match &j.conversation_id {
+                    Some(c) => self
+                        .storage
+                        .conversation(c)
+                        .await
+                        .map_err(|e| PrepareError::Storage(e.to_string()))?
+                        .filter(|c| c.plugin.as_deref() == Some(plugin.name().as_str())),
+                    None => None,
+                };
+                let scope = Scope {
+                    lead: own.as_ref().map(|c| c.lead_number.clone()),
+                    conversation_id: own.as_ref().map(|c| c.id.clone()),
+                    shadow: false,
+                };
+                let from_number = own
+                    .map(|c| c.agent_number)
+                    .or_else(|| self.routes.first_number_of(plugin.name().as_str()));
+                let dry_run = j.dry_run;
+                Prepared {
+                    invocation,
+                    scope,
+                    from_number,
+                    dry_run,
+                }
+            }
+        })
     }
 
-    /// One transaction: state, outbox, jobs, alerts, SLA items, history, event done.
+    /// One transaction: the lease checked, state (against the versions read), budgets,
+    /// outbox, jobs, alerts, SLA items, history, event done.
     async fn commit(
         &self,
         event: &EventRow,
-        invocation: &Invocation,
+        plugin: &Plugin,
+        claimed: &Claimed,
+        prepared: &Prepared,
         report: &InvocationReport,
-    ) -> Result<(), String> {
+    ) -> Result<CommitResult, agenthost_storage::StorageError> {
         let now = crate::now_ms();
-        let (conversation_id, from_number, dry_run) = match invocation {
-            Invocation::Message(m) => (
-                Some(m.conversation_id.clone()),
-                Some(m.to.clone()),
-                m.dry_run,
-            ),
-            Invocation::Job(j) => {
-                let from = j
-                    .conversation_id
-                    .as_deref()
-                    .and_then(crate::agent_number_of)
-                    .map(str::to_owned)
-                    .or_else(|| self.routes.first_number_of(report.plugin.as_str()));
-                (j.conversation_id.clone(), from, j.dry_run)
-            }
-        };
-        // STOP/START from the lead: the host records it whatever the plugin does.
-        if let Invocation::Message(m) = invocation {
-            let word = m.body.trim().to_ascii_uppercase();
-            let change = if OPT_OUT_WORDS.contains(&word.as_str()) {
-                Some(true)
-            } else if OPT_IN_WORDS.contains(&word.as_str()) {
-                Some(false)
-            } else {
-                None
-            };
-            if let Some(opted_out) = change {
-                self.storage
-                    .set_opt_out(&m.from, opted_out, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-        }
+        let conversation_id = prepared.scope.conversation_id.clone();
+        let from_number = &prepared.from_number;
         let effects = &report.effects;
         let mut outbound = Vec::with_capacity(effects.sms.len());
+        let mut segments = 0u64;
         for (i, sms) in effects.sms.iter().enumerate() {
-            let opted_out = self
-                .storage
-                .is_opted_out(&sms.to)
-                .await
-                .map_err(|e| e.to_string())?;
+            let opted_out = self.storage.is_opted_out(&sms.to).await?;
             if opted_out {
                 tracing::info!(event = %event.id, to = %sms.to, "reply suppressed: recipient opted out");
+            }
+            let suppressed = opted_out || prepared.dry_run || from_number.is_none();
+            if !suppressed {
+                segments += u64::from(sms.segments);
             }
             outbound.push(NewOutbound {
                 // Derived from the event: a redelivered event maps to the same keys.
                 id: format!("{}#{i}", event.id),
-                conversation_id: conversation_id.clone(),
+                // Only the lead's own messages belong to the conversation's history.
+                conversation_id: conversation_id
+                    .clone()
+                    .filter(|_| prepared.scope.lead.as_deref() == Some(sms.to.as_str())),
                 to: sms.to.clone(),
                 from: from_number.clone().unwrap_or_default(),
                 body: sms.body.clone(),
-                suppressed: opted_out || dry_run || from_number.is_none(),
+                suppressed,
             });
         }
+        let budgets = plugin.limits().budgets;
+        let jobs_scheduled = effects
+            .jobs
+            .iter()
+            .filter(|j| matches!(j, JobEffect::Schedule { .. }))
+            .count() as u64;
         let commit = Commit {
             event_id: event.id.clone(),
             plugin: report.plugin.to_string(),
             version: report.version.as_str().to_owned(),
             now_ms: now,
+            lease: Some(claimed.lease.clone()),
+            state_reads: effects
+                .state_reads
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             state_writes: effects
                 .state
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            budget_day: agenthost_runtime::utc_day(now.max(0) as u64),
+            budget_charges: vec![
+                BudgetCharge {
+                    budget: "sms_segments",
+                    amount: segments,
+                    limit: budgets.sms_segments,
+                },
+                BudgetCharge {
+                    budget: "jobs",
+                    amount: jobs_scheduled,
+                    limit: budgets.jobs,
+                },
+            ],
             outbound,
             jobs: effects
                 .jobs
@@ -471,7 +871,7 @@ impl Worker {
                         kind: kind.clone(),
                         description: description.clone(),
                         deadline_at_ms: (*deadline_at_ms).min(i64::MAX as u64) as i64,
-                        dry_run,
+                        dry_run: prepared.dry_run,
                     },
                     SlaEffect::Resolve { item_id } => SlaChange::Resolve {
                         item_id: item_id.clone(),
@@ -479,77 +879,116 @@ impl Worker {
                 })
                 .collect(),
         };
-        match self
-            .storage
-            .commit_success(&commit)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            CommitResult::Committed { .. } => {
-                if !commit.outbound.is_empty() {
-                    self.outbox_wake.notify_one();
-                }
-            }
-            CommitResult::AlreadyDone => {
-                tracing::info!(event = %event.id, "event was already committed by an earlier delivery; nothing written");
-            }
-        }
-        Ok(())
+        self.storage.commit_success(&commit).await
     }
 
+    /// Gives up on an event: the dead letter and the event's `dead` status in one
+    /// transaction that also gives the lease up, then ONE alert — only if this worker
+    /// really recorded it (a lost lease or an event already done raises nothing).
+    #[allow(clippy::too_many_arguments)]
     async fn dead_letter(
         &self,
         event: &EventRow,
         plugin: Option<&Plugin>,
-        attempts: u32,
+        claimed: &Claimed,
         label: &str,
         why: &str,
+        alert: DeadAlert,
         delivery: Delivery,
     ) {
         let (name, version) = match plugin {
             Some(p) => (p.name().to_string(), Some(p.version().as_str().to_owned())),
             None => (event.plugin.clone().unwrap_or_default(), None),
         };
-        tracing::error!(event = %event.id, plugin = %name, attempts, outcome = label, "event dead-lettered: {why}");
+        let attempts = claimed.deliveries - claimed.host_failures;
+        tracing::error!(event = %event.id, plugin = %name, deliveries = claimed.deliveries, outcome = label, "event dead-lettered: {why}");
         let letter = DeadLetter {
             event_id: event.id.clone(),
             plugin: name.clone(),
             version: version.clone(),
-            attempts: i64::from(attempts),
+            attempts,
             outcome: label.to_owned(),
             message: why.to_owned(),
             at_ms: crate::now_ms(),
         };
-        let stored = self.storage.dead_letter(&letter).await;
-        if let Err(e) = stored {
-            // Not recorded: leave it on the queue rather than lose it.
-            tracing::error!(event = %event.id, error = %e, "could not record the dead letter; retrying later");
-            settle(delivery.retry(RETRY_BACKOFF.cap).await, &event.id);
-            return;
+        match self
+            .storage
+            .dead_letter_leased(&letter, Some(&claimed.lease))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                // The lease was taken over, or the event committed meanwhile: not ours
+                // to bury, and no alert.
+                self.note(&name, "lease_lost");
+                settle(delivery.ack().await, &event.id);
+                return;
+            }
+            Err(e) => {
+                // Not recorded: leave it on the queue rather than lose it.
+                tracing::error!(event = %event.id, error = %e, "could not record the dead letter; retrying later");
+                settle(delivery.retry(retry::BACKOFF.cap).await, &event.id);
+                return;
+            }
         }
         for observer in &self.observers {
             observer.dead_lettered(&name);
         }
-        let alert = NewAlert {
-            kind: "dead_letter".into(),
-            severity: "critical".into(),
-            plugin: Some(name.clone()),
-            version,
-            conversation_id: event.conversation_id.clone(),
-            message: format!(
-                "event {} of plugin {name} gave up after {attempts} attempt(s): {why}",
-                event.id
-            ),
-            fields: vec![
-                ("event".into(), event.id.clone()),
-                ("outcome".into(), label.into()),
-            ],
+        let alert = match alert {
+            DeadAlert::Budget => None,
+            DeadAlert::DeadLetter => Some(NewAlert {
+                kind: "dead_letter".into(),
+                severity: "critical".into(),
+                plugin: Some(name.clone()),
+                version,
+                conversation_id: event.conversation_id.clone(),
+                message: format!(
+                    "event {} of plugin {name} gave up after {} deliveries: {why}",
+                    event.id, claimed.deliveries
+                ),
+                fields: vec![
+                    ("event".into(), event.id.clone()),
+                    ("outcome".into(), label.into()),
+                ],
+            }),
+            DeadAlert::RuleViolation => Some(NewAlert {
+                kind: "plugin_rule_violation".into(),
+                severity: "error".into(),
+                plugin: Some(name.clone()),
+                version,
+                conversation_id: event.conversation_id.clone(),
+                message: format!(
+                    "plugin {name} broke a host rule on event {} and the event was dead-lettered: {why}",
+                    event.id
+                ),
+                fields: vec![
+                    ("event".into(), event.id.clone()),
+                    ("outcome".into(), label.into()),
+                ],
+            }),
         };
-        if let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await {
+        if let Some(alert) = alert
+            && let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await
+        {
             tracing::error!(event = %event.id, error = %e, "could not record the dead-letter alert");
         }
         settle(delivery.dead_letter(why).await, &event.id);
     }
+}
+
+enum PrepareError {
+    /// The stored event cannot become an invocation: dead-letter it.
+    Bad(String),
+    /// Storage failed while preparing: a host failure, retried.
+    Storage(String),
+}
+
+/// An invocation's effects as JSON for the shadow comparison (reads left out: both
+/// versions reading the same keys at a different moment is no difference).
+fn comparable_effects(report: &InvocationReport) -> String {
+    let mut effects = report.effects.clone();
+    effects.state_reads.clear();
+    serde_json::to_string(&effects).unwrap_or_default()
 }
 
 fn settle<T, E: std::fmt::Display>(result: Result<T, E>, event: &str) {

@@ -52,15 +52,8 @@ async fn start(rows: usize, down_after: Duration, script: impl FnOnce(&FakeTwili
         .collect();
     storage
         .commit_success(&Commit {
-            event_id: "ev-1".into(),
-            plugin: "echo".into(),
-            version: "1".into(),
-            now_ms: now,
-            state_writes: Vec::new(),
             outbound,
-            jobs: Vec::new(),
-            alerts: Vec::new(),
-            sla: Vec::new(),
+            ..Commit::new("ev-1", "echo", "1", now)
         })
         .await
         .unwrap();
@@ -71,6 +64,7 @@ async fn start(rows: usize, down_after: Duration, script: impl FnOnce(&FakeTwili
         twilio: Arc::new(TwilioClient::new(twilio.config()).unwrap()),
         wake: Arc::new(Notify::new()),
         lease: Duration::from_secs(30),
+        leases: agenthost_pipeline::leases::LeaseKeeper::new(),
         down_after,
     };
     let cancel = CancellationToken::new();

@@ -9,6 +9,10 @@
 //! matches on the token, so a consumer whose lease expired cannot touch the row once
 //! another consumer holds it.
 //!
+//! The consumer's process extends its leases while it works (`Queue::keep_alive`, the
+//! worker's heartbeat), so the lease can be short: a consumer that dies loses its rows
+//! within one lease, one that lives keeps them however long its plugin runs.
+//!
 //! Claims are atomic: SQLite runs one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`
 //! (one writer at a time); PostgreSQL adds `FOR UPDATE SKIP LOCKED` to the sub-select so
 //! concurrent claimers (other replicas included) skip each other's rows.
@@ -17,7 +21,7 @@
 //! `Notify` per lane); consumers also poll every `poll_interval` for work published by
 //! other replicas, and sleep no longer than until the lane's next retry or lease expiry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,8 +50,8 @@ const CLAIM_FAILURES_BEFORE_ERROR: u32 = 10;
 #[derive(Clone, Copy, Debug)]
 pub struct EmbeddedConfig {
     /// How long a delivered message stays invisible to other consumers before it is
-    /// delivered again. Set it longer than a plugin invocation's wall-clock ceiling plus
-    /// the time to commit its effects.
+    /// delivered again, unless extended by `Queue::keep_alive`. Call `keep_alive` several
+    /// times per lease while deliveries are out.
     pub lease: Duration,
     /// How often an idle consumer looks for messages published by other processes.
     /// Publishes in this process wake consumers at once regardless.
@@ -57,7 +61,7 @@ pub struct EmbeddedConfig {
 impl Default for EmbeddedConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(10),
             poll_interval: Duration::from_millis(250),
         }
     }
@@ -91,6 +95,10 @@ struct Inner {
     /// processes and replicas.
     owner: String,
     next_token: AtomicU64,
+    /// Tokens of the deliveries this handle has out: what `keep_alive` extends. A token
+    /// leaves when its delivery is settled or given back, even if writing that failed, so
+    /// a lease this process could not return lapses instead of living on.
+    outstanding: Mutex<HashSet<String>>,
 }
 
 impl EmbeddedQueue {
@@ -117,6 +125,7 @@ impl EmbeddedQueue {
                 wakers: Mutex::new(HashMap::new()),
                 owner: format!("{}-{started:x}", std::process::id()),
                 next_token: AtomicU64::new(0),
+                outstanding: Mutex::new(HashSet::new()),
             }),
         })
     }
@@ -247,6 +256,60 @@ impl Queue for EmbeddedQueue {
             .map(drop)
             .map_err(|source| QueueError::Ping { source })
     }
+
+    async fn keep_alive(&self) -> Result<(), QueueError> {
+        let inner = &self.inner;
+        let tokens: Vec<String> = inner
+            .outstanding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        let until = now_ms().saturating_add(inner.lease_ms);
+        for chunk in tokens.chunks(MAX_ROWS_PER_INSERT) {
+            let sql = format!(
+                "UPDATE queue_items SET lease_until = $1, available_at = $1 \
+                 WHERE leased_by IN ({})",
+                (2..2 + chunk.len())
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(until);
+            for token in chunk {
+                q = q.bind(token.as_str());
+            }
+            let _turn = inner.storage.writer_turn().await;
+            q.execute(&inner.pool)
+                .await
+                .map_err(|source| QueueError::Storage {
+                    op: "keep_alive",
+                    lane: "*".to_owned(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn release_all_leases(&self) -> Result<u64, QueueError> {
+        let inner = &self.inner;
+        let _turn = inner.storage.writer_turn().await;
+        let released = sqlx::query(
+            "UPDATE queue_items SET available_at = $1, lease_until = NULL, leased_by = NULL \
+             WHERE leased_by IS NOT NULL",
+        )
+        .bind(now_ms())
+        .execute(&inner.pool)
+        .await
+        .map_err(|source| QueueError::Storage {
+            op: "release_all_leases",
+            lane: "*".to_owned(),
+            source,
+        })?
+        .rows_affected();
+        Ok(released)
+    }
 }
 
 /// A claimed row.
@@ -324,6 +387,10 @@ impl Inner {
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
+        self.outstanding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone());
         let attempt: i64 = row.try_get("attempt")?;
         Ok(Some(Claimed {
             id: row.try_get("id")?,
@@ -344,8 +411,17 @@ impl Inner {
             .try_get("next")
     }
 
+    /// This process no longer works under `token`: `keep_alive` stops extending it.
+    fn forget(&self, token: &str) {
+        self.outstanding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token);
+    }
+
     /// Makes an abandoned row ready again now (if it is still ours).
     async fn release(&self, lane: &str, abandoned: &Abandoned) -> Result<bool, sqlx::Error> {
+        self.forget(&abandoned.token);
         let turn = self.storage.writer_turn().await;
         let released = sqlx::query(
             "UPDATE queue_items SET available_at = $1, lease_until = NULL, leased_by = NULL \
@@ -580,6 +656,7 @@ impl Settle for EmbeddedSettler {
         settlement: Settlement,
     ) -> Result<Settled, QueueError> {
         let inner = &self.inner;
+        inner.forget(&self.token);
         let (op, result) = match &settlement {
             Settlement::Ack => ("ack", inner.ack(self.id, &self.token).await),
             Settlement::Retry(delay) => (
@@ -617,6 +694,7 @@ impl Settle for EmbeddedSettler {
 
     fn abandon(self: Box<Self>) {
         // If the consumer is gone, the lease expiry brings the row back instead.
+        self.inner.forget(&self.token);
         let _ = self.abandoned.send(Abandoned {
             id: self.id,
             token: self.token,

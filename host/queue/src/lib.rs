@@ -56,6 +56,20 @@ pub trait Queue: Send + Sync {
     /// Whether the backend is reachable, for `/readyz`.
     async fn ping(&self) -> Result<(), QueueError>;
 
+    /// The worker's heartbeat: extends the lease of every delivery this queue handle has
+    /// out, so a slow invocation is never handed to a second consumer. Backends without
+    /// leases (RabbitMQ holds an unacked delivery as long as the channel lives) do nothing.
+    async fn keep_alive(&self) -> Result<(), QueueError> {
+        Ok(())
+    }
+
+    /// Returns every leased message to its lane at once. Only for a process that owns the
+    /// database alone, at start: every lease then belongs to a predecessor that died, and
+    /// waiting them out would only make its leads wait.
+    async fn release_all_leases(&self) -> Result<u64, QueueError> {
+        Ok(0)
+    }
+
     /// Whether this queue lives in the host's own database, so [`Queue::publish_in`] can
     /// enqueue inside a storage transaction (storing and queueing become one commit).
     fn in_storage(&self) -> bool {

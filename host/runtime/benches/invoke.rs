@@ -164,7 +164,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         };
         let host_once = async || {
-            let r = plugin.invoke(Invocation::Message(message())).await;
+            let invocation = Invocation::Message(message());
+            let scope = invocation.own_scope();
+            let r = plugin.invoke(invocation, scope).await;
             assert_eq!(r.outcome, Outcome::Ok);
             assert_eq!(r.effects.sms[0].body, "echo: hello world");
         };

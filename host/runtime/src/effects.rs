@@ -17,8 +17,13 @@ pub enum Severity {
 pub struct OutboundSms {
     pub to: String,
     pub body: String,
+    /// SMS segments the body costs (see [`crate::sms::segments`]).
+    #[serde(default)]
+    pub segments: u32,
 }
 
+/// An alert a plugin raised. `kind` is already namespaced `plugin.<name>.<kind>` and
+/// `severity` already capped by the runtime: a plugin can never raise a host kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginAlert {
     pub kind: String,
@@ -61,6 +66,11 @@ pub enum SlaEffect {
 pub struct Effects {
     /// Final value per state key after this invocation; `None` deletes the key.
     pub state: BTreeMap<String, Option<String>>,
+    /// The committed version each key had when this invocation first read it (`None`:
+    /// absent). The commit refuses to apply `state` if any of them changed meanwhile, and
+    /// the invocation runs again on fresh state: no update is ever lost.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub state_reads: BTreeMap<String, Option<i64>>,
     pub sms: Vec<OutboundSms>,
     pub alerts: Vec<PluginAlert>,
     pub jobs: Vec<JobEffect>,
@@ -68,7 +78,8 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// Number of effect records, the quantity `MAX_EFFECTS_PER_INVOCATION` bounds.
+    /// Number of effect records, the quantity `MAX_EFFECTS_PER_INVOCATION` bounds (reads
+    /// are not effects).
     pub fn len(&self) -> usize {
         self.state.len() + self.sms.len() + self.alerts.len() + self.jobs.len() + self.slas.len()
     }

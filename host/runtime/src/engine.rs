@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::Plugin as PluginWorld;
 use crate::caps::Capabilities;
 use crate::host::HostState;
 use crate::limits::{Ceilings, Limits};
@@ -46,9 +46,18 @@ impl Default for RuntimeConfig {
 
 /// Per-component shape limits for the pool: a WASI p2 component built by wasm-component-ld
 /// has a handful of core instances (main module, adapter, shims); generous headroom.
-const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+/// The pool's totals are these times the instance count, so that no component, however
+/// it is shaped, can use up a pool resource that other plugins' instances need: the only
+/// scarce thing is whole instances, and those are handed out by admission (`Admission`).
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
 const MAX_TABLES_PER_COMPONENT: u32 = 8;
+/// At most this share of the pool's instances may be held by one plugin (its declared
+/// concurrency is clamped to it), so no single plugin can starve the rest.
+pub const MAX_POOL_SHARE_PERCENT: u32 = 50;
+/// Shadow runs together may hold at most this share of the pool; past it (or when the
+/// pool is full) a shadow run is skipped, never queued.
+pub const SHADOW_POOL_SHARE_PERCENT: u32 = 12;
 
 /// The sandbox runtime. Cheap to clone; one per host process.
 #[derive(Clone)]
@@ -69,6 +78,10 @@ pub(crate) struct Inner {
     pub linker: Linker<HostState>,
     pub config: RuntimeConfig,
     pub caps: Capabilities,
+    /// One permit per instance of the pool: an invocation holds one while it runs.
+    pub instances: Arc<Semaphore>,
+    /// Bounds shadow runs (see `SHADOW_POOL_SHARE_PERCENT`).
+    pub shadows: Arc<Semaphore>,
     /// Stable identity of the engine's compilation settings, part of every cache key.
     pub engine_key: String,
     ticker: Option<Ticker>,
@@ -117,9 +130,9 @@ pub(crate) fn engine_config(config: &RuntimeConfig) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     let n = config.max_instances.max(1);
     pool.total_component_instances(n)
-        .total_core_instances(n * 4)
-        .total_memories(n * 2)
-        .total_tables(n * 4)
+        .total_core_instances(n * MAX_CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(n * MAX_MEMORIES_PER_COMPONENT)
+        .total_tables(n * MAX_TABLES_PER_COMPONENT)
         .total_stacks(n)
         .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
         .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
@@ -138,18 +151,49 @@ impl Runtime {
         // WASI p2 for components built with standard toolchains. What it can reach is
         // decided per store in `HostState::wasi`: no dirs, no env, no network.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        PluginWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        crate::imports::add_to_linker(&mut linker)?;
         let ticker = Ticker::start(engine.clone())?;
+        let n = config.max_instances.max(1);
+        let shadows = (n * SHADOW_POOL_SHARE_PERCENT / 100).max(1);
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
                 linker,
+                instances: Arc::new(Semaphore::new(n as usize)),
+                shadows: Arc::new(Semaphore::new(shadows as usize)),
                 config,
                 caps,
                 engine_key,
                 ticker: Some(ticker),
             }),
         })
+    }
+
+    /// The most instances one plugin may hold at once.
+    pub fn pool_share(&self) -> u32 {
+        (self.inner.config.max_instances.max(1) * MAX_POOL_SHARE_PERCENT / 100).max(1)
+    }
+
+    /// Instances of the pool free right now (for metrics).
+    pub fn instances_free(&self) -> usize {
+        self.inner.instances.available_permits()
+    }
+
+    pub(crate) async fn instance_permit(&self) -> OwnedSemaphorePermit {
+        self.inner
+            .instances
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("instance semaphore is never closed")
+    }
+
+    pub(crate) fn try_instance_permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.inner.instances.clone().try_acquire_owned().ok()
+    }
+
+    pub(crate) fn try_shadow_permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.inner.shadows.clone().try_acquire_owned().ok()
     }
 
     pub fn config(&self) -> &RuntimeConfig {

@@ -1,7 +1,12 @@
-//! Per-invocation store state: the host side of every import, and the effect buffer the
-//! imports fill. One `HostState` lives exactly as long as one invocation's `Store`.
+//! Per-invocation store state: the host side of every import, the effect buffer the
+//! imports fill, and the rules that bound and scope what a plugin hands the host. One
+//! `HostState` lives exactly as long as one invocation's `Store`.
+//!
+//! The imports themselves are defined in `imports`, which checks every string's size in
+//! guest memory before copying it; the methods here receive owned, already-bounded values
+//! and enforce scope (recipients, conversations, alert kinds) and budgets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,33 +14,97 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::agenthost::plugin::{clock, config, effects, llm, log, state, types};
-use crate::caps::{self, Capabilities};
+use crate::caps::{self, Budget, Capabilities};
 use crate::effects::{Effects, JobEffect, OutboundSms, PluginAlert, Severity, SlaEffect};
-use crate::limits::MemoryLimiter;
+use crate::limits::{Limits, MemoryLimiter};
 use crate::plugin::{PluginName, VersionId};
 
 /// Effect records one invocation may buffer ("guest-controlled resource exhaustion").
 pub const MAX_EFFECTS_PER_INVOCATION: usize = 1_000;
+/// Alerts one invocation may raise: an agent raises one or two (a handoff, a booking).
+pub const MAX_ALERTS_PER_INVOCATION: usize = 20;
+/// Key/value details one alert may carry, and the longest detail name.
+pub const MAX_ALERT_FIELDS: usize = 32;
+pub const MAX_ALERT_FIELD_NAME_BYTES: usize = 64;
+/// Longest alert kind a plugin may give (before the host's `plugin.<name>.` prefix).
+pub const MAX_ALERT_KIND_BYTES: usize = 64;
 pub const MAX_STATE_KEY_BYTES: usize = 512;
-pub const MAX_STATE_VALUE_BYTES: usize = 1 << 20;
 /// Twilio's own cap on a message body.
 pub const MAX_SMS_BODY_CHARS: usize = 1_600;
+/// The most bytes 1,600 characters of UTF-8 can take: checked before the body is copied.
+pub const MAX_SMS_BODY_BYTES: usize = MAX_SMS_BODY_CHARS * 4;
 pub const MAX_LIST_KEYS: u32 = 1_000;
 pub const MAX_LOG_LINES_PER_INVOCATION: u32 = 200;
 pub const MAX_LOG_LINE_BYTES: usize = 4_096;
+pub const MAX_CONFIG_KEY_BYTES: usize = 256;
+/// Job keys and names, SLA item ids and kinds: identifiers, not documents.
+pub const MAX_IDENTIFIER_BYTES: usize = 512;
+/// A conversation id is `<agent number>|<lead number>`.
+pub const MAX_CONVERSATION_ID_BYTES: usize = 64;
+/// Chat messages one LLM request may carry.
+pub const MAX_LLM_MESSAGES: usize = 200;
+/// The most output tokens one LLM request may ask for; larger asks are clamped.
+pub const MAX_LLM_OUTPUT_TOKENS: u32 = 4_096;
 /// What a WASI guest may print to stdout/stderr per invocation before writes fail.
 pub const MAX_GUEST_STDIO_BYTES: usize = 64 << 10;
 
-/// A rule the plugin broke; ends the invocation as a trap naming the rule.
+/// A rule the plugin broke. Ends the invocation as `Outcome::RuleViolation` naming the
+/// rule; nothing it buffered is committed.
 #[derive(Debug, thiserror::Error)]
-#[error("plugin broke a host rule: {0}")]
-pub(crate) struct RuleViolation(pub String);
+#[error("{rule}: {message}")]
+pub(crate) struct RuleViolation {
+    /// Stable name of the rule, e.g. `sms.recipient`, `bytes.field`.
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl RuleViolation {
+    pub fn refuse(rule: &'static str, message: impl Into<String>) -> wasmtime::Error {
+        RuleViolation {
+            rule,
+            message: message.into(),
+        }
+        .into()
+    }
+}
+
+/// A daily budget would be exceeded. Ends the invocation as `Outcome::BudgetExhausted`.
+#[derive(Debug, thiserror::Error)]
+#[error("daily {budget} budget of {limit} reached ({spent} spent today)")]
+pub(crate) struct BudgetExceeded {
+    pub budget: Budget,
+    pub limit: u64,
+    pub spent: u64,
+}
 
 /// A host capability failed; the invocation ends without committing and is retried.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct HostFailure(pub String);
+
+/// Who an invocation is about: what the plugin may touch besides its operator's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The lead of the conversation being handled: the one number a reply may go to.
+    pub lead: Option<String>,
+    /// The conversation being handled; jobs may be scheduled for it without a lookup.
+    pub conversation_id: Option<String>,
+    /// A shadow candidate's run: its effects are never committed and its LLM tokens
+    /// come from its own budget.
+    pub shadow: bool,
+}
+
+/// What the operator lets one plugin do beyond its own conversations (the `host` section
+/// of its config file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Numbers it may text besides the lead of the conversation it handles (staff, the
+    /// owner for escalations).
+    pub sms_recipients: BTreeSet<String>,
+    /// Whether its alerts may keep `critical` severity; otherwise they are capped at
+    /// `warning`.
+    pub allow_critical_alerts: bool,
+}
 
 pub(crate) struct HostState {
     pub plugin: PluginName,
@@ -45,6 +114,15 @@ pub(crate) struct HostState {
     pub deadline: Instant,
     pub effects: Effects,
     pub limiter: MemoryLimiter,
+    pub limits: Limits,
+    pub scope: Scope,
+    pub policy: Arc<Policy>,
+    /// Bytes copied out of guest memory so far (effects, state, logs, prompts).
+    pub bytes_used: u64,
+    /// What the ledger said was spent today, read once per budget per invocation.
+    spent_today: BTreeMap<Budget, u64>,
+    /// What this invocation adds to each budget if it commits.
+    pending: BTreeMap<Budget, u64>,
     /// Built on first use: a plugin that imports no WASI never pays for it.
     wasi: Option<WasiState>,
     log_lines: u32,
@@ -58,13 +136,16 @@ struct WasiState {
 }
 
 impl HostState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         plugin: PluginName,
         version: VersionId,
         config: Arc<BTreeMap<String, String>>,
         caps: Capabilities,
         deadline: Instant,
-        memory_bytes: u64,
+        limits: Limits,
+        scope: Scope,
+        policy: Arc<Policy>,
     ) -> HostState {
         HostState {
             plugin,
@@ -73,10 +154,13 @@ impl HostState {
             caps,
             deadline,
             effects: Effects::default(),
-            limiter: MemoryLimiter {
-                max_bytes: memory_bytes as usize,
-                hit: false,
-            },
+            limiter: MemoryLimiter::new(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX)),
+            limits,
+            scope,
+            policy,
+            bytes_used: 0,
+            spent_today: BTreeMap::new(),
+            pending: BTreeMap::new(),
             wasi: None,
             log_lines: 0,
         }
@@ -96,13 +180,307 @@ impl HostState {
         }
     }
 
+    /// The budget subject: the plugin, or its shadow candidate's own account.
+    pub fn budget_subject(&self) -> String {
+        if self.scope.shadow {
+            format!("{}@shadow", self.plugin)
+        } else {
+            self.plugin.to_string()
+        }
+    }
+
     fn push_effect(&self) -> wasmtime::Result<()> {
         if self.effects.len() >= MAX_EFFECTS_PER_INVOCATION {
-            return Err(RuleViolation(format!(
-                "more than {MAX_EFFECTS_PER_INVOCATION} effects in one invocation"
-            ))
+            return Err(RuleViolation::refuse(
+                "effects.count",
+                format!("more than {MAX_EFFECTS_PER_INVOCATION} effects in one invocation"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `amount` more of `budget` for this invocation, refusing past today's limit.
+    async fn spend(&mut self, budget: Budget, amount: u64) -> wasmtime::Result<()> {
+        let limit = match budget {
+            Budget::SmsSegments => self.limits.budgets.sms_segments,
+            Budget::Jobs => self.limits.budgets.jobs,
+            // Counted and enforced by the LLM gateway, not per import.
+            Budget::LlmTokens => u64::MAX,
+        };
+        let spent = match self.spent_today.get(&budget) {
+            Some(s) => *s,
+            None => {
+                let day = caps::utc_day(self.caps.clock.now_ms());
+                let s = self
+                    .caps
+                    .budgets
+                    .spent(&self.budget_subject(), budget, day)
+                    .await
+                    .map_err(|e| HostFailure(e.to_string()))?;
+                self.spent_today.insert(budget, s);
+                s
+            }
+        };
+        let pending = self.pending.entry(budget).or_default();
+        let total = spent.saturating_add(*pending).saturating_add(amount);
+        if total > limit {
+            return Err(BudgetExceeded {
+                budget,
+                limit,
+                spent,
+            }
             .into());
         }
+        *pending += amount;
+        Ok(())
+    }
+
+    // ---- state ---------------------------------------------------------------------
+
+    pub async fn state_get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        check_key(&key)?;
+        if let Some(buffered) = self.effects.state.get(&key) {
+            return Ok(buffered.clone());
+        }
+        let read = self
+            .caps
+            .state
+            .get(&self.plugin, &key)
+            .await
+            .map_err(|e| HostFailure(e.to_string()))?;
+        // The first read of a key fixes the version the commit checks.
+        self.effects
+            .state_reads
+            .entry(key)
+            .or_insert(read.as_ref().map(|v| v.version));
+        Ok(read.map(|v| v.value))
+    }
+
+    pub async fn state_list_keys(
+        &mut self,
+        prefix: String,
+        limit: u32,
+    ) -> wasmtime::Result<Vec<String>> {
+        let limit = limit.min(MAX_LIST_KEYS) as usize;
+        // Buffered deletes can hide at most `state.len()` stored keys: fetch that many more.
+        let fetch = limit + self.effects.state.len();
+        let mut keys = self
+            .caps
+            .state
+            .list_keys(&self.plugin, &prefix, fetch)
+            .await
+            .map_err(|e| HostFailure(e.to_string()))?;
+        for (k, v) in self
+            .effects
+            .state
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
+            match v {
+                Some(_) => keys.push(k.clone()),
+                None => keys.retain(|x| x != k),
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys.truncate(limit);
+        Ok(keys)
+    }
+
+    pub fn state_set(&mut self, key: String, value: Option<String>) -> wasmtime::Result<()> {
+        check_key(&key)?;
+        if !self.effects.state.contains_key(&key) {
+            self.push_effect()?;
+        }
+        self.effects.state.insert(key, value);
+        Ok(())
+    }
+
+    // ---- llm -----------------------------------------------------------------------
+
+    pub async fn llm_complete(
+        &mut self,
+        mut request: caps::CompletionRequest,
+    ) -> wasmtime::Result<Result<caps::Completion, caps::LlmError>> {
+        request.max_tokens = request.max_tokens.min(MAX_LLM_OUTPUT_TOKENS);
+        let subject = self.budget_subject();
+        let caller = caps::LlmCaller {
+            plugin: self.plugin.as_str(),
+            budget_subject: &subject,
+        };
+        Ok(self
+            .caps
+            .llm
+            .complete(&caller, request, self.deadline)
+            .await)
+    }
+
+    // ---- log -----------------------------------------------------------------------
+
+    /// Whether another log line may be written this invocation (logs a note once when the
+    /// cap is first reached).
+    pub fn log_line_allowed(&mut self) -> bool {
+        self.log_lines += 1;
+        if self.log_lines == MAX_LOG_LINES_PER_INVOCATION + 1 {
+            tracing::warn!(plugin = %self.plugin, version = %self.version,
+                "plugin log limit of {MAX_LOG_LINES_PER_INVOCATION} lines reached; dropping the rest of this invocation's lines");
+        }
+        self.log_lines <= MAX_LOG_LINES_PER_INVOCATION
+    }
+
+    // ---- effects -------------------------------------------------------------------
+
+    pub async fn send_sms(&mut self, to: String, body: String) -> wasmtime::Result<()> {
+        if !crate::sms::is_e164(&to) {
+            return Err(RuleViolation::refuse(
+                "sms.number",
+                format!("{to:?} is not an E.164 phone number"),
+            ));
+        }
+        let allowed = self.scope.lead.as_deref() == Some(to.as_str())
+            || self.policy.sms_recipients.contains(&to);
+        if !allowed {
+            return Err(RuleViolation::refuse(
+                "sms.recipient",
+                format!(
+                    "{to} is neither the lead of the conversation being handled nor a number the operator lists for this plugin"
+                ),
+            ));
+        }
+        let chars = body.chars().count();
+        if chars > MAX_SMS_BODY_CHARS {
+            return Err(RuleViolation::refuse(
+                "sms.body",
+                format!("sms body is {chars} characters; the limit is {MAX_SMS_BODY_CHARS}"),
+            ));
+        }
+        self.push_effect()?;
+        let segments = crate::sms::segments(&body);
+        self.spend(Budget::SmsSegments, u64::from(segments)).await?;
+        self.effects.sms.push(OutboundSms { to, body, segments });
+        Ok(())
+    }
+
+    pub fn raise_alert(
+        &mut self,
+        kind: String,
+        severity: Severity,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
+        let kind_ok = !kind.is_empty()
+            && kind.len() <= MAX_ALERT_KIND_BYTES
+            && kind.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+            });
+        if !kind_ok {
+            return Err(RuleViolation::refuse(
+                "alert.kind",
+                format!(
+                    "alert kind {kind:?} must be 1-{MAX_ALERT_KIND_BYTES} of a-z, 0-9, '-', '_', '.'"
+                ),
+            ));
+        }
+        if self.effects.alerts.len() >= MAX_ALERTS_PER_INVOCATION {
+            return Err(RuleViolation::refuse(
+                "alert.count",
+                format!("more than {MAX_ALERTS_PER_INVOCATION} alerts in one invocation"),
+            ));
+        }
+        self.push_effect()?;
+        let severity = match severity {
+            Severity::Critical if !self.policy.allow_critical_alerts => Severity::Warning,
+            s => s,
+        };
+        self.effects.alerts.push(PluginAlert {
+            // Host kinds (dependency_down, auto_rollback, ...) have no dots: a plugin's
+            // alert can never pass for one.
+            kind: format!("plugin.{}.{kind}", self.plugin),
+            severity,
+            message,
+            fields,
+        });
+        Ok(())
+    }
+
+    pub async fn schedule_job(
+        &mut self,
+        key: String,
+        name: String,
+        delay_ms: u64,
+        payload: String,
+        conversation_id: Option<String>,
+    ) -> wasmtime::Result<()> {
+        check_identifier("job key", &key)?;
+        check_identifier("job name", &name)?;
+        if let Some(c) = &conversation_id {
+            self.check_own_conversation(c).await?;
+        }
+        self.push_effect()?;
+        self.spend(Budget::Jobs, 1).await?;
+        self.effects.jobs.push(JobEffect::Schedule {
+            key,
+            name,
+            delay_ms,
+            payload,
+            conversation_id,
+        });
+        Ok(())
+    }
+
+    /// A job may only be scheduled for a conversation of this plugin's.
+    async fn check_own_conversation(&mut self, id: &str) -> wasmtime::Result<()> {
+        if self.scope.conversation_id.as_deref() == Some(id) {
+            return Ok(());
+        }
+        let info = self
+            .caps
+            .directory
+            .conversation(id)
+            .await
+            .map_err(|e| HostFailure(e.to_string()))?;
+        match info {
+            Some(info) if info.plugin.as_deref() == Some(self.plugin.as_str()) => Ok(()),
+            _ => Err(RuleViolation::refuse(
+                "job.conversation",
+                format!(
+                    "conversation {id:?} does not belong to plugin {}",
+                    self.plugin
+                ),
+            )),
+        }
+    }
+
+    pub fn cancel_job(&mut self, key: String) -> wasmtime::Result<()> {
+        check_identifier("job key", &key)?;
+        self.push_effect()?;
+        self.effects.jobs.push(JobEffect::Cancel { key });
+        Ok(())
+    }
+
+    pub fn track_sla(
+        &mut self,
+        item_id: String,
+        kind: String,
+        description: String,
+        deadline_at_ms: u64,
+    ) -> wasmtime::Result<()> {
+        check_identifier("sla item id", &item_id)?;
+        check_identifier("sla kind", &kind)?;
+        self.push_effect()?;
+        self.effects.slas.push(SlaEffect::Track {
+            item_id,
+            kind,
+            description,
+            deadline_at_ms,
+        });
+        Ok(())
+    }
+
+    pub fn resolve_sla(&mut self, item_id: String) -> wasmtime::Result<()> {
+        check_identifier("sla item id", &item_id)?;
+        self.push_effect()?;
+        self.effects.slas.push(SlaEffect::Resolve { item_id });
         Ok(())
     }
 }
@@ -138,241 +516,26 @@ impl WasiView for HostState {
 
 fn check_key(key: &str) -> wasmtime::Result<()> {
     if key.is_empty() || key.len() > MAX_STATE_KEY_BYTES {
-        return Err(RuleViolation(format!(
-            "state key must be 1..={MAX_STATE_KEY_BYTES} bytes, got {}",
-            key.len()
-        ))
-        .into());
+        return Err(RuleViolation::refuse(
+            "state.key",
+            format!(
+                "state key must be 1..={MAX_STATE_KEY_BYTES} bytes, got {}",
+                key.len()
+            ),
+        ));
     }
     Ok(())
 }
 
-impl types::Host for HostState {}
-
-impl state::Host for HostState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        check_key(&key)?;
-        if let Some(buffered) = self.effects.state.get(&key) {
-            return Ok(buffered.clone());
-        }
-        self.caps
-            .state
-            .get(&self.plugin, &key)
-            .await
-            .map_err(|e| HostFailure(e.to_string()).into())
+fn check_identifier(what: &str, id: &str) -> wasmtime::Result<()> {
+    if id.is_empty() || id.len() > MAX_IDENTIFIER_BYTES {
+        return Err(RuleViolation::refuse(
+            "identifier",
+            format!(
+                "{what} must be 1..={MAX_IDENTIFIER_BYTES} bytes, got {}",
+                id.len()
+            ),
+        ));
     }
-
-    async fn list_keys(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Vec<String>> {
-        let limit = limit.min(MAX_LIST_KEYS) as usize;
-        // Buffered deletes can hide at most `state.len()` stored keys: fetch that many more.
-        let fetch = limit + self.effects.state.len();
-        let mut keys = self
-            .caps
-            .state
-            .list_keys(&self.plugin, &prefix, fetch)
-            .await
-            .map_err(|e| HostFailure(e.to_string()))?;
-        for (k, v) in self
-            .effects
-            .state
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-        {
-            match v {
-                Some(_) => keys.push(k.clone()),
-                None => keys.retain(|x| x != k),
-            }
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        keys.truncate(limit);
-        Ok(keys)
-    }
-
-    async fn set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-        check_key(&key)?;
-        if value.len() > MAX_STATE_VALUE_BYTES {
-            return Err(RuleViolation(format!(
-                "state value for {key:?} is {} bytes; the limit is {MAX_STATE_VALUE_BYTES}",
-                value.len()
-            ))
-            .into());
-        }
-        if !self.effects.state.contains_key(&key) {
-            self.push_effect()?;
-        }
-        self.effects.state.insert(key, Some(value));
-        Ok(())
-    }
-
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        check_key(&key)?;
-        if !self.effects.state.contains_key(&key) {
-            self.push_effect()?;
-        }
-        self.effects.state.insert(key, None);
-        Ok(())
-    }
-}
-
-impl llm::Host for HostState {
-    async fn complete(
-        &mut self,
-        request: llm::CompletionRequest,
-    ) -> wasmtime::Result<Result<llm::Completion, llm::LlmError>> {
-        let request = caps::CompletionRequest {
-            system: request.system,
-            messages: request
-                .messages
-                .into_iter()
-                .map(|m| caps::ChatMessage {
-                    role: match m.role {
-                        llm::Role::User => caps::ChatRole::User,
-                        llm::Role::Assistant => caps::ChatRole::Assistant,
-                    },
-                    content: m.content,
-                })
-                .collect(),
-            max_tokens: request.max_tokens,
-            temperature: request.temperature,
-        };
-        let result = self
-            .caps
-            .llm
-            .complete(&self.plugin, request, self.deadline)
-            .await;
-        Ok(match result {
-            Ok(c) => Ok(llm::Completion {
-                text: c.text,
-                provider: c.provider,
-                model: c.model,
-                input_tokens: c.input_tokens,
-                output_tokens: c.output_tokens,
-            }),
-            Err(caps::LlmError::Unavailable(why)) => Err(llm::LlmError::Unavailable(why)),
-            Err(caps::LlmError::BudgetExhausted) => Err(llm::LlmError::BudgetExhausted),
-            Err(caps::LlmError::Timeout) => Err(llm::LlmError::Timeout),
-            Err(caps::LlmError::Failed(why)) => Err(llm::LlmError::Failed(why)),
-        })
-    }
-}
-
-impl clock::Host for HostState {
-    async fn now_ms(&mut self) -> wasmtime::Result<u64> {
-        Ok(self.caps.clock.now_ms())
-    }
-}
-
-impl log::Host for HostState {
-    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES_PER_INVOCATION {
-            if self.log_lines == MAX_LOG_LINES_PER_INVOCATION + 1 {
-                tracing::warn!(plugin = %self.plugin, version = %self.version,
-                    "plugin log limit of {MAX_LOG_LINES_PER_INVOCATION} lines reached; dropping the rest of this invocation's lines");
-            }
-            return Ok(());
-        }
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE_BYTES {
-            let mut cut = MAX_LOG_LINE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str("… (truncated)");
-        }
-        let (p, v) = (&self.plugin, &self.version);
-        match level {
-            log::Level::Debug => tracing::debug!(plugin = %p, version = %v, "{message}"),
-            log::Level::Info => tracing::info!(plugin = %p, version = %v, "{message}"),
-            log::Level::Warn => tracing::warn!(plugin = %p, version = %v, "{message}"),
-            log::Level::Error => tracing::error!(plugin = %p, version = %v, "{message}"),
-        }
-        Ok(())
-    }
-}
-
-impl config::Host for HostState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.config.get(&key).cloned())
-    }
-}
-
-impl effects::Host for HostState {
-    async fn send_sms(&mut self, to: String, body: String) -> wasmtime::Result<()> {
-        let chars = body.chars().count();
-        if chars > MAX_SMS_BODY_CHARS {
-            return Err(RuleViolation(format!(
-                "sms body is {chars} characters; the limit is {MAX_SMS_BODY_CHARS}"
-            ))
-            .into());
-        }
-        self.push_effect()?;
-        self.effects.sms.push(OutboundSms { to, body });
-        Ok(())
-    }
-
-    async fn raise_alert(&mut self, alert: effects::Alert) -> wasmtime::Result<()> {
-        self.push_effect()?;
-        self.effects.alerts.push(PluginAlert {
-            kind: alert.kind,
-            severity: match alert.severity {
-                effects::Severity::Info => Severity::Info,
-                effects::Severity::Warning => Severity::Warning,
-                effects::Severity::Critical => Severity::Critical,
-            },
-            message: alert.message,
-            fields: alert.fields,
-        });
-        Ok(())
-    }
-
-    async fn schedule_job(
-        &mut self,
-        key: String,
-        name: String,
-        delay_ms: u64,
-        payload: String,
-        conversation_id: Option<String>,
-    ) -> wasmtime::Result<()> {
-        self.push_effect()?;
-        self.effects.jobs.push(JobEffect::Schedule {
-            key,
-            name,
-            delay_ms,
-            payload,
-            conversation_id,
-        });
-        Ok(())
-    }
-
-    async fn cancel_job(&mut self, key: String) -> wasmtime::Result<()> {
-        self.push_effect()?;
-        self.effects.jobs.push(JobEffect::Cancel { key });
-        Ok(())
-    }
-
-    async fn track_sla(
-        &mut self,
-        item_id: String,
-        kind: String,
-        description: String,
-        deadline_at_ms: u64,
-    ) -> wasmtime::Result<()> {
-        self.push_effect()?;
-        self.effects.slas.push(SlaEffect::Track {
-            item_id,
-            kind,
-            description,
-            deadline_at_ms,
-        });
-        Ok(())
-    }
-
-    async fn resolve_sla(&mut self, item_id: String) -> wasmtime::Result<()> {
-        self.push_effect()?;
-        self.effects.slas.push(SlaEffect::Resolve { item_id });
-        Ok(())
-    }
+    Ok(())
 }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::PluginPre;
 use crate::bindings::agenthost::plugin::types as wit;
 use crate::effects::Effects;
 use crate::engine::Runtime;
-use crate::host::{HostFailure, HostState, RuleViolation};
+use crate::host::{BudgetExceeded, HostFailure, HostState, Policy, RuleViolation, Scope};
 use crate::limits::{Limits, MemoryLimitExceeded, RequestedLimits};
 use crate::plugin::{CronJob, Description, Plugin, PluginName, VersionId};
 
@@ -51,6 +52,22 @@ pub struct JobFiring {
     pub dry_run: bool,
 }
 
+impl Invocation {
+    /// The scope the invocation carries by itself: for a message, its sender (the lead)
+    /// and conversation; a job's conversation must be looked up by the caller, so a job
+    /// gets none here.
+    pub fn own_scope(&self) -> Scope {
+        match self {
+            Invocation::Message(m) => Scope {
+                lead: Some(m.from.clone()),
+                conversation_id: Some(m.conversation_id.clone()),
+                shadow: false,
+            },
+            Invocation::Job(_) => Scope::default(),
+        }
+    }
+}
+
 /// What a plugin is asked to handle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -70,9 +87,22 @@ pub enum Outcome {
         message: String,
         retryable: bool,
     },
-    /// The plugin trapped (unreachable, panic, bad memory access) or broke a host rule.
+    /// The plugin trapped (unreachable, panic, bad memory access).
     Trap {
         message: String,
+    },
+    /// The plugin broke a host rule at the sandbox boundary (a string past its byte
+    /// limit, an SMS to a stranger, a job for another plugin's conversation, ...).
+    /// Deterministic: the same event breaks it again, so it is not retried.
+    RuleViolation {
+        /// Stable rule name, e.g. `bytes.field`, `sms.recipient`, `job.conversation`.
+        rule: String,
+        message: String,
+    },
+    /// A daily budget (SMS segments, jobs) would be exceeded by this invocation.
+    BudgetExhausted {
+        budget: String,
+        limit: u64,
     },
     FuelExhausted {
         fuel: u64,
@@ -101,6 +131,8 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::PluginError { .. } => "plugin_error",
             Outcome::Trap { .. } => "trap",
+            Outcome::RuleViolation { .. } => "rule_violation",
+            Outcome::BudgetExhausted { .. } => "budget_exhausted",
             Outcome::FuelExhausted { .. } => "fuel_exhausted",
             Outcome::MemoryLimit { .. } => "memory_limit",
             Outcome::Deadline { .. } => "deadline",
@@ -109,10 +141,11 @@ impl Outcome {
     }
 
     /// Whether delivering the event again could succeed. A plugin error says so itself;
-    /// kills and host errors are retried (a later attempt may run on a fixed version).
+    /// kills and host errors are retried (a later attempt may run on a fixed version); a
+    /// rule violation would be broken again and a spent budget stays spent today.
     pub fn retryable(&self) -> bool {
         match self {
-            Outcome::Ok => false,
+            Outcome::Ok | Outcome::RuleViolation { .. } | Outcome::BudgetExhausted { .. } => false,
             Outcome::PluginError { retryable, .. } => *retryable,
             _ => true,
         }
@@ -137,6 +170,12 @@ impl fmt::Display for Outcome {
                 write!(f, "plugin error {code}: {message} (retryable: {retryable})")
             }
             Outcome::Trap { message } => write!(f, "trap: {message}"),
+            Outcome::RuleViolation { rule, message } => {
+                write!(f, "rule violation ({rule}): {message}")
+            }
+            Outcome::BudgetExhausted { budget, limit } => {
+                write!(f, "daily {budget} budget of {limit} exhausted")
+            }
             Outcome::FuelExhausted { fuel } => write!(f, "fuel exhausted ({fuel} units)"),
             Outcome::MemoryLimit { limit_bytes } => {
                 write!(f, "memory limit of {limit_bytes} bytes exceeded")
@@ -169,7 +208,7 @@ pub(crate) enum Call {
 }
 
 pub(crate) enum CallResult {
-    Described(Description),
+    Described(Box<Description>),
     Handled,
 }
 
@@ -178,16 +217,66 @@ pub(crate) enum CallResult {
 #[error("wall-clock deadline exceeded")]
 struct DeadlineExceeded;
 
+/// Permission to run one invocation now: a slot of the plugin's own concurrency and an
+/// instance of the engine's pool. Taken before a worker claims an event's lease, so that
+/// waiting for capacity never eats into a lease, and dropped when the invocation ends.
+#[derive(Debug)]
+pub struct Admission {
+    _slot: OwnedSemaphorePermit,
+    _instance: OwnedSemaphorePermit,
+    /// Held by shadow runs: one of the bounded shadow slots.
+    _shadow: Option<OwnedSemaphorePermit>,
+}
+
 impl Plugin {
-    /// Runs `invocation` in a fresh instance of this version, waiting for a concurrency
-    /// permit first. Never panics and never returns early: every ending is an `Outcome`.
-    pub async fn invoke(&self, invocation: Invocation) -> InvocationReport {
+    /// Waits for a concurrency slot of this plugin, then for an instance of the pool.
+    pub async fn admit(&self) -> Admission {
         let p = &self.inner;
-        let _permit = p
+        let slot = p
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .expect("plugin semaphore is never closed");
+        let instance = p.runtime.instance_permit().await;
+        Admission {
+            _slot: slot,
+            _instance: instance,
+            _shadow: None,
+        }
+    }
+
+    /// Admission for a shadow run, or `None` when shadows are at their own bound, the
+    /// candidate is at its concurrency, or the pool has no free instance: shadow work is
+    /// shed first, never queued ahead of (or behind) real work.
+    pub fn try_admit_shadow(&self) -> Option<Admission> {
+        let p = &self.inner;
+        let shadow = p.runtime.try_shadow_permit()?;
+        let slot = p.permits.clone().try_acquire_owned().ok()?;
+        let instance = p.runtime.try_instance_permit()?;
+        Some(Admission {
+            _slot: slot,
+            _instance: instance,
+            _shadow: Some(shadow),
+        })
+    }
+
+    /// Runs `invocation` in a fresh instance of this version, waiting for admission first.
+    /// Never panics and never returns early: every ending is an `Outcome`.
+    pub async fn invoke(&self, invocation: Invocation, scope: Scope) -> InvocationReport {
+        let admission = self.admit().await;
+        self.invoke_admitted(&admission, invocation, scope).await
+    }
+
+    /// Runs `invocation` under an admission taken earlier (one admission may serve
+    /// several runs in turn, e.g. a re-run after a state conflict).
+    pub async fn invoke_admitted(
+        &self,
+        _admission: &Admission,
+        invocation: Invocation,
+        scope: Scope,
+    ) -> InvocationReport {
+        let p = &self.inner;
         let call = match invocation {
             Invocation::Message(m) => Call::Message(to_wit_message(m)),
             Invocation::Job(j) => Call::Job(wit::Job {
@@ -200,7 +289,7 @@ impl Plugin {
         };
         let started = Instant::now();
         let (outcome, _, (effects, fuel_used)) = run(
-            &p.runtime, &p.name, &p.version, &p.config, &p.limits, &p.pre, call,
+            &p.runtime, &p.name, &p.version, &p.config, &p.limits, &p.policy, scope, &p.pre, call,
         )
         .await;
         InvocationReport {
@@ -245,12 +334,15 @@ fn to_wit_message(m: crate::invoke::InboundMessage) -> wit::InboundMessage {
 /// One invocation in a fresh store: limits applied, the call awaited under the deadline,
 /// the ending classified. Returns the outcome, the call's value if it returned, and the
 /// buffered effects with the fuel used.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     runtime: &Runtime,
     name: &PluginName,
     version: &VersionId,
     config: &Arc<BTreeMap<String, String>>,
     limits: &Limits,
+    policy: &Arc<Policy>,
+    scope: Scope,
     pre: &PluginPre<HostState>,
     call: Call,
 ) -> (Outcome, Option<CallResult>, (Effects, u64)) {
@@ -263,7 +355,9 @@ pub(crate) async fn run(
         config.clone(),
         inner.caps.clone(),
         deadline,
-        limits.memory_bytes,
+        *limits,
+        scope,
+        policy.clone(),
     );
     let mut store = Store::new(&inner.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -326,7 +420,7 @@ async fn call_plugin(
             let d = bindings.call_describe(&mut *store).await?;
             (
                 Outcome::Ok,
-                Some(CallResult::Described(from_wit_description(d))),
+                Some(CallResult::Described(Box::new(from_wit_description(d)))),
             )
         }
         Call::Message(m) => handled(bindings.call_handle_message(&mut *store, &m).await?),
@@ -354,6 +448,7 @@ fn from_wit_description(d: wit::Description) -> Description {
             wall_clock_ms: d.limits.wall_clock_ms,
             max_concurrency: d.limits.max_concurrency,
             max_attempts: d.limits.max_attempts,
+            ..RequestedLimits::default()
         },
     }
 }
@@ -373,8 +468,21 @@ fn classify(e: &wasmtime::Error, state: &HostState, limits: &Limits, after_ms: u
         };
     }
     if let Some(r) = e.downcast_ref::<RuleViolation>() {
-        return Outcome::Trap {
-            message: r.to_string(),
+        return Outcome::RuleViolation {
+            rule: r.rule.to_owned(),
+            message: r.message.clone(),
+        };
+    }
+    if let Some(b) = e.downcast_ref::<BudgetExceeded>() {
+        return Outcome::BudgetExhausted {
+            budget: b.budget.as_str().to_owned(),
+            limit: b.limit,
+        };
+    }
+    // The pool had no free instance: the host's capacity, not this plugin's fault.
+    if let Some(p) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return Outcome::HostError {
+            message: p.to_string(),
         };
     }
     match e.downcast_ref::<Trap>() {

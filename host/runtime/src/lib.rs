@@ -7,7 +7,11 @@
 //! - `cache`    — compiled components on disk, keyed by content hash and engine config.
 //! - `limits`   — per-plugin limits, host ceilings, and the memory limiter.
 //! - `bindings` — the one `bindgen!` of the `agenthost:plugin@0.1.0` world.
-//! - `host`     — per-invocation store state: host imports and the effect buffer.
+//! - `imports`  — the host imports, defined on the linker by hand so every string and
+//!   list is size-checked in guest memory before it is copied.
+//! - `host`     — per-invocation store state: what each import does, the effect buffer,
+//!   and the rules (scope, budgets) a plugin must keep.
+//! - `sms`      — segment counting and E.164 numbers.
 //! - `effects`  — the effects a plugin can emit, as plain data.
 //! - `plugin`   — a loaded plugin: validated, compiled, described, ready to instantiate.
 //! - `invoke`   — running one invocation and classifying how it ended.
@@ -23,18 +27,26 @@ pub mod caps;
 pub mod effects;
 mod engine;
 mod host;
+mod imports;
 mod invoke;
 pub mod limits;
 mod plugin;
+pub mod sms;
 
 pub use caps::{
-    Capabilities, ChatMessage, ChatRole, Clock, Completion, CompletionRequest, LlmError,
-    LlmGateway, MemoryState, NoLlm, StateError, StateReader, SystemClock,
+    Budget, BudgetLedger, Capabilities, ChatMessage, ChatRole, Clock, Completion,
+    CompletionRequest, ConversationInfo, Directory, LlmCaller, LlmError, LlmGateway, MS_PER_DAY,
+    MemoryLedger, MemoryState, NoDirectory, NoLlm, StateError, StateReader, SystemClock, Versioned,
+    utc_day,
 };
 pub use effects::{Effects, JobEffect, OutboundSms, PluginAlert, Severity, SlaEffect};
-pub use engine::{Runtime, RuntimeConfig};
-pub use invoke::{
-    Direction, HistoryEntry, InboundMessage, Invocation, InvocationReport, JobFiring, Outcome,
+pub use engine::{MAX_POOL_SHARE_PERCENT, Runtime, RuntimeConfig, SHADOW_POOL_SHARE_PERCENT};
+pub use host::{
+    MAX_ALERTS_PER_INVOCATION, MAX_EFFECTS_PER_INVOCATION, MAX_SMS_BODY_CHARS, Policy, Scope,
 };
-pub use limits::{Ceilings, Limits, RequestedLimits};
+pub use invoke::{
+    Admission, Direction, HistoryEntry, InboundMessage, Invocation, InvocationReport, JobFiring,
+    Outcome,
+};
+pub use limits::{Ceilings, DailyBudgets, Limits, RequestedLimits};
 pub use plugin::{CronJob, Description, LoadError, Plugin, PluginName, VersionId};

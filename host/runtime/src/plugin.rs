@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use crate::bindings::PluginPre;
 use crate::cache::{self, CacheUse};
 use crate::engine::Runtime;
-use crate::host::HostState;
+use crate::host::{HostState, Policy, Scope};
 use crate::invoke::{Call, CallResult, Outcome};
 use crate::limits::{Limits, RequestedLimits};
 
@@ -134,12 +134,19 @@ pub enum LoadError {
     WrongWorld(String),
     #[error("describe() did not succeed: {0}")]
     Describe(Outcome),
+    #[error(
+        "component passes strings as {0}; the host accepts only UTF-8 components (what wit-bindgen and every standard toolchain emit)"
+    )]
+    StringEncoding(&'static str),
 }
 
 impl LoadError {
     /// A malformed upload (400) as opposed to a well-formed one we refuse (422).
     pub fn is_malformed(&self) -> bool {
-        matches!(self, LoadError::NotWasm | LoadError::NotComponent)
+        matches!(
+            self,
+            LoadError::NotWasm | LoadError::NotComponent | LoadError::StringEncoding(_)
+        )
     }
 }
 
@@ -162,6 +169,8 @@ pub(crate) struct PluginInner {
     pub limits: Limits,
     pub config: Arc<BTreeMap<String, String>>,
     pub pre: PluginPre<HostState>,
+    /// What the operator lets it do beyond its own conversations.
+    pub policy: Arc<Policy>,
     /// Caps concurrent invocations of this plugin on this host.
     pub permits: Arc<Semaphore>,
     pub cache: CacheUse,
@@ -191,6 +200,10 @@ impl Plugin {
         &self.inner.limits
     }
     /// Whether the compiled code came from the on-disk cache.
+    /// What the operator lets it do beyond its own conversations.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
     pub fn from_cache(&self) -> bool {
         self.inner.cache == CacheUse::Hit
     }
@@ -207,12 +220,27 @@ impl Runtime {
         overrides: RequestedLimits,
         config: BTreeMap<String, String>,
     ) -> Result<Plugin, LoadError> {
+        self.load_with_policy(name, bytes, overrides, config, Policy::default())
+            .await
+    }
+
+    /// [`Runtime::load`] with the operator's policy for this plugin (recipients beyond its
+    /// leads, critical alerts).
+    pub async fn load_with_policy(
+        &self,
+        name: PluginName,
+        bytes: &[u8],
+        overrides: RequestedLimits,
+        config: BTreeMap<String, String>,
+        policy: Policy,
+    ) -> Result<Plugin, LoadError> {
         if bytes.len() < 8 || bytes[..4] != WASM_MAGIC {
             return Err(LoadError::NotWasm);
         }
         if bytes[4..8] != COMPONENT_VERSION {
             return Err(LoadError::NotComponent);
         }
+        check_string_encodings(bytes)?;
         let version = VersionId::of_bytes(bytes);
         let rt = self.clone();
         let owned = bytes.to_vec();
@@ -243,21 +271,31 @@ impl Runtime {
         let cfg = &self.inner.config;
         let describe_limits = Limits::resolve(overrides, cfg.defaults, cfg.ceilings);
         let config = Arc::new(config);
+        let policy = Arc::new(policy);
+        let instance = self.instance_permit().await;
         let (outcome, result, _) = crate::invoke::run(
             self,
             &name,
             &version,
             &config,
             &describe_limits,
+            &policy,
+            Scope::default(),
             &pre,
             Call::Describe,
         )
         .await;
+        drop(instance);
         let description = match (outcome, result) {
-            (Outcome::Ok, Some(CallResult::Described(d))) => d,
+            (Outcome::Ok, Some(CallResult::Described(d))) => *d,
             (outcome, _) => return Err(LoadError::Describe(outcome)),
         };
-        let limits = Limits::resolve(overrides.or(description.limits), cfg.defaults, cfg.ceilings);
+        let limits = Limits::resolve(
+            overrides.or(description.limits.plugin_askable()),
+            cfg.defaults,
+            cfg.ceilings,
+        )
+        .clamp_concurrency(self.pool_share());
         tracing::debug!(plugin = %name, version = %version, ?cache, ?limits, "plugin loaded");
         Ok(Plugin {
             inner: Arc::new(PluginInner {
@@ -268,11 +306,42 @@ impl Runtime {
                 limits,
                 config,
                 pre,
+                policy,
                 permits: Arc::new(Semaphore::new(limits.max_concurrency as usize)),
                 cache,
             }),
         })
     }
+}
+
+/// Refuses components that lift or lower strings as UTF-16: viewing such a string in guest
+/// memory would transcode (allocate) before the host could check its size.
+fn check_string_encodings(bytes: &[u8]) -> Result<(), LoadError> {
+    use wasmtime::wasmparser::{CanonicalFunction, CanonicalOption, Parser, Payload};
+    for payload in Parser::new(0).parse_all(bytes) {
+        // Malformed bytes are reported by the compiler with more context.
+        let Ok(Payload::ComponentCanonicalSection(reader)) = payload else {
+            continue;
+        };
+        for function in reader.into_iter().flatten() {
+            let options = match &function {
+                CanonicalFunction::Lift { options, .. }
+                | CanonicalFunction::Lower { options, .. }
+                | CanonicalFunction::TaskReturn { options, .. } => options,
+                _ => continue,
+            };
+            for option in options.iter() {
+                match option {
+                    CanonicalOption::UTF16 => return Err(LoadError::StringEncoding("UTF-16")),
+                    CanonicalOption::CompactUTF16 => {
+                        return Err(LoadError::StringEncoding("latin1+UTF-16"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -36,17 +36,6 @@ impl Backend {
         }
     }
 
-    /// Statement that serialises schema migrations across processes, run first inside each
-    /// migration transaction. PostgreSQL replicas starting together take a transaction-scoped
-    /// advisory lock (the `SELECT` wrapper keeps the `void` result out of the row decoder);
-    /// SQLite needs none because `BEGIN IMMEDIATE` already excludes other writers.
-    pub(crate) fn migration_lock_sql(self) -> Option<&'static str> {
-        match self {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l"),
-        }
-    }
-
     /// Appends the placeholder of bind parameter `n` (1-based) of a generated statement
     /// whose parameters are all numbered in order. SQLite gets an anonymous `?`: it
     /// resolves every `$N` by a linear search of the names seen so far, which made a

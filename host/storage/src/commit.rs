@@ -4,6 +4,7 @@
 use sqlx::AnyConnection;
 
 use crate::alerts::{NewAlert, encode_fields};
+use crate::claims::{Lease, delete_lease};
 use crate::error::query;
 use crate::history::Direction;
 use crate::outbox::OutboxStatus;
@@ -55,6 +56,15 @@ pub enum SlaChange {
     Resolve { item_id: String },
 }
 
+/// Units a commit adds to one of its plugin's daily budgets, refused past `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetCharge {
+    /// `sms_segments` or `jobs`.
+    pub budget: &'static str,
+    pub amount: u64,
+    pub limit: u64,
+}
+
 /// Everything one successful invocation commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
@@ -63,12 +73,43 @@ pub struct Commit {
     /// The plugin version that produced these effects.
     pub version: String,
     pub now_ms: i64,
+    /// The worker's lease on the event: the commit applies only while it is still held.
+    /// `None` only for callers that hold no lease (tools, tests).
+    pub lease: Option<Lease>,
+    /// The version of each state key when the invocation read it (`None`: absent). Any
+    /// change since refuses the commit with [`CommitResult::Conflict`].
+    pub state_reads: Vec<(String, Option<i64>)>,
     /// Final value per key; `None` deletes the key.
     pub state_writes: Vec<(String, Option<String>)>,
+    /// Budget subject (the plugin) and UTC day of `budget_charges`.
+    pub budget_day: i64,
+    pub budget_charges: Vec<BudgetCharge>,
     pub outbound: Vec<NewOutbound>,
     pub jobs: Vec<JobChange>,
     pub alerts: Vec<NewAlert>,
     pub sla: Vec<SlaChange>,
+}
+
+impl Commit {
+    /// A commit of `event_id` by `plugin` at `version` that writes nothing yet, held by no
+    /// lease (tools and tests); fill in what the invocation produced.
+    pub fn new(event_id: &str, plugin: &str, version: &str, now_ms: i64) -> Commit {
+        Commit {
+            event_id: event_id.to_owned(),
+            plugin: plugin.to_owned(),
+            version: version.to_owned(),
+            now_ms,
+            lease: None,
+            state_reads: Vec::new(),
+            state_writes: Vec::new(),
+            budget_day: 0,
+            budget_charges: Vec::new(),
+            outbound: Vec::new(),
+            jobs: Vec::new(),
+            alerts: Vec::new(),
+            sla: Vec::new(),
+        }
+    }
 }
 
 /// What [`Storage::commit_success`] did.
@@ -82,6 +123,14 @@ pub enum CommitResult {
     },
     /// The event was already `done` (a redelivery): nothing was written.
     AlreadyDone,
+    /// The worker's lease was taken over by another worker: nothing was written; that
+    /// worker handles the event.
+    LeaseLost,
+    /// A state key the invocation read changed since: nothing was written; run the
+    /// invocation again on fresh state.
+    Conflict { key: String },
+    /// A daily budget would be passed by this commit: nothing was written.
+    BudgetExhausted { budget: &'static str, limit: u64 },
 }
 
 impl Storage {
@@ -95,6 +144,12 @@ impl Storage {
     /// history: the lead never saw them), job schedules/cancels, alerts, SLA items.
     pub async fn commit_success(&self, commit: &Commit) -> Result<CommitResult, StorageError> {
         let mut tx = self.begin_write("commit_success: begin").await?;
+        if let Some(lease) = &commit.lease
+            && !delete_lease(&mut tx, lease, "commit_success: release lease").await?
+        {
+            tx.rollback("commit_success: rollback").await?;
+            return Ok(CommitResult::LeaseLost);
+        }
         let claimed = sqlx::query(
             "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3 \
              WHERE id = $1 AND status <> 'done'",
@@ -111,7 +166,31 @@ impl Storage {
             return Ok(CommitResult::AlreadyDone);
         }
 
-        write_state(&mut tx, commit).await?;
+        if let Some(key) = write_state(&mut tx, self.backend, commit).await? {
+            tx.rollback("commit_success: rollback").await?;
+            return Ok(CommitResult::Conflict { key });
+        }
+        for charge in &commit.budget_charges {
+            if charge.amount == 0 {
+                continue;
+            }
+            let charged = crate::budgets::charge(
+                &mut tx,
+                &commit.plugin,
+                charge.budget,
+                commit.budget_day,
+                charge.amount,
+                Some(charge.limit),
+            )
+            .await?;
+            if charged.is_none() {
+                tx.rollback("commit_success: rollback").await?;
+                return Ok(CommitResult::BudgetExhausted {
+                    budget: charge.budget,
+                    limit: charge.limit,
+                });
+            }
+        }
         let outbox_ids = write_outbox(&mut tx, commit).await?;
         write_jobs(&mut tx, commit).await?;
         for alert in &commit.alerts {
@@ -124,30 +203,112 @@ impl Storage {
     }
 }
 
-async fn write_state(conn: &mut AnyConnection, c: &Commit) -> Result<(), StorageError> {
+/// Checks the versions the invocation read and applies its writes, each conditional on
+/// the version it read. Returns the first key that changed meanwhile (the caller rolls
+/// back), or `None` once every write is applied.
+async fn write_state(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    c: &Commit,
+) -> Result<Option<String>, StorageError> {
+    let read: std::collections::BTreeMap<&str, Option<i64>> = c
+        .state_reads
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    // Keys only read: their version must still be the one read. On PostgreSQL the row
+    // is locked for the rest of the commit (SQLite has one writer at a time anyway).
+    let lock = match backend {
+        crate::Backend::Postgres => " FOR SHARE",
+        crate::Backend::Sqlite => "",
+    };
+    let written: std::collections::BTreeSet<&str> =
+        c.state_writes.iter().map(|(k, _)| k.as_str()).collect();
+    for (key, version) in read.iter().filter(|(k, _)| !written.contains(*k)) {
+        let current: Option<i64> = sqlx::query(&format!(
+            "SELECT version FROM plugin_state WHERE plugin = $1 AND key = $2{lock}"
+        ))
+        .bind(&c.plugin)
+        .bind(*key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(query("commit_success: check state read"))?
+        .map(|r| sqlx::Row::try_get(&r, "version"))
+        .transpose()
+        .map_err(query("commit_success: decode state version"))?;
+        if current != *version {
+            return Ok(Some((*key).to_owned()));
+        }
+    }
     for (key, value) in &c.state_writes {
-        match value {
-            Some(value) => sqlx::query(
-                "INSERT INTO plugin_state (plugin, key, value, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, \
-                 updated_at = excluded.updated_at",
+        let applied = match (read.get(key.as_str()), value) {
+            // Read at version v: write only over v.
+            (Some(Some(v)), Some(value)) => sqlx::query(
+                "UPDATE plugin_state SET value = $3, version = version + 1, updated_at = $4                  WHERE plugin = $1 AND key = $2 AND version = $5",
             )
             .bind(&c.plugin)
             .bind(key)
             .bind(value)
             .bind(c.now_ms)
-            .execute(&mut *conn)
-            .await
-            .map_err(query("commit_success: write state"))?,
-            None => sqlx::query("DELETE FROM plugin_state WHERE plugin = $1 AND key = $2")
-                .bind(&c.plugin)
-                .bind(key)
-                .execute(&mut *conn)
-                .await
-                .map_err(query("commit_success: delete state"))?,
+            .bind(*v),
+            (Some(Some(v)), None) => sqlx::query(
+                "DELETE FROM plugin_state WHERE plugin = $1 AND key = $2 AND version = $3",
+            )
+            .bind(&c.plugin)
+            .bind(key)
+            .bind(*v),
+            // Read as absent: create only if still absent.
+            (Some(None), Some(value)) => sqlx::query(
+                "INSERT INTO plugin_state (plugin, key, value, updated_at, version)                  VALUES ($1, $2, $3, $4, 1) ON CONFLICT (plugin, key) DO NOTHING",
+            )
+            .bind(&c.plugin)
+            .bind(key)
+            .bind(value)
+            .bind(c.now_ms),
+            (Some(None), None) => sqlx::query(
+                "SELECT 1 AS absent WHERE NOT EXISTS \
+                 (SELECT 1 FROM plugin_state WHERE plugin = $1 AND key = $2)",
+            )
+            .bind(&c.plugin)
+            .bind(key),
+            // Written without being read: last writer wins, by the plugin's choice.
+            (None, Some(value)) => sqlx::query(
+                "INSERT INTO plugin_state (plugin, key, value, updated_at, version)                  VALUES ($1, $2, $3, $4, 1) ON CONFLICT (plugin, key) DO UPDATE SET                  value = excluded.value, updated_at = excluded.updated_at,                  version = plugin_state.version + 1",
+            )
+            .bind(&c.plugin)
+            .bind(key)
+            .bind(value)
+            .bind(c.now_ms),
+            (None, None) => {
+                sqlx::query("DELETE FROM plugin_state WHERE plugin = $1 AND key = $2")
+                    .bind(&c.plugin)
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query("commit_success: delete state"))?;
+                continue;
+            }
         };
+        let changed = match (read.get(key.as_str()), value) {
+            (Some(None), None) => applied
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(query("commit_success: check state absent"))?
+                .is_some(),
+            _ => {
+                applied
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query("commit_success: write state"))?
+                    .rows_affected()
+                    > 0
+            }
+        };
+        if !changed {
+            return Ok(Some(key.clone()));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String>, StorageError> {

@@ -35,14 +35,10 @@ pub enum StorageError {
         source: sqlx::Error,
     },
 
-    /// A schema migration failed; its transaction was rolled back.
-    #[error("migration {version} ({name}) failed: {source}")]
-    Migration {
-        version: i64,
-        name: &'static str,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// Bringing the schema up to date failed (a migration's error, or an applied
+    /// migration whose file changed since: its checksum no longer matches).
+    #[error("schema migration failed: {reason}")]
+    Migrate { reason: String },
 
     /// A query failed. `op` names the storage operation and the step within it.
     #[error("{op} failed: {source}")]

@@ -45,6 +45,10 @@ pub struct InboundMessage {
     /// The agent's number the lead wrote to.
     pub agent_number: String,
     pub body: String,
+    /// What the text says about consent, decided at ingest: `Some(true)` opts the lead
+    /// out (STOP and its kin), `Some(false)` back in (START). Recorded in the same
+    /// transaction as the event, before any plugin runs, whatever the plugin then does.
+    pub opt_out: Option<bool>,
 }
 
 /// One event to store at ingress.
@@ -93,13 +97,17 @@ pub struct EventRow {
     pub status: EventStatus,
     /// Whether it reached the queue.
     pub enqueued: bool,
-    /// Failed attempts so far.
+    /// Failed attempts so far that count against the plugin.
     pub attempts: i64,
+    /// Times a worker claimed it (crash redeliveries included).
+    pub deliveries: i64,
     pub last_error: Option<String>,
     /// Plugin version whose effects committed.
     pub served_by_version: Option<String>,
     pub received_at_ms: i64,
     pub updated_at_ms: i64,
+    /// When it should next run (received, or a retry delay's end).
+    pub due_at_ms: i64,
 }
 
 /// A dead-lettered event: what gave up on it and why.
@@ -117,10 +125,11 @@ pub struct DeadLetter {
 }
 
 const EVENT_COLUMNS: &str = "id, dedupe_key, kind, plugin, conversation_id, payload, status, \
-     enqueued, attempts, last_error, served_by_version, received_at, updated_at";
+     enqueued, attempts, deliveries, last_error, served_by_version, received_at, updated_at, \
+     due_at";
 
 /// Columns `insert_events` binds per event row.
-const INSERT_EVENT_COLUMNS: usize = 9;
+const INSERT_EVENT_COLUMNS: usize = 10;
 /// Columns bound per conversation upsert row.
 const UPSERT_CONVERSATION_COLUMNS: usize = 6;
 /// Columns bound per message row.
@@ -156,7 +165,7 @@ impl Storage {
         for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO events (id, dedupe_key, kind, plugin, conversation_id, payload, \
-                 status, received_at, updated_at) VALUES {} \
+                 status, received_at, updated_at, due_at) VALUES {} \
                  ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
                 values_tuples(self.backend, chunk.len(), INSERT_EVENT_COLUMNS)
             );
@@ -175,6 +184,7 @@ impl Storage {
                     .bind(&e.conversation_id)
                     .bind(&e.payload)
                     .bind(status.as_str())
+                    .bind(e.received_at_ms)
                     .bind(e.received_at_ms)
                     .bind(e.received_at_ms);
             }
@@ -341,6 +351,22 @@ impl Storage {
                 .await
                 .map_err(query("insert_events: append messages"))?;
         }
+
+        // Consent keywords, in arrival order (a STOP then a START leaves the lead in).
+        for (e, _, m) in &messages {
+            let Some(opted_out) = m.opt_out else { continue };
+            sqlx::query(
+                "INSERT INTO opt_outs (number, opted_out, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (number) DO UPDATE SET opted_out = excluded.opted_out, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&m.lead_number)
+            .bind(opted_out)
+            .bind(e.received_at_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("insert_events: record consent"))?;
+        }
         Ok(())
     }
 
@@ -403,6 +429,31 @@ impl Storage {
         rows.iter().map(event_row).collect()
     }
 
+    /// Events that reached the queue but have been due for longer than `due_before_ms`
+    /// allows, with no worker holding them: what the reconciler republishes (a broker that
+    /// lost a message costs minutes, not the lead). Oldest due first.
+    pub async fn overdue_events(
+        &self,
+        due_before_ms: i64,
+        now_ms: i64,
+        max_rows: u32,
+    ) -> Result<Vec<EventRow>, StorageError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e \
+             WHERE status = 'queued' AND enqueued = TRUE AND due_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.event_id = e.id AND l.until_ms >= $2) \
+             ORDER BY due_at, id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(due_before_ms)
+            .bind(now_ms)
+            .bind(limit(max_rows))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("overdue_events"))?;
+        rows.iter().map(event_row).collect()
+    }
+
     /// One event by id.
     pub async fn get_event(&self, event_id: &str) -> Result<Option<EventRow>, StorageError> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
@@ -439,7 +490,24 @@ impl Storage {
     /// one transaction. Idempotent. Returns `false`, changing nothing, if the event does
     /// not exist or already committed (`done` is final).
     pub async fn dead_letter(&self, letter: &DeadLetter) -> Result<bool, StorageError> {
+        self.dead_letter_leased(letter, None).await
+    }
+
+    /// [`Storage::dead_letter`] by the worker holding `lease`, which it gives up in the
+    /// same transaction. Returns `false`, changing nothing, if the lease was lost (the
+    /// holder now decides) or the event already committed.
+    pub async fn dead_letter_leased(
+        &self,
+        letter: &DeadLetter,
+        lease: Option<&crate::Lease>,
+    ) -> Result<bool, StorageError> {
         let mut tx = self.begin_write("dead_letter: begin").await?;
+        if let Some(lease) = lease
+            && !crate::claims::delete_lease(&mut tx, lease, "dead_letter: release lease").await?
+        {
+            tx.rollback("dead_letter: rollback").await?;
+            return Ok(false);
+        }
         let updated = sqlx::query(
             "UPDATE events SET status = 'dead', attempts = $2, last_error = $3, updated_at = $4 \
              WHERE id = $1 AND status <> 'done'",
@@ -509,7 +577,8 @@ impl Storage {
     pub async fn requeue_event(&self, event_id: &str, now_ms: i64) -> Result<bool, StorageError> {
         let mut tx = self.begin_write("requeue_event: begin").await?;
         let updated = sqlx::query(
-            "UPDATE events SET status = 'queued', enqueued = FALSE, attempts = 0, updated_at = $2 \
+            "UPDATE events SET status = 'queued', enqueued = FALSE, attempts = 0, \
+             deliveries = 0, host_failures = 0, due_at = $2, updated_at = $2 \
              WHERE id = $1 AND status = 'dead'",
         )
         .bind(event_id)
@@ -544,9 +613,11 @@ fn event_row(row: &AnyRow) -> Result<EventRow, StorageError> {
         status: EventStatus::from_db(row.try_get("status").map_err(decode())?)?,
         enqueued: flag(row, "enqueued").map_err(decode())?,
         attempts: row.try_get("attempts").map_err(decode())?,
+        deliveries: row.try_get("deliveries").map_err(decode())?,
         last_error: row.try_get("last_error").map_err(decode())?,
         served_by_version: row.try_get("served_by_version").map_err(decode())?,
         received_at_ms: row.try_get("received_at").map_err(decode())?,
         updated_at_ms: row.try_get("updated_at").map_err(decode())?,
+        due_at_ms: row.try_get("due_at").map_err(decode())?,
     })
 }

@@ -26,7 +26,35 @@ pub struct HistoryRow {
     pub at_ms: i64,
 }
 
+/// Who a conversation is between, and which plugin it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationRow {
+    pub id: String,
+    pub plugin: Option<String>,
+    pub lead_number: String,
+    pub agent_number: String,
+}
+
 impl Storage {
+    /// One conversation by id.
+    pub async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StorageError> {
+        sqlx::query("SELECT id, plugin, lead_number, agent_number FROM conversations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("conversation"))?
+            .map(|r| {
+                Ok(ConversationRow {
+                    id: r.try_get("id")?,
+                    plugin: r.try_get("plugin")?,
+                    lead_number: r.try_get("lead_number")?,
+                    agent_number: r.try_get("agent_number")?,
+                })
+            })
+            .transpose()
+            .map_err(query("conversation: decode"))
+    }
+
     /// The last `max_rows` messages of a conversation, returned oldest first.
     ///
     /// `exclude_event_id` leaves out the inbound message that event recorded, so a worker

@@ -6,12 +6,17 @@
 //!   single-writer turn, [`WriteTx`]).
 //! - `backend`    — [`Backend`] and the few SQL strings that differ between engines.
 //! - `url`        — which backend a URL names, the default SQLite path, [`redact_url`].
-//! - `migrations` — the ordered `MIGRATIONS` list and its runner (`schema_migrations`).
+//! - `migrations` — sqlx's migrator over `migrations/{sqlite,postgres}` (checksums, the
+//!   PostgreSQL advisory lock), and the adoption of databases the earlier runner made.
 //! - `events`     — ingress (deduplicated, group-committed inbound events), the republish
 //!   sweep, attempt failures and dead letters.
 //! - `history`    — conversation messages as a worker reads them.
 //! - `state`      — each plugin's namespaced key/value state.
-//! - `commit`     — the worker's one transaction that applies an invocation's effects.
+//! - `claims`     — a worker's lease on an event (and its conversation), delivery counts,
+//!   heartbeats, recorded failures.
+//! - `commit`     — the worker's one transaction that applies an invocation's effects,
+//!   checked against its lease, the state versions it read and its daily budgets.
+//! - `budgets`    — the durable per-day budget ledger (SMS segments, LLM tokens, jobs).
 //! - `outbox`     — outbound SMS: claiming with leases, marking sent/failed/retry.
 //! - `routes`     — number → plugin routes and opt-outs.
 //! - `alerts`     — alerts raised outside a worker commit and their delivery status.
@@ -31,6 +36,8 @@
 mod alert_delivery;
 mod alerts;
 mod backend;
+mod budgets;
+mod claims;
 mod commit;
 mod deploys;
 mod error;
@@ -48,7 +55,8 @@ mod workers;
 
 pub use alerts::{AlertRow, AlertStatus, NewAlert};
 pub use backend::Backend;
-pub use commit::{Commit, CommitResult, JobChange, NewOutbound, SlaChange};
+pub use claims::{Claim, Claimed, Failure, Lease};
+pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
 pub use deploys::{
     DEPLOY_CHANNEL, DeployAction, DeployError, DeployHistoryEntry, DeployListener, Deployment,
     NewPluginVersion, ParseNameError, PluginVersionMeta, RolloutMode, ShadowRun,
@@ -57,7 +65,7 @@ pub use error::StorageError;
 pub use events::{
     DeadLetter, EventKind, EventRow, EventStatus, InboundMessage, Inserted, NewEvent,
 };
-pub use history::{Direction, HistoryRow};
+pub use history::{ConversationRow, Direction, HistoryRow};
 pub use outbox::{OutboxRow, OutboxStatus};
 pub use schedule::{DueJob, SlaLadderItem, SlotFiring};
 pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};

@@ -1,210 +1,152 @@
-//! Schema migrations: the ordered list every database is brought up to, and the runner that
-//! applies the missing ones at connect, once, even when several replicas start together.
+//! Schema migrations, through sqlx's migrator: one folder per backend under
+//! `migrations/`, embedded at compile time by `sqlx::migrate!`. Each applied migration is
+//! recorded in `_sqlx_migrations` with its SHA-384 checksum, so a released migration that
+//! was edited afterwards stops the host at connect, naming the version. The whole run is
+//! one transaction under a lock (PostgreSQL: an advisory lock; SQLite: its write lock), so
+//! replicas starting together apply each migration exactly once.
+//!
+//! Databases created by the host's earlier runner (bookkeeping in `schema_migrations`,
+//! versions 1-5) are adopted on first connect: the versions it recorded are entered into
+//! `_sqlx_migrations` with the checksums of the very files it ran (they are unchanged
+//! since), and the migrator then applies only what is new. `schema_migrations` is left in
+//! place, so an older binary still reads the database as current.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::error::query;
 use crate::{Backend, StorageError};
 
-/// One schema change, written once per backend.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Migration {
-    /// Position in the sequence; strictly increasing, never reused.
-    pub version: i64,
-    /// Short label recorded in `schema_migrations.name`.
-    pub name: &'static str,
-    /// Statements for SQLite, each ending with `;` at the end of a line.
-    pub sqlite: &'static str,
-    /// Statements for PostgreSQL, same convention.
-    pub postgres: &'static str,
-}
+static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
-impl Migration {
-    fn sql(&self, backend: Backend) -> &'static str {
-        match backend {
-            Backend::Sqlite => self.sqlite,
-            Backend::Postgres => self.postgres,
-        }
+/// The last version the earlier runner could have applied.
+const LEGACY_LAST_VERSION: i64 = 5;
+
+fn migrator(backend: Backend) -> Migrator {
+    let embedded = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    Migrator {
+        migrations: embedded.migrations.clone(),
+        // A newer binary may have migrated this database during a rolling deploy:
+        // migrations only add, so keep going (and say so below).
+        ignore_missing: true,
+        // `run` holds the lock (and one transaction) around the whole run.
+        locking: false,
+        no_tx: false,
     }
 }
 
-/// Every migration, in order. To change the schema, append an entry with the next version
-/// and a pair of files under `migrations/{sqlite,postgres}/`; never edit a released entry.
-pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-        postgres: include_str!("../migrations/postgres/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "queue",
-        sqlite: include_str!("../migrations/sqlite/0002_queue.sql"),
-        postgres: include_str!("../migrations/postgres/0002_queue.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "schedule",
-        sqlite: include_str!("../migrations/sqlite/0003_schedule.sql"),
-        postgres: include_str!("../migrations/postgres/0003_schedule.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "deploys",
-        sqlite: include_str!("../migrations/sqlite/0004_deploys.sql"),
-        postgres: include_str!("../migrations/postgres/0004_deploys.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "workers",
-        sqlite: include_str!("../migrations/sqlite/0005_workers.sql"),
-        postgres: include_str!("../migrations/postgres/0005_workers.sql"),
-    },
-];
-
-/// Key of the PostgreSQL advisory lock that serialises migration transactions across
-/// replicas ("agenthos" in ASCII).
+/// Key of the PostgreSQL advisory lock that serialises migration runs across replicas
+/// ("agenthos" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x6167_656e_7468_6f73;
 
-/// The runner's bookkeeping table; the same DDL is valid on both backends.
-const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
-     version BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
-
-/// Brings the database up to the last entry of [`MIGRATIONS`] and returns the versions this
+/// Brings the database up to the last embedded migration and returns the versions this
 /// call applied (empty when the schema was already current).
 ///
-/// Each migration runs in its own write transaction that first takes the backend's
-/// migration lock, then claims its version with `INSERT … ON CONFLICT DO NOTHING`: a version
-/// another process already applied (or is applying: the insert waits for it) inserts
-/// nothing and is skipped. A failing migration rolls back, claim included.
+/// Everything happens in ONE write transaction (each migration in a savepoint of it):
+/// on SQLite `BEGIN IMMEDIATE` excludes every other writer, on PostgreSQL a
+/// transaction-scoped advisory lock excludes other replicas migrating. So replicas
+/// starting together apply each migration once, and a failing migration leaves the
+/// schema exactly as it was.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StorageError> {
-    let mut tx = begin_locked(pool, backend)
+    let failed = |e: sqlx::migrate::MigrateError| StorageError::Migrate {
+        reason: e.to_string(),
+    };
+    let migrator = migrator(backend);
+    let mut tx = pool
+        .begin_with(backend.begin_write_sql())
         .await
-        .map_err(query("migrate: lock"))?;
-    sqlx::raw_sql(CREATE_SCHEMA_MIGRATIONS)
-        .execute(&mut *tx)
-        .await
-        .map_err(query("migrate: create schema_migrations"))?;
-    tx.commit()
-        .await
-        .map_err(query("migrate: create schema_migrations"))?;
-
-    let mut applied = Vec::new();
-    for migration in MIGRATIONS {
-        if apply(pool, backend, migration)
+        .map_err(query("migrate: begin"))?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *tx)
             .await
-            .map_err(|source| StorageError::Migration {
-                version: migration.version,
-                name: migration.name,
-                source,
-            })?
-        {
-            tracing::info!(
-                backend = %backend,
-                version = migration.version,
-                name = migration.name,
-                "applied schema migration"
-            );
-            applied.push(migration.version);
-        }
+            .map_err(query("migrate: lock"))?;
     }
-
-    let newest: Option<i64> =
-        sqlx::query("SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1")
-            .fetch_optional(pool)
-            .await
-            .map_err(query("migrate: read schema version"))?
-            .map(|row| row.try_get("version"))
-            .transpose()
-            .map_err(query("migrate: read schema version"))?;
-    let known = MIGRATIONS.last().map_or(0, |m| m.version);
-    if let Some(newest) = newest.filter(|&v| v > known) {
-        // A newer binary migrated this database (e.g. mid rolling deploy). Migrations only
-        // add, so keep going, but say so.
+    tx.ensure_migrations_table().await.map_err(failed)?;
+    adopt_legacy(&mut tx, &migrator).await?;
+    let before = applied(&mut tx).await?;
+    migrator.run(&mut *tx).await.map_err(failed)?;
+    let after = applied(&mut tx).await?;
+    tx.commit().await.map_err(query("migrate: commit"))?;
+    let known = migrator.migrations.last().map_or(0, |m| m.version);
+    if let Some(newest) = after.iter().copied().filter(|&v| v > known).max() {
         tracing::warn!(
             schema_version = newest,
             known_version = known,
             "database schema is newer than this binary"
         );
     }
-    Ok(applied)
+    Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
 }
 
-/// Applies one migration unless already recorded; `true` if this call applied it.
-async fn apply(
-    pool: &AnyPool,
-    backend: Backend,
-    migration: &Migration,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = begin_locked(pool, backend).await?;
-    let claimed = sqlx::query(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (version) DO NOTHING",
-    )
-    .bind(migration.version)
-    .bind(migration.name)
-    .bind(unix_now_ms())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if claimed == 0 {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    for statement in statements(migration.sql(backend)) {
-        sqlx::raw_sql(&statement).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+/// Versions recorded in `_sqlx_migrations`.
+async fn applied(conn: &mut AnyConnection) -> Result<Vec<i64>, StorageError> {
+    let rows = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(query("migrate: list applied"))?;
+    rows.iter()
+        .map(|r| r.try_get::<i64, _>("version"))
+        .collect::<Result<_, _>>()
+        .map_err(query("migrate: list applied"))
 }
 
-/// Opens a write transaction holding the backend's migration lock.
-async fn begin_locked(
-    pool: &AnyPool,
-    backend: Backend,
-) -> Result<Transaction<'static, Any>, sqlx::Error> {
-    let mut tx = pool.begin_with(backend.begin_write_sql()).await?;
-    if let Some(lock_sql) = backend.migration_lock_sql() {
-        sqlx::query(lock_sql)
-            .bind(MIGRATION_LOCK_KEY)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(tx)
-}
-
-/// Splits a migration file into statements: a statement ends at a line whose last
-/// non-blank character is `;`. Blank lines and whole-line `--` comments are dropped, so
-/// keep `;` out of the middle of lines and don't put comments after a statement's `;`.
-fn statements(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in sql.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with("--") {
+/// Enters what the earlier runner applied into `_sqlx_migrations`, once.
+async fn adopt_legacy(conn: &mut AnyConnection, migrator: &Migrator) -> Result<(), StorageError> {
+    let Some(versions) = legacy_versions(conn).await? else {
+        return Ok(());
+    };
+    for version in versions.into_iter().filter(|&v| v <= LEGACY_LAST_VERSION) {
+        let Some(m) = migrator.migrations.iter().find(|m| m.version == version) else {
             continue;
-        }
-        current.push_str(line);
-        current.push('\n');
-        if trimmed.ends_with(';') {
-            out.push(std::mem::take(&mut current));
-        }
+        };
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, $2, TRUE, $3, 0) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(m.version)
+        .bind(m.description.as_ref())
+        .bind(m.checksum.to_vec())
+        .execute(&mut *conn)
+        .await
+        .map_err(query("migrate: adopt schema_migrations"))?;
     }
-    if !current.trim().is_empty() {
-        out.push(current);
-    }
-    out
+    Ok(())
 }
 
-/// Wall-clock now, for `schema_migrations.applied_at` only (everything else takes `now_ms`
-/// from its caller).
-fn unix_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+/// The versions in the earlier runner's `schema_migrations`, or `None` if the database
+/// never had that table.
+async fn legacy_versions(conn: &mut AnyConnection) -> Result<Option<Vec<i64>>, StorageError> {
+    let exists = sqlx::query(
+        "SELECT 1 AS found FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+    );
+    // SQLite has no information_schema; ask its catalog instead.
+    let sqlite = sqlx::query(
+        "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+    );
+    let found = match conn.backend_name() {
+        "SQLite" => sqlite.fetch_optional(&mut *conn).await,
+        _ => exists.fetch_optional(&mut *conn).await,
+    }
+    .map_err(query("migrate: look for schema_migrations"))?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(query("migrate: read schema_migrations"))?;
+    rows.iter()
+        .map(|r| r.try_get::<i64, _>("version"))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+        .map_err(query("migrate: read schema_migrations"))
 }
 
 #[cfg(test)]
@@ -212,36 +154,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_increase_from_one() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(
-                m.version,
-                i as i64 + 1,
-                "migration {} out of sequence",
-                m.name
-            );
-        }
-    }
-
-    #[test]
-    fn backends_have_matching_statement_counts() {
-        for m in MIGRATIONS {
-            let sqlite = statements(m.sqlite);
-            let postgres = statements(m.postgres);
-            assert!(!sqlite.is_empty(), "migration {} is empty", m.name);
-            assert_eq!(sqlite.len(), postgres.len(), "migration {}", m.name);
-            for s in sqlite.iter().chain(&postgres) {
-                assert_eq!(s.matches(';').count(), 1, "stray ';' in {s}");
+    fn both_backends_have_the_same_versions_in_sequence() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let m = migrator(backend);
+            for (i, migration) in m.migrations.iter().enumerate() {
+                assert_eq!(
+                    migration.version,
+                    i as i64 + 1,
+                    "{backend}: migration {} out of sequence",
+                    migration.description
+                );
             }
         }
-    }
-
-    #[test]
-    fn splits_at_line_end_semicolons() {
-        let sql = "-- header\nCREATE TABLE a (\n  x TEXT\n);\n\nCREATE INDEX i ON a (x);\nSELECT 1";
-        let got = statements(sql);
-        assert_eq!(got.len(), 3);
-        assert!(got[0].starts_with("CREATE TABLE a ("));
-        assert_eq!(got[2].trim(), "SELECT 1");
+        let names = |b| -> Vec<String> {
+            migrator(b)
+                .migrations
+                .iter()
+                .map(|m| m.description.to_string())
+                .collect()
+        };
+        assert_eq!(names(Backend::Sqlite), names(Backend::Postgres));
     }
 }

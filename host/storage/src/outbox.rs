@@ -49,11 +49,16 @@ pub struct OutboxRow {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub sent_at_ms: Option<i64>,
+    /// The current lease holder's token while `sending`: results are recorded only with it.
+    pub lease_token: Option<String>,
+    /// An earlier attempt may have reached the provider (its sender died mid-send, or the
+    /// answer never came): look the message up before sending it again.
+    pub ambiguous: bool,
 }
 
 const OUTBOX_COLUMNS: &str = "id, event_id, plugin, conversation_id, to_number, from_number, \
      body, status, attempts, next_attempt_at, lease_until, provider_sid, error_code, \
-     error_message, created_at, updated_at, sent_at";
+     error_message, created_at, updated_at, sent_at, lease_token, ambiguous";
 
 /// Statuses a dispatcher may still finish: a row already sent, failed or suppressed stays so.
 const UNFINISHED: &str = "status IN ('pending', 'sending')";
@@ -61,21 +66,25 @@ const UNFINISHED: &str = "status IN ('pending', 'sending')";
 impl Storage {
     /// Atomically claims up to `max_rows` rows that are due (`pending` with
     /// `next_attempt_at <= now_ms`, or `sending` whose lease expired), sets them `sending`
-    /// with a lease until `now_ms + lease_ms`, and returns them, oldest due first.
+    /// with a lease until `now_ms + lease_ms` held by `token`, and returns them, oldest due
+    /// first.
     ///
     /// Concurrent claimers never receive the same row: on PostgreSQL rows locked by another
     /// claimer are skipped (`FOR UPDATE SKIP LOCKED`); on SQLite the claim is one
-    /// `UPDATE … RETURNING` under the single writer lock. A dispatcher that dies mid-send
-    /// loses its claim when the lease runs out, so the row is sent again: the provider-side
-    /// idempotency key is what keeps that from doubling.
+    /// `UPDATE … RETURNING` under the single writer lock. A row taken over from an expired
+    /// lease is marked `ambiguous`: its sender died (or stalled) mid-send, and Twilio may
+    /// have accepted it, so the dispatcher looks it up before sending again. (Twilio's
+    /// Messages API has no idempotency key.)
     pub async fn claim_due_outbox(
         &self,
         now_ms: i64,
         lease_ms: i64,
         max_rows: u32,
+        token: &str,
     ) -> Result<Vec<OutboxRow>, StorageError> {
         let sql = format!(
-            "UPDATE outbox SET status = 'sending', lease_until = $2, updated_at = $1 \
+            "UPDATE outbox SET ambiguous = (ambiguous OR status = 'sending'), \
+             status = 'sending', lease_until = $2, lease_token = $4, updated_at = $1 \
              WHERE id IN (SELECT id FROM outbox \
                  WHERE (status = 'pending' AND next_attempt_at <= $1) \
                     OR (status = 'sending' AND lease_until <= $1) \
@@ -88,6 +97,7 @@ impl Storage {
             .bind(now_ms)
             .bind(now_ms.saturating_add(lease_ms))
             .bind(limit(max_rows))
+            .bind(token)
             .fetch_all(&self.pool)
             .await
             .map_err(query("claim_due_outbox"))?;
@@ -97,77 +107,132 @@ impl Storage {
         Ok(claimed)
     }
 
-    /// Records that the provider accepted the message. Returns `false` if the row does not
-    /// exist or was already finished.
+    /// Records that the provider accepted the message. Returns `false` if the row is not
+    /// (any more) held by `token`.
     pub async fn mark_outbox_sent(
         &self,
         id: &str,
+        token: &str,
         provider_sid: &str,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let sql = format!(
-            "UPDATE outbox SET status = 'sent', provider_sid = $2, sent_at = $3, updated_at = $3, \
-             lease_until = NULL WHERE id = $1 AND {UNFINISHED}"
-        );
-        let done = self
-            .execute_write(
-                "mark_outbox_sent",
-                sqlx::query(&sql).bind(id).bind(provider_sid).bind(now_ms),
-            )
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.finish_outbox(
+            "mark_outbox_sent",
+            "status = 'sent', provider_sid = $2, sent_at = $4",
+            id,
+            token,
+            Some(provider_sid),
+            None,
+            None,
+            now_ms,
+        )
+        .await
     }
 
     /// Records a permanent failure (e.g. an invalid number); the row is never retried.
-    /// Returns `false` if the row does not exist or was already finished.
+    /// Returns `false` if the row is not (any more) held by `token`.
     pub async fn mark_outbox_failed(
         &self,
         id: &str,
+        token: &str,
         error_code: Option<&str>,
         error_message: &str,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let sql = format!(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, error_code = $2, \
-             error_message = $3, updated_at = $4, lease_until = NULL \
-             WHERE id = $1 AND {UNFINISHED}"
-        );
+        self.finish_outbox(
+            "mark_outbox_failed",
+            "status = 'failed', attempts = attempts + 1, error_code = $5, error_message = $6",
+            id,
+            token,
+            None,
+            error_code,
+            Some(error_message),
+            now_ms,
+        )
+        .await
+    }
+
+    /// Records that the row was deliberately not sent (the recipient opted out after the
+    /// commit). Returns `false` if the row is not (any more) held by `token`.
+    pub async fn mark_outbox_suppressed(
+        &self,
+        id: &str,
+        token: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StorageError> {
+        self.finish_outbox(
+            "mark_outbox_suppressed",
+            "status = 'suppressed', error_message = $6",
+            id,
+            token,
+            None,
+            None,
+            Some(reason),
+            now_ms,
+        )
+        .await
+    }
+
+    /// Records a transient failure: counts the attempt and returns the row to `pending`
+    /// until `next_attempt_at_ms`; `ambiguous` says whether the attempt may have reached
+    /// the provider. Returns `false` if the row is not (any more) held by `token`.
+    pub async fn reschedule_outbox(
+        &self,
+        id: &str,
+        token: &str,
+        next_attempt_at_ms: i64,
+        error_message: &str,
+        ambiguous: bool,
+        now_ms: i64,
+    ) -> Result<bool, StorageError> {
+        let sql = "UPDATE outbox SET status = 'pending', attempts = attempts + 1, \
+             next_attempt_at = $2, error_message = $3, updated_at = $4, lease_until = NULL, \
+             lease_token = NULL, ambiguous = (ambiguous OR $5) \
+             WHERE id = $1 AND status = 'sending' AND lease_token = $6";
         let done = self
             .execute_write(
-                "mark_outbox_failed",
-                sqlx::query(&sql)
+                "reschedule_outbox",
+                sqlx::query(sql)
                     .bind(id)
-                    .bind(error_code)
+                    .bind(next_attempt_at_ms)
                     .bind(error_message)
-                    .bind(now_ms),
+                    .bind(now_ms)
+                    .bind(ambiguous)
+                    .bind(token),
             )
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records a transient failure: counts the attempt and returns the row to `pending`
-    /// until `next_attempt_at_ms`. Returns `false` if the row does not exist or was already
-    /// finished.
-    pub async fn reschedule_outbox(
+    /// One lease-checked final update: `set` may use `$2` (sid), `$4` (now), `$5` (error
+    /// code) and `$6` (error message).
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_outbox(
         &self,
+        op: &'static str,
+        set: &str,
         id: &str,
-        next_attempt_at_ms: i64,
-        error_message: &str,
+        token: &str,
+        provider_sid: Option<&str>,
+        error_code: Option<&str>,
+        error_message: Option<&str>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
         let sql = format!(
-            "UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = $2, \
-             error_message = $3, updated_at = $4, lease_until = NULL \
-             WHERE id = $1 AND {UNFINISHED}"
+            "UPDATE outbox SET {set}, updated_at = $4, lease_until = NULL, lease_token = NULL \
+             WHERE id = $1 AND status = 'sending' AND lease_token = $3"
         );
         let done = self
             .execute_write(
-                "reschedule_outbox",
+                op,
                 sqlx::query(&sql)
                     .bind(id)
-                    .bind(next_attempt_at_ms)
-                    .bind(error_message)
-                    .bind(now_ms),
+                    .bind(provider_sid)
+                    .bind(token)
+                    .bind(now_ms)
+                    .bind(error_code)
+                    .bind(error_message),
             )
             .await?;
         Ok(done.rows_affected() > 0)
@@ -233,5 +298,7 @@ fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StorageError> {
         created_at_ms: row.try_get("created_at").map_err(decode())?,
         updated_at_ms: row.try_get("updated_at").map_err(decode())?,
         sent_at_ms: row.try_get("sent_at").map_err(decode())?,
+        lease_token: row.try_get("lease_token").map_err(decode())?,
+        ambiguous: crate::sql::flag(row, "ambiguous").map_err(decode())?,
     })
 }

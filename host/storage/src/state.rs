@@ -9,23 +9,23 @@ use crate::{Storage, StorageError};
 
 impl Storage {
     /// The value of one of `plugin`'s keys, if set.
-    pub async fn state_get(&self, plugin: &str, key: &str) -> Result<Option<String>, StorageError> {
-        sqlx::query("SELECT value FROM plugin_state WHERE plugin = $1 AND key = $2")
+    /// A committed value and its version (raised on every committed write), or `None`.
+    pub async fn state_get(
+        &self,
+        plugin: &str,
+        key: &str,
+    ) -> Result<Option<(String, i64)>, StorageError> {
+        sqlx::query("SELECT value, version FROM plugin_state WHERE plugin = $1 AND key = $2")
             .bind(plugin)
             .bind(key)
             .fetch_optional(&self.pool)
             .await
             .map_err(query("state_get"))?
-            .map(|row| row.try_get("value"))
+            .map(|row| Ok((row.try_get("value")?, row.try_get("version")?)))
             .transpose()
             .map_err(query("state_get: decode"))
     }
 
-    /// Up to `max_rows` of `plugin`'s keys that start with `prefix`, in byte order.
-    ///
-    /// The match is a key range, not `LIKE`, so `%`, `_` and `\` in a prefix are literal and
-    /// the comparison is case-sensitive on both backends (PostgreSQL stores keys with
-    /// `COLLATE "C"` so its order matches SQLite's).
     pub async fn state_list_keys(
         &self,
         plugin: &str,

@@ -240,6 +240,10 @@ pub enum SendError {
         message: String,
         /// How long Twilio asked us to wait (`Retry-After`), if it did.
         retry_after: Option<Duration>,
+        /// Whether Twilio may have accepted the message anyway: the request left and no
+        /// clear refusal came back (a timeout, a connection cut mid-answer, a 5xx). Such a
+        /// message is looked up ([`TwilioClient::find_sent`]) before it is sent again.
+        maybe_sent: bool,
     },
 }
 
@@ -271,6 +275,58 @@ struct TwilioErrorBody {
 struct MessageBody {
     sid: Option<String>,
     status: Option<String>,
+}
+
+/// One page of the Messages list (`{"messages": [...], ...}`).
+#[derive(Debug, Deserialize)]
+struct MessagePage {
+    #[serde(default)]
+    messages: Vec<ListedMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedMessage {
+    sid: Option<String>,
+    status: Option<String>,
+    body: Option<String>,
+    direction: Option<String>,
+    /// RFC 2822, e.g. `Thu, 24 Aug 2023 05:01:45 +0000`.
+    date_created: Option<String>,
+}
+
+/// Unix epoch ms of an RFC 2822 date as Twilio writes them
+/// (`Thu, 24 Aug 2023 05:01:45 +0000`); `None` if it is not one.
+pub fn parse_rfc2822_ms(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, zone] = parts.as_slice() else {
+        return None;
+    };
+    let day: i64 = day.parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m == month)? as i64
+        + 1;
+    let year: i64 = year.parse().ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    let sign = match zone.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let offset: i64 = zone[1..].parse().ok()?;
+    let offset_secs = sign * ((offset / 100) * 3600 + (offset % 100) * 60);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + m * 60 + sec - offset_secs) * 1000)
 }
 
 /// Sends SMS through one Twilio account. Cheap to clone; clones share one connection pool.
@@ -316,12 +372,81 @@ impl TwilioClient {
         &self.config
     }
 
+    /// Looks for a message to `to` (from `from`, unless a Messaging Service sends) with
+    /// exactly `body`, created at or after `since_ms` (Unix epoch ms): the check before a
+    /// message whose earlier attempt may have reached Twilio is sent again. Reads the
+    /// newest page of the account's Messages list (`GET Messages.json?To=&From=`).
+    pub async fn find_sent(
+        &self,
+        to: &str,
+        from: &str,
+        body: &str,
+        since_ms: i64,
+    ) -> Result<Option<SentMessage>, SendError> {
+        let mut query: Vec<(&str, &str)> = vec![("To", to)];
+        if self.config.messaging_service_sid.is_none() {
+            query.push(("From", from));
+        }
+        query.push(("PageSize", "50"));
+        let response = self
+            .http
+            .get(&self.messages_url)
+            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .query(&query)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = parse_retry_after(response.headers());
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if !status.is_success() {
+            // A lookup that fails decides nothing: the caller tries again later.
+            return Err(match classify(status, retry_after, &bytes) {
+                SendError::Permanent { message, .. } => SendError::Transient {
+                    message: format!("message lookup refused: {message}"),
+                    retry_after,
+                    maybe_sent: true,
+                },
+                transient => transient,
+            });
+        }
+        let page: MessagePage =
+            serde_json::from_slice(&bytes).map_err(|e| SendError::Transient {
+                message: format!("message lookup answer unreadable: {e}"),
+                retry_after: None,
+                maybe_sent: true,
+            })?;
+        Ok(page
+            .messages
+            .into_iter()
+            .filter(|m| m.body.as_deref() == Some(body))
+            .filter(|m| {
+                m.direction
+                    .as_deref()
+                    .is_none_or(|d| d.starts_with("outbound"))
+            })
+            .filter(|m| {
+                m.date_created
+                    .as_deref()
+                    .and_then(parse_rfc2822_ms)
+                    .is_none_or(|created| created >= since_ms)
+            })
+            .find_map(|m| {
+                Some(SentMessage {
+                    sid: m.sid.filter(|s| !s.is_empty())?,
+                    status: MessageStatus::parse(m.status.as_deref().unwrap_or("queued")),
+                })
+            }))
+    }
+
     /// Sends `body` to `to`. `from` is the sender number; it is ignored (not sent) when a
     /// Messaging Service is configured, which then picks the sender.
     ///
     /// A timeout or dropped connection after the request left is ambiguous — Twilio may
-    /// have accepted the message — and is reported as [`SendError::Transient`]; Twilio's
-    /// Messages API has no idempotency key, so such a retry can duplicate the SMS.
+    /// have accepted the message — and is reported as [`SendError::Transient`] with
+    /// `maybe_sent`; Twilio's Messages API has no idempotency key, so the caller looks the
+    /// message up ([`TwilioClient::find_sent`]) before sending it again.
     pub async fn send(&self, to: &str, from: &str, body: &str) -> Result<SentMessage, SendError> {
         let mut form: Vec<(&str, &str)> = vec![("To", to)];
         match &self.config.messaging_service_sid {
@@ -387,7 +512,8 @@ fn parse_sent(bytes: &[u8]) -> Option<SentMessage> {
     Some(SentMessage { sid, status })
 }
 
-/// A failure before any HTTP status arrived: always worth retrying.
+/// A failure before any HTTP status arrived: always worth retrying. Only a failure to
+/// connect proves the request never reached Twilio.
 fn transport_error(e: reqwest::Error) -> SendError {
     let what = if e.is_timeout() {
         "timed out"
@@ -396,9 +522,11 @@ fn transport_error(e: reqwest::Error) -> SendError {
     } else {
         "request failed"
     };
+    let maybe_sent = !e.is_connect();
     SendError::Transient {
         message: format!("twilio {what}: {}", e.without_url()),
         retry_after: None,
+        maybe_sent,
     }
 }
 
@@ -438,6 +566,8 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> S
             code.map_or_else(|| "none".to_owned(), |c| c.to_string())
         ),
         retry_after,
+        // A 5xx answers a request Twilio received and may have acted on.
+        maybe_sent: status.is_server_error(),
     };
 
     let s = status.as_u16();
@@ -489,6 +619,24 @@ fn truncate(s: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilio_dates_parse_to_epoch_ms() {
+        assert_eq!(
+            parse_rfc2822_ms("Thu, 24 Aug 2023 05:01:45 +0000"),
+            Some(1_692_853_305_000)
+        );
+        assert_eq!(
+            parse_rfc2822_ms("Thu, 24 Aug 2023 00:01:45 -0500"),
+            Some(1_692_853_305_000)
+        );
+        assert_eq!(
+            parse_rfc2822_ms("Sat, 01 Jan 2000 00:00:00 +0000"),
+            Some(946_684_800_000)
+        );
+        assert_eq!(parse_rfc2822_ms("yesterday"), None);
+        assert_eq!(parse_rfc2822_ms("Thu, 24 Foo 2023 05:01:45 +0000"), None);
+    }
 
     fn config() -> TwilioConfig {
         TwilioConfig::new("AC0123456789abcdef0123456789abcdef", "s3cr3t-token")

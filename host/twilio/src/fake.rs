@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -45,6 +45,8 @@ pub struct RecordedSms {
     pub status: u16,
     /// The message sid the fake assigned, when it accepted the message (201).
     pub sid: Option<String>,
+    /// When it was accepted, as Twilio's `date_created` (empty otherwise).
+    pub created: String,
 }
 
 impl RecordedSms {
@@ -63,6 +65,10 @@ struct Script {
     throttle: u32,
     /// HTTP statuses for the next requests, in order (e.g. 500, 503).
     errors: VecDeque<u16>,
+    /// How many of the next messages are accepted (recorded, listed) but answered only
+    /// after this long: a client with a shorter timeout sees an ambiguous failure.
+    stall: u32,
+    stall_for: Duration,
 }
 
 struct Shared {
@@ -125,7 +131,7 @@ impl FakeTwilio {
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
-                post(create_message),
+                post(create_message).get(list_messages),
             )
             .fallback(not_found)
             .with_state(Arc::clone(&shared));
@@ -206,6 +212,15 @@ impl FakeTwilio {
         script
             .errors
             .extend(std::iter::repeat_n(status, n as usize));
+    }
+
+    /// The next `n` messages are accepted (they count as sent and are listed) but
+    /// answered only after `delay`: what a client sees when Twilio took a message and the
+    /// answer was lost.
+    pub fn accept_then_stall_next(&self, n: u32, delay: Duration) {
+        let mut script = lock(&self.shared.script);
+        script.stall = n;
+        script.stall_for = delay;
     }
 
     /// Waits until at least `n` requests have been received (whatever was answered) or
@@ -319,12 +334,65 @@ async fn create_message(
         auth_ok: basic_auth_ok(&headers, &shared.account_sid, &shared.auth_token),
         status: 0,
         sid: None,
+        created: String::new(),
     };
     let response = answer(&shared, &account_sid, &headers, &mut record);
     record.status = response.status().as_u16();
+    let stall = {
+        let mut script = lock(&shared.script);
+        (record.accepted() && script.stall > 0).then(|| {
+            script.stall -= 1;
+            script.stall_for
+        })
+    };
     lock(&shared.log).push(record);
     shared.count.send_modify(|c| *c += 1);
+    if let Some(delay) = stall {
+        tokio::time::sleep(delay).await;
+    }
     response
+}
+
+/// `GET Messages.json?To=&From=&PageSize=`: the accepted messages, newest first, as
+/// Twilio's list resource shapes them.
+async fn list_messages(
+    State(shared): State<Arc<Shared>>,
+    Path(account_sid): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !basic_auth_ok(&headers, &shared.account_sid, &shared.auth_token) {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let page_size: usize = query
+        .get("PageSize")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(50);
+    let messages: Vec<serde_json::Value> = lock(&shared.log)
+        .iter()
+        .rev()
+        .filter(|r| r.accepted())
+        .filter(|r| query.get("To").is_none_or(|to| *to == r.to))
+        .filter(|r| {
+            query
+                .get("From")
+                .is_none_or(|from| Some(from) == r.from.as_ref())
+        })
+        .take(page_size)
+        .map(|r| message_json(&account_sid, r))
+        .collect();
+    axum::Json(serde_json::json!({
+        "messages": messages,
+        "end": messages.len().saturating_sub(1),
+        "first_page_uri": format!("/2010-04-01/Accounts/{account_sid}/Messages.json?PageSize={page_size}&Page=0"),
+        "next_page_uri": null,
+        "page": 0,
+        "page_size": page_size,
+        "previous_page_uri": null,
+        "start": 0,
+        "uri": format!("/2010-04-01/Accounts/{account_sid}/Messages.json?PageSize={page_size}&Page=0"),
+    }))
+    .into_response()
 }
 
 /// Decides the answer, in the order Twilio checks: auth, resource, script, validation.
@@ -402,15 +470,55 @@ fn answer(
         *next += 1;
         format!("SM{:032x}", *next)
     };
-    record.sid = Some(sid.clone());
+    record.sid = Some(sid);
+    record.created = rfc2822_now();
+    (
+        StatusCode::CREATED,
+        axum::Json(message_json(account_sid, record)),
+    )
+        .into_response()
+}
+
+/// Now as Twilio writes dates: `Thu, 24 Aug 2023 05:01:45 +0000`.
+fn rfc2822_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{weekday}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
+        months[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A Message resource for an accepted message.
+fn message_json(account_sid: &str, record: &RecordedSms) -> serde_json::Value {
+    let sid = record.sid.clone().unwrap_or_default();
     let uri = format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json");
-    let message = serde_json::json!({
+    serde_json::json!({
         "account_sid": account_sid,
         "api_version": "2010-04-01",
         "body": record.body,
-        "date_created": "Thu, 24 Aug 2023 05:01:45 +0000",
+        "date_created": record.created,
         "date_sent": null,
-        "date_updated": "Thu, 24 Aug 2023 05:01:45 +0000",
+        "date_updated": record.created,
         "direction": "outbound-api",
         "error_code": null,
         "error_message": null,
@@ -425,6 +533,5 @@ fn answer(
         "subresource_uris": { "media": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json") },
         "to": record.to,
         "uri": uri,
-    });
-    (StatusCode::CREATED, axum::Json(message)).into_response()
+    })
 }

@@ -201,8 +201,8 @@ async fn classifies_each_answer() -> anyhow::Result<()> {
 
     let e = client.send("+15550000429", FROM, "x").await.unwrap_err();
     assert!(
-        matches!(&e, SendError::Transient { retry_after: Some(d), .. } if *d == Duration::from_secs(2)),
-        "{e:?}"
+        matches!(&e, SendError::Transient { retry_after: Some(d), maybe_sent: false, .. } if *d == Duration::from_secs(2)),
+        "a 429 is a clear refusal: {e:?}"
     );
 
     let e = client.send("+15550000400", FROM, "x").await.unwrap_err();
@@ -217,7 +217,7 @@ async fn classifies_each_answer() -> anyhow::Result<()> {
 
     let e = client.send("+15550000500", FROM, "x").await.unwrap_err();
     assert!(
-        matches!(&e, SendError::Transient { retry_after: None, message } if message.contains("500") && message.contains("boom")),
+        matches!(&e, SendError::Transient { retry_after: None, message, maybe_sent: true } if message.contains("500") && message.contains("boom")),
         "{e:?}"
     );
 
@@ -236,8 +236,8 @@ async fn timeouts_and_refused_connections_are_transient() -> anyhow::Result<()> 
     let client = TwilioClient::new(c)?;
     let e = client.send("+15550000999", FROM, "x").await.unwrap_err();
     assert!(
-        matches!(&e, SendError::Transient { message, .. } if message.contains("timed out")),
-        "{e:?}"
+        matches!(&e, SendError::Transient { message, maybe_sent: true, .. } if message.contains("timed out")),
+        "a timeout may have been accepted: {e:?}"
     );
 
     // A port that was just free: nothing listens there.
@@ -248,8 +248,8 @@ async fn timeouts_and_refused_connections_are_transient() -> anyhow::Result<()> 
     let client = TwilioClient::new(config(&format!("http://{closed}")))?;
     let e = client.send("+15550000201", FROM, "x").await.unwrap_err();
     assert!(
-        matches!(&e, SendError::Transient { message, .. } if message.contains("connect")),
-        "{e:?}"
+        matches!(&e, SendError::Transient { message, maybe_sent: false, .. } if message.contains("connect")),
+        "a refused connection never reached Twilio: {e:?}"
     );
     Ok(())
 }
@@ -345,7 +345,7 @@ async fn fake_server_errors_are_transient() -> anyhow::Result<()> {
     for _ in 0..2 {
         let e = client.send("+15551230001", FROM, "hi").await.unwrap_err();
         assert!(
-            matches!(&e, SendError::Transient { message, retry_after: None } if message.contains("503")),
+            matches!(&e, SendError::Transient { message, retry_after: None, .. } if message.contains("503")),
             "{e:?}"
         );
     }
@@ -467,5 +467,67 @@ async fn fake_validates_required_fields_and_content_type() -> anyhow::Result<()>
         .await?
         .status();
     assert_eq!(status, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_message_accepted_behind_a_lost_answer_is_found_by_lookup() -> anyhow::Result<()> {
+    let fake = FakeTwilio::start().await;
+    let mut c = fake.config();
+    c.timeout = Duration::from_millis(300);
+    let client = TwilioClient::new(c)?;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64
+        - 2_000;
+    client.send("+15551230009", FROM, "an older reply").await?;
+    fake.accept_then_stall_next(1, Duration::from_secs(2));
+    let e = client
+        .send("+15551230009", FROM, "see you saturday at 11")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            SendError::Transient {
+                maybe_sent: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Twilio has it: the lookup finds it by recipient, sender and body.
+    let found = client
+        .find_sent("+15551230009", FROM, "see you saturday at 11", before)
+        .await?
+        .expect("the accepted message is listed");
+    let accepted = fake.accepted();
+    assert_eq!(Some(found.sid), accepted.last().and_then(|m| m.sid.clone()));
+    // Another body, another sender, or only older messages: not found.
+    assert_eq!(
+        client
+            .find_sent("+15551230009", FROM, "something else", before)
+            .await?,
+        None
+    );
+    assert_eq!(
+        client
+            .find_sent(
+                "+15551230009",
+                "+15550009999",
+                "see you saturday at 11",
+                before
+            )
+            .await?,
+        None
+    );
+    let later = before + 3_600_000;
+    assert_eq!(
+        client
+            .find_sent("+15551230009", FROM, "an older reply", later)
+            .await?,
+        None,
+        "an identical body sent before the row existed is not this message"
+    );
     Ok(())
 }

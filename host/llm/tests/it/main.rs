@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agenthost_llm::{AlertSink, Gateway, LlmConfig, NO_PROVIDER_MESSAGE};
-use agenthost_runtime::{ChatMessage, ChatRole, Clock, CompletionRequest, LlmError, LlmGateway};
+use agenthost_runtime::{
+    BudgetLedger, ChatMessage, ChatRole, Clock, CompletionRequest, LlmCaller, LlmError, LlmGateway,
+    MemoryLedger,
+};
 use fake::{ANTHROPIC, FakeLlm, GEMINI, OPENAI, Reply};
 use serde_json::json;
 
@@ -76,6 +79,8 @@ struct Harness {
     gateway: Arc<Gateway>,
     clock: Arc<FakeClock>,
     alerts: Arc<Alerts>,
+    config: LlmConfig,
+    ledger: Arc<MemoryLedger>,
 }
 
 /// All three providers pointed at one fake, plus `vars` (which win).
@@ -103,12 +108,31 @@ async fn harness(vars: &[(&str, &str)]) -> Harness {
     let config = LlmConfig::from_lookup(|k| map.get(k).cloned()).unwrap();
     let clock = Arc::new(FakeClock(AtomicU64::new(START_MS)));
     let alerts = Arc::new(Alerts::default());
-    let gateway = Arc::new(Gateway::new(config, clock.clone(), alerts.clone()).unwrap());
+    let ledger = Arc::new(MemoryLedger::default());
+    let gateway = Arc::new(
+        Gateway::new(
+            config.clone(),
+            clock.clone(),
+            ledger.clone(),
+            alerts.clone(),
+        )
+        .unwrap(),
+    );
     Harness {
         fake,
         gateway,
         clock,
         alerts,
+        config,
+        ledger,
+    }
+}
+
+/// The active version of `plugin` calling.
+fn caller(plugin: &str) -> LlmCaller<'_> {
+    LlmCaller {
+        plugin,
+        budget_subject: plugin,
     }
 }
 
@@ -141,7 +165,7 @@ fn secs(n: u64) -> Instant {
 impl Harness {
     async fn complete(&self, deadline: Instant) -> Result<agenthost_runtime::Completion, LlmError> {
         self.gateway
-            .complete(PLUGIN, conversation(), deadline)
+            .complete(&caller(PLUGIN), conversation(), deadline)
             .await
     }
 }
@@ -240,7 +264,10 @@ async fn omits_absent_system_and_temperature() {
     let mut req = conversation();
     req.system = None;
     req.temperature = None;
-    h.gateway.complete(PLUGIN, req, secs(5)).await.unwrap();
+    h.gateway
+        .complete(&caller(PLUGIN), req, secs(5))
+        .await
+        .unwrap();
     let body = &h.fake.requests()[0].body;
     assert!(
         body.get("system").is_none() && body.get("temperature").is_none(),
@@ -500,7 +527,7 @@ async fn concurrency_gate_bounds_in_flight_requests() {
     let calls: Vec<_> = (0..6)
         .map(|_| {
             let g = h.gateway.clone();
-            tokio::spawn(async move { g.complete(PLUGIN, conversation(), secs(10)).await })
+            tokio::spawn(async move { g.complete(&caller(PLUGIN), conversation(), secs(10)).await })
         })
         .collect();
     for call in calls {
@@ -520,7 +547,8 @@ async fn waiting_at_the_gate_counts_against_the_deadline() {
     h.fake
         .set_default(OPENAI, Reply::Delay(Duration::from_millis(800)));
     let g = h.gateway.clone();
-    let first = tokio::spawn(async move { g.complete(PLUGIN, conversation(), secs(10)).await });
+    let first =
+        tokio::spawn(async move { g.complete(&caller(PLUGIN), conversation(), secs(10)).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let start = Instant::now();
     let second = h
@@ -586,16 +614,90 @@ async fn budget_exhaustion_refuses_and_alerts_once_per_day() {
     // Another plugin has its own budget.
     assert!(
         h.gateway
-            .complete("locator", conversation(), secs(5))
+            .complete(&caller("locator"), conversation(), secs(5))
             .await
             .is_ok()
+    );
+
+    // A shadow candidate spends its own budget, never the active version's.
+    let shadow = LlmCaller {
+        plugin: PLUGIN,
+        budget_subject: "landlord-rep@shadow",
+    };
+    assert!(
+        h.gateway
+            .complete(&shadow, conversation(), secs(5))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        h.gateway.complete(&shadow, conversation(), secs(5)).await,
+        Err(LlmError::BudgetExhausted)
+    );
+
+    // Another replica (another gateway on the same ledger) sees the same spent budget
+    // and raises no second alert.
+    let replica = Gateway::new(
+        h.config.clone(),
+        h.clock.clone(),
+        h.ledger.clone(),
+        h.alerts.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        replica
+            .complete(&caller(PLUGIN), conversation(), secs(5))
+            .await,
+        Err(LlmError::BudgetExhausted)
+    );
+    assert_eq!(
+        h.fake.count(ANTHROPIC),
+        3,
+        "first, locator's, the shadow's first"
+    );
+    assert_eq!(
+        h.alerts.0.lock().unwrap().len(),
+        2,
+        "one per subject and day"
     );
 
     // UTC midnight: a fresh budget, and a fresh alert when it runs out again.
     h.clock.advance(Duration::from_secs(3_600));
     assert!(h.complete(secs(5)).await.is_ok());
     assert_eq!(h.complete(secs(5)).await, Err(LlmError::BudgetExhausted));
-    assert_eq!(h.alerts.0.lock().unwrap().len(), 2);
+    assert_eq!(h.alerts.0.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn max_tokens_never_asks_for_more_than_the_budget_has_left() {
+    let h = harness(&[
+        ("AGENTHOST_LLM_CHAIN", "openai"),
+        ("AGENTHOST_LLM_PLUGIN_DAILY_TOKENS", "landlord-rep:1000"),
+    ])
+    .await;
+    let day = agenthost_runtime::utc_day(START_MS);
+    h.ledger
+        .charge(PLUGIN, agenthost_runtime::Budget::LlmTokens, day, 950)
+        .await
+        .unwrap();
+    h.fake.set_default(OPENAI, Reply::ok("ok", 10, 5));
+    h.complete(secs(5)).await.unwrap();
+    let body = h
+        .fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.provider == OPENAI)
+        .expect("a request reached the provider")
+        .body;
+    assert_eq!(body["max_tokens"], 50, "200 asked, 50 left: {body}");
+    assert_eq!(
+        h.ledger
+            .spent(PLUGIN, agenthost_runtime::Budget::LlmTokens, day)
+            .await
+            .unwrap(),
+        965,
+        "the call's 15 tokens are in the durable count"
+    );
 }
 
 #[tokio::test]
@@ -604,11 +706,14 @@ async fn no_provider_is_unavailable_at_once() {
     let gateway = Gateway::new(
         config,
         Arc::new(agenthost_runtime::SystemClock),
+        Arc::new(MemoryLedger::default()),
         Arc::new(agenthost_llm::LogAlerts),
     )
     .unwrap();
     let start = Instant::now();
-    let r = gateway.complete(PLUGIN, conversation(), secs(5)).await;
+    let r = gateway
+        .complete(&caller(PLUGIN), conversation(), secs(5))
+        .await;
     assert_eq!(r, Err(LlmError::Unavailable(NO_PROVIDER_MESSAGE.into())));
     assert!(start.elapsed() < Duration::from_millis(50));
 }

@@ -161,15 +161,9 @@ impl Fixture {
             .await?;
         self.storage
             .commit_success(&Commit {
-                event_id: id,
-                plugin: plugin.into(),
-                version: "v1".into(),
-                now_ms,
-                state_writes: vec![],
-                outbound: vec![],
                 jobs,
-                alerts: vec![],
                 sla,
+                ..Commit::new(&id, plugin, "v1", now_ms)
             })
             .await?;
         Ok(())

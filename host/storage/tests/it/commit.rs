@@ -117,7 +117,10 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(event.updated_at_ms, 5_000);
 
     assert_eq!(
-        db.state_get(PLUGIN, "lead:stage").await?.as_deref(),
+        db.state_get(PLUGIN, "lead:stage")
+            .await?
+            .map(|(v, _)| v)
+            .as_deref(),
         Some("touring")
     );
     assert_eq!(db.state_get(PLUGIN, "lead:old").await?, None);
@@ -215,7 +218,10 @@ pub async fn second_commit_of_an_event_changes_nothing(db: &TestDb) -> anyhow::R
     assert_eq!(count(db, "messages", "").await?, messages_before);
     assert_eq!(count(db, "alerts", "").await?, 1);
     assert_eq!(
-        db.state_get(PLUGIN, "lead:stage").await?.as_deref(),
+        db.state_get(PLUGIN, "lead:stage")
+            .await?
+            .map(|(v, _)| v)
+            .as_deref(),
         Some("touring")
     );
     let event = db
@@ -258,7 +264,10 @@ pub async fn failed_commit_rolls_back_everything(db: &TestDb) -> anyhow::Result<
     assert_eq!(event.status, EventStatus::Queued);
     assert_eq!(db.state_get(PLUGIN, "lead:stage").await?, None);
     assert_eq!(
-        db.state_get(PLUGIN, "lead:old").await?.as_deref(),
+        db.state_get(PLUGIN, "lead:old")
+            .await?
+            .map(|(v, _)| v)
+            .as_deref(),
         Some("x")
     );
     assert_eq!(count(db, "outbox", "").await?, 0);
@@ -281,7 +290,10 @@ pub async fn state_is_namespaced_per_plugin(db: &TestDb) -> anyhow::Result<()> {
     db.commit_success(&b).await?;
 
     assert_eq!(
-        db.state_get("locator", "budget").await?.as_deref(),
+        db.state_get("locator", "budget")
+            .await?
+            .map(|(v, _)| v)
+            .as_deref(),
         Some("1500")
     );
     assert_eq!(db.state_get("insurance", "budget").await?, None);
@@ -299,11 +311,17 @@ pub async fn state_is_namespaced_per_plugin(db: &TestDb) -> anyhow::Result<()> {
     ];
     db.commit_success(&c).await?;
     assert_eq!(
-        db.state_get("locator", "budget").await?.as_deref(),
+        db.state_get("locator", "budget")
+            .await?
+            .map(|(v, _)| v)
+            .as_deref(),
         Some("1500")
     );
     assert_eq!(
-        db.state_get("insurance", "quote").await?.as_deref(),
+        db.state_get("insurance", "quote")
+            .await?
+            .map(|(v, _)| v)
+            .as_deref(),
         Some("13.00")
     );
     Ok(())

@@ -23,6 +23,7 @@ pub fn message_event(
         payload: format!(r#"{{"body":"{body}"}}"#),
         received_at_ms: at_ms,
         inbound: Some(InboundMessage {
+            opt_out: None,
             lead_number: LEAD.to_owned(),
             agent_number: AGENT.to_owned(),
             body: body.to_owned(),
@@ -46,17 +47,7 @@ pub fn job_event(id: &str, dedupe_key: &str, at_ms: i64) -> NewEvent {
 
 /// A commit for `event_id` with no effects.
 pub fn empty_commit(event_id: &str, now_ms: i64) -> Commit {
-    Commit {
-        event_id: event_id.to_owned(),
-        plugin: PLUGIN.to_owned(),
-        version: "1.0.0".to_owned(),
-        now_ms,
-        state_writes: Vec::new(),
-        outbound: Vec::new(),
-        jobs: Vec::new(),
-        alerts: Vec::new(),
-        sla: Vec::new(),
-    }
+    Commit::new(event_id, PLUGIN, "1.0.0", now_ms)
 }
 
 /// An unsuppressed SMS to the lead.

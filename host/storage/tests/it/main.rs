@@ -40,6 +40,8 @@ on_both_backends! {
     schema::concurrent_connects_migrate_once,
     schema::ping_and_backend,
     schema::write_transactions_commit_or_roll_back,
+    schema::databases_of_the_earlier_runner_are_adopted,
+    schema::an_edited_migration_stops_the_host_naming_it,
     ingress::dedupes_across_and_within_batches,
     ingress::records_conversations_and_inbound_messages,
     ingress::republish_sweep_finds_unenqueued_events,

@@ -32,7 +32,9 @@ pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<
         let tasks: Vec<_> = (0..CLAIMERS)
             .map(|_| {
                 let storage = db.storage().clone();
-                tokio::spawn(async move { storage.claim_due_outbox(now, 60_000, 20).await })
+                tokio::spawn(
+                    async move { storage.claim_due_outbox(now, 60_000, 20, "t-race").await },
+                )
             })
             .collect();
         let mut seen = HashSet::new();
@@ -48,7 +50,7 @@ pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<
             }
         }
         // Whatever the claimers skipped is still there for the next claim, none twice.
-        for row in db.claim_due_outbox(now, 60_000, 1_000).await? {
+        for row in db.claim_due_outbox(now, 60_000, 1_000, "t-rest").await? {
             assert!(
                 seen.insert(row.id.clone()),
                 "round {round}: {} claimed twice",
@@ -67,28 +69,62 @@ pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<
 pub async fn expired_leases_are_reclaimed(db: &TestDb) -> anyhow::Result<()> {
     let ids = outbox_of(db, "ev-1", 2, 1_000).await?;
     // Not due yet.
-    assert!(db.claim_due_outbox(999, 500, 10).await?.is_empty());
+    assert!(db.claim_due_outbox(999, 500, 10, "a").await?.is_empty());
 
-    let first: Vec<String> = db
-        .claim_due_outbox(1_000, 500, 10)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(first, ids);
+    let first = db.claim_due_outbox(1_000, 500, 10, "a").await?;
+    assert_eq!(first.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
+    assert!(first.iter().all(|r| r.lease_token.as_deref() == Some("a")));
+    assert!(first.iter().all(|r| !r.ambiguous), "a first claim is clean");
     assert!(
-        db.claim_due_outbox(1_200, 500, 10).await?.is_empty(),
+        db.claim_due_outbox(1_200, 500, 10, "b").await?.is_empty(),
         "lease still held"
     );
     assert_eq!(db.outbox_pending_count().await?, 2);
 
-    // The dispatcher died: once the lease runs out another one takes the rows.
-    let again = db.claim_due_outbox(1_500, 500, 10).await?;
+    // The heartbeat keeps a slow send's rows: extended, they are not taken over.
+    assert_eq!(
+        db.extend_leases("nobody", &["a".to_owned()], 1_900).await?,
+        2
+    );
+    assert!(db.claim_due_outbox(1_600, 500, 10, "b").await?.is_empty());
+
+    // The dispatcher died: once the lease runs out another one takes the rows, marked
+    // ambiguous (Twilio may have them), under its own token.
+    let again = db.claim_due_outbox(1_900, 500, 10, "b").await?;
     assert_eq!(again.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
-    assert!(again.iter().all(|r| r.lease_until_ms == Some(2_000)));
+    assert!(again.iter().all(|r| r.lease_until_ms == Some(2_400)));
+    assert!(
+        again
+            .iter()
+            .all(|r| r.ambiguous && r.lease_token.as_deref() == Some("b"))
+    );
+
+    // The stalled first sender wakes up: whatever it reports changes nothing.
+    assert!(!db.mark_outbox_sent(&ids[0], "a", "SM-late", 2_000).await?);
+    assert!(
+        !db.reschedule_outbox(&ids[1], "a", 9_000, "late", false, 2_000)
+            .await?
+    );
+    assert!(db.mark_outbox_sent(&ids[0], "b", "SM-b", 2_000).await?);
+    let row = db.outbox_row(&ids[0]).await?.expect("row");
+    assert_eq!(row.provider_sid.as_deref(), Some("SM-b"));
 
     // Limits are honoured.
-    assert_eq!(db.claim_due_outbox(2_000, 500, 1).await?.len(), 1);
+    assert_eq!(db.claim_due_outbox(2_500, 500, 1, "c").await?.len(), 1);
+
+    // A process that owns the database alone takes its predecessor's rows back at once.
+    let ids = outbox_of(db, "ev-2", 1, 10_000).await?;
+    let held = db.claim_due_outbox(10_000, 60_000, 10, "d").await?;
+    assert!(held.iter().any(|r| r.id == ids[0] && !r.ambiguous));
+    assert!(
+        db.claim_due_outbox(10_001, 60_000, 10, "e")
+            .await?
+            .is_empty()
+    );
+    assert_eq!(db.expire_outbox_leases(10_001).await?, held.len() as u64);
+    let back = db.claim_due_outbox(10_001, 60_000, 10, "e").await?;
+    let row = back.iter().find(|r| r.id == ids[0]).expect("taken back");
+    assert!(row.ambiguous, "looked up at Twilio before any resend");
     Ok(())
 }
 
@@ -102,17 +138,18 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
             suppressed: true,
             ..sms("o-stop", None, "c")
         },
+        sms("o-optout", None, "d"),
     ];
     db.commit_success(&c).await?;
     assert_eq!(
-        db.claim_due_outbox(1_000, 500, 10).await?.len(),
-        2,
+        db.claim_due_outbox(1_000, 500, 10, "t1").await?.len(),
+        3,
         "suppressed is never claimed"
     );
 
-    assert!(db.mark_outbox_sent("o-sent", "SM123", 1_100).await?);
+    assert!(db.mark_outbox_sent("o-sent", "t1", "SM123", 1_100).await?);
     assert!(
-        !db.mark_outbox_sent("o-sent", "SM999", 1_200).await?,
+        !db.mark_outbox_sent("o-sent", "t1", "SM999", 1_200).await?,
         "sent is final"
     );
     let sent = db
@@ -122,9 +159,17 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(sent.status, OutboxStatus::Sent);
     assert_eq!(sent.provider_sid.as_deref(), Some("SM123"));
     assert_eq!((sent.sent_at_ms, sent.lease_until_ms), (Some(1_100), None));
+    assert_eq!(sent.lease_token, None);
 
     assert!(
-        db.reschedule_outbox("o-retry", 5_000, "503 from provider", 1_100)
+        db.mark_outbox_suppressed("o-optout", "t1", "recipient opted out", 1_100)
+            .await?
+    );
+    let stopped = db.outbox_row("o-optout").await?.expect("row");
+    assert_eq!(stopped.status, OutboxStatus::Suppressed);
+
+    assert!(
+        db.reschedule_outbox("o-retry", "t1", 5_000, "503 from provider", true, 1_100)
             .await?
     );
     let retry = db
@@ -134,11 +179,19 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(retry.status, OutboxStatus::Pending);
     assert_eq!((retry.attempts, retry.next_attempt_at_ms), (1, 5_000));
     assert_eq!(retry.error_message.as_deref(), Some("503 from provider"));
-    assert!(db.claim_due_outbox(4_999, 500, 10).await?.is_empty());
-    assert_eq!(db.claim_due_outbox(5_000, 500, 10).await?.len(), 1);
+    assert!(retry.ambiguous, "a 5xx may have reached the provider");
+    assert!(db.claim_due_outbox(4_999, 500, 10, "t2").await?.is_empty());
+    let claimed = db.claim_due_outbox(5_000, 500, 10, "t2").await?;
+    assert_eq!(claimed.len(), 1);
+    assert!(claimed[0].ambiguous, "stays ambiguous until settled");
 
     assert!(
-        db.mark_outbox_failed("o-retry", Some("21211"), "invalid number", 5_100)
+        !db.mark_outbox_failed("o-retry", "t1", Some("21211"), "stale holder", 5_100)
+            .await?,
+        "only the holder records a result"
+    );
+    assert!(
+        db.mark_outbox_failed("o-retry", "t2", Some("21211"), "invalid number", 5_100)
             .await?
     );
     let failed = db
@@ -149,14 +202,18 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(failed.attempts, 2);
     assert_eq!(failed.error_code.as_deref(), Some("21211"));
     assert!(
-        !db.reschedule_outbox("o-retry", 9_000, "late", 5_200)
+        !db.reschedule_outbox("o-retry", "t2", 9_000, "late", false, 5_200)
             .await?,
         "failed is final"
     );
 
     assert_eq!(db.outbox_pending_count().await?, 0);
-    assert!(db.claim_due_outbox(1_000_000, 500, 10).await?.is_empty());
+    assert!(
+        db.claim_due_outbox(1_000_000, 500, 10, "t3")
+            .await?
+            .is_empty()
+    );
     assert!(db.outbox_row("nope").await?.is_none());
-    assert!(!db.mark_outbox_sent("nope", "SM1", 1).await?);
+    assert!(!db.mark_outbox_sent("nope", "t3", "SM1", 1).await?);
     Ok(())
 }
