@@ -71,6 +71,21 @@ pub(crate) struct CoalesceKey {
     message: String,
 }
 
+impl CoalesceKey {
+    /// The one key every alert of `plugin` past its rate limit folds into.
+    pub(crate) fn overflow(plugin: &str) -> CoalesceKey {
+        CoalesceKey {
+            kind: format!("plugin.{plugin}.*"),
+            plugin: Some(plugin.to_owned()),
+            message: String::new(),
+        }
+    }
+
+    pub(crate) fn is_overflow(&self) -> bool {
+        self.kind.ends_with(".*")
+    }
+}
+
 impl Alert {
     /// The alert a stored row describes, not coalesced.
     pub fn from_row(row: &AlertRow) -> Alert {

@@ -7,6 +7,11 @@
 //! - **coalescing** — rows with the same kind, plugin and message become one job. The
 //!   first of a burst goes out at once; repeats within the window wait for the window's
 //!   end and go out once, with their count.
+//! - **plugin rate limit** — alerts a plugin raised (kind `plugin.<name>.…`) open at most
+//!   [`PLUGIN_ALERTS_PER_WINDOW`] deliveries per plugin per coalescing window; past that,
+//!   everything else the plugin raises in the window is folded into ONE delivery that
+//!   says so, with the count. A plugin cannot flood the operators' channel, whatever it
+//!   varies in its messages.
 //! - **lanes** — each channel instance has its own FIFO lane with at most one request in
 //!   flight. A rate limit or outage blocks only that lane (until `retry_after`, or a
 //!   jittered exponential backoff); other channels keep delivering.
@@ -39,6 +44,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::alert::{Alert, CoalesceKey};
+
+/// The plugin an alert was raised by, if a plugin raised it (`plugin.<name>.<kind>`).
+fn plugin_of(alert: &Alert) -> Option<String> {
+    let rest = alert.kind.strip_prefix("plugin.")?;
+    let (name, _) = rest.split_once('.')?;
+    Some(name.to_owned())
+}
 use crate::channel::{ChannelError, ChannelRegistry, Router};
 use crate::config::{AlertConfig, ConfigError};
 use crate::metrics::AlertMetrics;
@@ -53,6 +65,10 @@ pub const MAX_DIRECT: usize = 64;
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// After a stop, how long the storage task may take to record outcomes already decided.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Deliveries the alerts of one plugin may open per coalescing window before the rest are
+/// folded into one.
+pub const PLUGIN_ALERTS_PER_WINDOW: usize = 10;
 
 /// Severities shed (in this order) when the backlog passes its bound. Never `critical`.
 const SHEDDABLE: [&str; 2] = ["info", "warning"];
@@ -203,6 +219,7 @@ impl Dispatcher {
             direct_held: 0,
             open: HashMap::new(),
             last_released: HashMap::new(),
+            plugin_opened: HashMap::new(),
             lanes,
             finished: Vec::new(),
         };
@@ -451,6 +468,8 @@ struct State {
     open: HashMap<CoalesceKey, u64>,
     /// When a job of each key was last released: repeats wait for the window's end.
     last_released: HashMap<CoalesceKey, Instant>,
+    /// Per plugin: when each delivery its alerts opened in the current window was opened.
+    plugin_opened: HashMap<String, VecDeque<Instant>>,
     lanes: Vec<Lane>,
     /// Jobs every lane is done with, to be marked in storage.
     finished: Vec<u64>,
@@ -495,7 +514,29 @@ impl State {
     /// identical alerts still waiting, or opens a job for it.
     fn admit(&mut self, mut alert: Alert, row: Option<(i64, i64)>, now: Instant) {
         alert.window = self.settings.window;
-        let key = alert.key();
+        let mut key = alert.key();
+        if let Some(plugin) = plugin_of(&alert) {
+            let window = self.settings.window;
+            let opened = self.plugin_opened.entry(plugin.clone()).or_default();
+            while opened.front().is_some_and(|t| *t + window <= now) {
+                opened.pop_front();
+            }
+            let has_job = self.open.contains_key(&key);
+            if !has_job && opened.len() >= PLUGIN_ALERTS_PER_WINDOW {
+                // Over its limit: fold into the plugin's one overflow delivery.
+                key = CoalesceKey::overflow(&plugin);
+                if !self.open.contains_key(&key) {
+                    alert.message = format!(
+                        "plugin {plugin} raised more than {PLUGIN_ALERTS_PER_WINDOW} alerts within {}; this delivery stands for the rest of them (the first: {})",
+                        crate::alert::human(window),
+                        alert.message
+                    );
+                    alert.kind = format!("plugin.{plugin}.alert_flood");
+                }
+            } else if !has_job {
+                opened.push_back(now);
+            }
+        }
         if let Some(job) = self.open.get(&key).and_then(|id| self.jobs.get_mut(id)) {
             Arc::make_mut(&mut job.alert).count += 1;
             match row {
@@ -506,6 +547,8 @@ impl State {
             return;
         }
         let release_at = match self.last_released.get(&key) {
+            // The overflow delivery always waits for the window's end, to gather.
+            _ if key.is_overflow() => now + self.settings.window,
             Some(&t) if now < t + self.settings.window => t + self.settings.window,
             _ => now,
         };

@@ -336,6 +336,54 @@ async fn identical_alerts_within_the_window_are_one_delivery_with_a_count() {
 }
 
 #[tokio::test]
+async fn a_plugin_flooding_alerts_gets_ten_deliveries_and_one_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
+    let discord = FakeDiscord::start().await;
+    // Thirty alerts of one plugin, each message different: coalescing by message alone
+    // would send thirty.
+    for i in 0..30 {
+        let alert = new_alert(
+            "plugin.locator.handoff",
+            "warning",
+            &format!("lead {i} wants a person"),
+        );
+        storage.insert_alert(&alert, 1).await.unwrap();
+    }
+    // Another plugin is not held back by it.
+    storage
+        .insert_alert(
+            &new_alert("plugin.insurance.handoff", "warning", "quote please"),
+            1,
+        )
+        .await
+        .unwrap();
+    let h = run(
+        dir,
+        storage,
+        discord,
+        &[("AGENTHOST_ALERT_COALESCE_WINDOW_SECS", "1")],
+    );
+    h.drained(12).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = h.discord.to("111");
+    assert_eq!(got.len(), 12, "{got:#?}");
+    let singles = got
+        .iter()
+        .filter(|m| m.starts_with("[WARNING] plugin.locator.handoff\n"))
+        .count();
+    assert_eq!(singles, 10, "{got:#?}");
+    let summary = got
+        .iter()
+        .find(|m| m.contains("plugin.locator.alert_flood"))
+        .expect("one summary for the rest");
+    assert!(summary.contains("(×20 in 1 s)"), "{summary}");
+    assert!(summary.contains("more than 10 alerts"), "{summary}");
+    assert!(got.iter().any(|m| m.contains("quote please")));
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn repeats_after_a_delivery_wait_for_the_window_and_go_out_once() {
     let h = start(&[("AGENTHOST_ALERT_COALESCE_WINDOW_SECS", "1")]).await;
     let first = Instant::now();
