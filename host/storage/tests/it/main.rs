@@ -3,6 +3,7 @@
 //! temp dir and a fresh PostgreSQL database (`AGENTHOST_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/`).
 
+mod claims;
 mod commit;
 mod connect;
 mod deploys;
@@ -51,6 +52,12 @@ on_both_backends! {
     commit::failed_commit_rolls_back_everything,
     commit::state_is_namespaced_per_plugin,
     commit::prefix_listing_treats_wildcards_literally,
+    claims::a_claim_holds_the_event_and_counts_every_delivery,
+    claims::a_conversations_events_run_one_at_a_time_in_order,
+    claims::state_commits_check_the_versions_they_read,
+    claims::concurrent_increments_lose_nothing,
+    claims::budgets_are_enforced_at_commit_and_alerted_once,
+    claims::overdue_unheld_events_are_found_for_reconciliation,
     outbox::concurrent_claims_never_share_a_row,
     outbox::expired_leases_are_reclaimed,
     outbox::finishing_rows,
