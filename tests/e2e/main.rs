@@ -13,6 +13,10 @@
 //! - `llm`      — agents with an LLM (fake OpenAI-compatible server): context in prompts,
 //!   budget exhaustion falls back with one alert.
 //! - `state`    — `scripts/verify-deploy.sh` and `agenthost state` against a real host.
+//! - `hostile`  — one hostile plugin per attack on the sandbox boundary (huge strings,
+//!   strangers, foreign conversations, spoofed alerts, NUL bytes, many memories, pool
+//!   hogging, spent budgets): a typed refusal, the host's memory bounded, nothing sent or
+//!   written, one alert naming the rule, every other plugin still answering.
 //! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
 //!   SIGTERM under load, config that fails fast, no secret in any log line.
 
@@ -20,6 +24,7 @@ mod agents;
 mod clock;
 mod deploys;
 mod harness;
+mod hostile;
 mod llm;
 mod ops;
 mod pipeline;
