@@ -124,7 +124,7 @@ pub const VARS: &[Var] = &[
     Var {
         name: "AGENTHOST_OUTBOX_LEASE_MS",
         secret: false,
-        help: "how long a claimed outbound SMS stays one sender's without a heartbeat (extended every 2 s while sending); a crashed sender's rows come back within it (default 10000, at least 6000)",
+        help: "how long a claimed outbound SMS stays one sender's without a heartbeat (extended every 1.5 s while sending); a crashed sender's rows come back within it (default 6000, at least 5000)",
     },
     Var {
         name: "AGENTHOST_PLUGIN_WATCH",
@@ -506,8 +506,8 @@ impl Config {
             outbox_lease: Duration::from_millis(num(
                 &get,
                 "AGENTHOST_OUTBOX_LEASE_MS",
-                10_000,
                 6_000,
+                5_000,
             )?),
             routes,
             plugin_watch,

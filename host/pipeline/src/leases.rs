@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 /// How long a claimed event (and an embedded-queue delivery) stays ours without a
 /// heartbeat. After a crash, another replica takes the event over within this; on the
 /// embedded default the restarted process releases its predecessor's leases at once.
-pub const LEASE: Duration = Duration::from_secs(10);
+pub const LEASE: Duration = Duration::from_secs(6);
 /// How often the heartbeat extends the leases still held: several times per lease, so a
 /// late beat or two never loses one.
-pub const HEARTBEAT: Duration = Duration::from_secs(2);
+pub const HEARTBEAT: Duration = Duration::from_millis(1_500);
 
 #[derive(Debug)]
 pub struct LeaseKeeper {
