@@ -14,8 +14,53 @@
 
 use crate::time::{self, Zone};
 use crate::words::Norm;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Operator text that may be given per language: `"gated lot"` or
+/// `{"en": "gated lot", "es": "estacionamiento cerrado"}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Text {
+    Plain(String),
+    ByLanguage(BTreeMap<String, String>),
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::Plain(String::new())
+    }
+}
+
+impl Text {
+    /// The text in `code`, else in English, else any.
+    pub fn get(&self, code: &str) -> &str {
+        match self {
+            Text::Plain(s) => s,
+            Text::ByLanguage(m) => m
+                .get(code)
+                .or_else(|| m.get("en"))
+                .or_else(|| m.values().next())
+                .map(String::as_str)
+                .unwrap_or(""),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Text::Plain(s) => s.trim().is_empty(),
+            Text::ByLanguage(m) => m.values().all(|s| s.trim().is_empty()),
+        }
+    }
+
+    /// Every language's text (for matching names and aliases).
+    pub fn all(&self) -> Vec<&str> {
+        match self {
+            Text::Plain(s) => vec![s.as_str()],
+            Text::ByLanguage(m) => m.values().map(String::as_str).collect(),
+        }
+    }
+}
 
 /// The built-in lexicons, default language first.
 pub const SDK_LEXICONS: &[&str] = &[
@@ -284,24 +329,30 @@ impl Languages {
             .unwrap_or(&self.langs[0])
     }
 
+    /// The language a message asks for by name ("no hablo inglés", "english please"),
+    /// the longest matching phrase winning.
+    pub fn requested(&self, norm: &Norm) -> Option<String> {
+        let mut best: Option<(usize, &str)> = None;
+        for l in &self.langs {
+            for phrase in &l.select {
+                if norm.has(phrase) {
+                    let len = phrase.split_whitespace().count();
+                    if best.is_none_or(|(n, _)| len > n) {
+                        best = Some((len, &l.code));
+                    }
+                }
+            }
+        }
+        best.map(|(_, code)| code.to_owned())
+    }
+
     /// The language a message is written in or asks for, given the conversation's
     /// `current` one: a phrase asking for a language wins (the longest one, so "don't
     /// speak english" beats "speak english"); otherwise words typical of one language
     /// switch to it when they clearly outnumber the current language's.
     pub fn detect(&self, norm: &Norm, current: Option<&str>) -> String {
-        let mut best_select: Option<(usize, &str)> = None;
-        for l in &self.langs {
-            for phrase in &l.select {
-                if norm.has(phrase) {
-                    let len = phrase.split_whitespace().count();
-                    if best_select.is_none_or(|(n, _)| len > n) {
-                        best_select = Some((len, &l.code));
-                    }
-                }
-            }
-        }
-        if let Some((_, code)) = best_select {
-            return code.to_owned();
+        if let Some(code) = self.requested(norm) {
+            return code;
         }
         let scores: Vec<(usize, &str)> = self
             .langs
