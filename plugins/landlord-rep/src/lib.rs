@@ -477,4 +477,6 @@ impl Guest for LandlordRep {
 agenthost_sdk::export_plugin!(LandlordRep);
 
 #[cfg(test)]
+mod phrasings;
+#[cfg(test)]
 mod tests;

@@ -250,17 +250,28 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
             topics.push((at, Topic::Utilities));
         }
     }
+    let named = p.find_building(&norm.text);
+    // "Chatham Park Place" names a building, not the Chatham neighborhood; "Jeffery
+    // Shores" is not "stores" near a building.
+    let mut rest = norm.text.clone();
+    if let Some(b) = named {
+        for n in std::iter::once(&b.name).chain(&b.aliases) {
+            rest = rest.replace(&n.to_lowercase(), " ");
+        }
+    }
+    let rest_norm = Norm::new(&rest, Some(lex));
     let mut landmark = None;
     let mut near = Vec::new();
     for k in LANDMARK_KINDS {
-        if let Some((s, _)) = lex.find(&norm, &format!("near_{k}")) {
+        if let Some((s, _)) = lex.find(&rest_norm, &format!("near_{k}")) {
+            let norm = &rest_norm;
             let closeness = lex
-                .find_all(&norm, "near_words")
+                .find_all(norm, "near_words")
                 .iter()
                 .any(|&(_, e)| e < s && norm.gap(e, s) <= 3);
-            let distance_q = lex.has(&norm, "topic_distance");
+            let distance_q = lex.has(norm, "topic_distance");
             if distance_q {
-                landmark = Some(*k);
+                landmark = landmark.or(Some(*k));
             } else if closeness {
                 near.push(*k);
             }
@@ -297,15 +308,7 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     }
 
     // ---- what it states ----------------------------------------------------------------
-    let named = p.find_building(&norm.text);
     let building = named.map(|b| b.id.clone());
-    // "Chatham Park Place" names a building, not the Chatham neighborhood.
-    let mut rest = norm.text.clone();
-    if let Some(b) = named {
-        for n in std::iter::once(&b.name).chain(&b.aliases) {
-            rest = rest.replace(&n.to_lowercase(), " ");
-        }
-    }
     let hoods = p.find_neighborhoods(&rest);
     let beds = read::bedrooms(&norm, lex, cx.asked == Some(Field::Bedrooms));
     let budget = read::budget(&norm, lex, cx.asked == Some(Field::Budget));

@@ -179,7 +179,11 @@ pub fn classify(norm: &Norm, lex: &Lexicon, i: usize) -> NumKind {
         || norm.cue_near(i, lex.cues("under"), 3, 1)
         || norm.cue_near(i, lex.cues("under_after"), 1, 3)
         || norm.cue_near(i, lex.cues("fee_words"), 4, 3);
-    if n.dollar || n.thousands() || n.grouped || money_near {
+    // "around 1200": an amount of rent, by its size.
+    let approx_amount = (3..=4).contains(&n.plain_digits)
+        && (300.0..=20_000.0).contains(&n.value)
+        && norm.cue_near(i, lex.cues("approx"), 2, 0);
+    if n.dollar || n.thousands() || n.grouped || money_near || approx_amount {
         return NumKind::Money;
     }
     NumKind::Plain
@@ -243,10 +247,10 @@ fn money_values(norm: &Norm, lex: &Lexicon, bare_ok: bool) -> Vec<(usize, Option
             } else if lo < 100.0 && hi >= 1000.0 && lo * 100.0 < hi {
                 lo *= 100.0; // "12-1400"
             }
-            let between = norm.cue_near(i, lex.cues("between"), 2, 0);
-            let plausible = (300.0..=20_000.0).contains(&lo) && (300.0..=20_000.0).contains(&hi);
-            let either_money =
-                is_money(i) || is_money(i + 2) || a.dollar || b.dollar || (between && plausible);
+            let plausible = (300.0..=20_000.0).contains(&lo)
+                && (300.0..=20_000.0).contains(&hi)
+                && (3..=4).contains(&a.plain_digits.max(b.plain_digits));
+            let either_money = is_money(i) || is_money(i + 2) || a.dollar || b.dollar || plausible;
             if lo < hi && either_money && (lo >= 200.0 || a.dollar) {
                 out.push((i + 2, Some(lo), hi));
                 i += 3;
@@ -272,6 +276,10 @@ pub fn budget(norm: &Norm, lex: &Lexicon, asked: bool) -> Option<Budget> {
         if norm.cue_near(i, lex.cues("fee_words"), 4, 3)
             && !norm.cue_near(i, lex.cues("money"), 4, 3)
         {
+            continue;
+        }
+        // "I make 3000 a month" is income, not a budget.
+        if norm.cue_near(i, lex.cues("income_words"), 4, 2) {
             continue;
         }
         let v = hi.round();

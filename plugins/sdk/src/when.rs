@@ -280,7 +280,8 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
             };
             if day.is_some() {
                 w.day = day;
-                w.tokens.push(s);
+                // The count is not an hour ("in 2 weeks" is not 2pm).
+                w.tokens.extend(s..(e + 3).min(norm.toks.len()));
                 break;
             }
         }

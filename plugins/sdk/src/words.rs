@@ -251,8 +251,8 @@ pub fn word_matches(cue: &str, tok: &str) -> bool {
     if cue == tok {
         return true;
     }
-    cue.len() >= 6
-        && tok.len() >= 5
+    cue.len() >= 7
+        && tok.len() >= 6
         && cue.as_bytes()[0] == tok.as_bytes()[0]
         && !tok.bytes().any(|b| b.is_ascii_digit())
         && typo_distance_at_most_one(cue.as_bytes(), tok.as_bytes())
