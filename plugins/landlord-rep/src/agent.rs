@@ -129,6 +129,9 @@ pub struct Lead {
     pub credit: Option<u32>,
     /// The qualification question we are waiting on.
     pub asked: Option<Field>,
+    /// `messages_in` when a question was last asked: a question the lead skipped is not
+    /// asked again on the very next turn.
+    pub question_turn: u32,
     pub offer: Option<Offer>,
     /// Asked to tour but has not said which building; the time asked, if any.
     pub wants_tour: bool,
@@ -316,6 +319,9 @@ struct Piece {
 #[derive(Debug, Default)]
 struct Say {
     pieces: Vec<Piece>,
+    /// A piece already asks the lead something (which tour, which option): no other
+    /// question is added.
+    asks: bool,
 }
 
 fn args(a: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
@@ -450,6 +456,7 @@ impl<'a> Turn<'a> {
             // Every variant was used already: add a varying closing line.
             let mut more = Say {
                 pieces: say.pieces.clone(),
+                asks: say.asks,
             };
             more.opt("vary", &[], SOCIAL);
             text = compose::first_fresh(TRIES * 4, &earlier, &lead.replies, |seed| {
@@ -828,7 +835,8 @@ impl<'a> Turn<'a> {
             }
         }
         // At most one next question: a qualification field not known yet.
-        if !upset && !toured && lead.tour.is_none() {
+        if !upset && !toured && !say.asks && lead.tour.is_none() && lead.status != Status::HandedOff
+        {
             self.next_step(lead, r, answered_topics, say);
         } else if upset || lead.status == Status::HandedOff {
             lead.asked = None;
@@ -839,8 +847,12 @@ impl<'a> Turn<'a> {
     /// fits once qualified, or a tour offer for the building in focus.
     fn next_step(&mut self, lead: &mut Lead, r: &Reading, answered: bool, say: &mut Say) {
         if let Some((field, id)) = next_field(lead) {
+            let skipped = lead.asked == Some(field) && lead.messages_in <= lead.question_turn + 1;
             lead.asked = Some(field);
-            say.opt(id, &[], QUESTION);
+            if !skipped {
+                lead.question_turn = lead.messages_in;
+                say.opt(id, &[], QUESTION);
+            }
             return;
         }
         lead.asked = None;
@@ -848,8 +860,13 @@ impl<'a> Turn<'a> {
         if just_qualified || (!answered && lead.building.is_none()) {
             self.recommend(lead, say);
         } else if let Some(b) = lead.building.as_deref().and_then(|id| self.p.building(id)) {
+            let offered = lead.offer.as_ref() == Some(&Offer::Tour(b.id.clone()))
+                && lead.messages_in <= lead.question_turn + 1;
             lead.offer = Some(Offer::Tour(b.id.clone()));
-            say.opt("q_tour", &[("name", b.name.clone())], QUESTION);
+            if !offered {
+                lead.question_turn = lead.messages_in;
+                say.opt("q_tour", &[("name", b.name.clone())], QUESTION);
+            }
         }
     }
 
@@ -1163,7 +1180,13 @@ impl<'a> Turn<'a> {
             )
         };
         let filter = self.filter_label(lead);
-        if lines.is_empty() {
+        let constrained =
+            !lead.near.is_empty() || !lead.areas.is_empty() || lead.budget_range.is_some();
+        if lines.is_empty() && constrained {
+            // Nothing fits everything: the closest options, saying what was set aside.
+            let mut l = lead.clone();
+            self.recommend(&mut l, say);
+        } else if lines.is_empty() {
             say.t(
                 "portfolio_none",
                 &[("where", place), ("filter", filter)],
@@ -1514,6 +1537,7 @@ impl<'a> Turn<'a> {
                 .p
                 .buildings
                 .iter()
+                .filter(|b| lead.areas.is_empty() || lead.areas.contains(&b.neighborhood))
                 .filter_map(|b| {
                     b.landmark(kind)
                         .filter(|l| l.walk_minutes <= near_min)
@@ -1768,9 +1792,6 @@ impl<'a> Turn<'a> {
         let lex = &self.langs.lex;
         // A specific fee asked about that is not published: a person confirms.
         let asked_admin = lex.has(&r.norm, "fee_admin");
-        if asked_admin && fees.admin_fee.is_none() {
-            return self.silent(lead, stats, "silent_admin_fee", &[], focus, say);
-        }
         let mut items = Vec::new();
         if let Some(a) = fees.application_fee {
             let id = if fees.application_fee_per_adult {
@@ -1805,6 +1826,9 @@ impl<'a> Turn<'a> {
             &[("name", name), ("list", self.lang(lead).join_and(&items))],
             ANSWER,
         );
+        if asked_admin && fees.admin_fee.is_none() {
+            self.silent(lead, stats, "silent_admin_fee", &[], focus, say);
+        }
         if let Some(b) = focus
             && lead.pets.is_some_and(|p| p.cats || p.dogs)
         {
@@ -1870,13 +1894,7 @@ impl<'a> Turn<'a> {
                     ANSWER,
                 );
             }
-            (Some(c), None) => {
-                say.t(
-                    "screening_credit_no_min",
-                    &[("score", c.to_string())],
-                    ANSWER,
-                );
-            }
+            // No minimum: the published credit text says so.
             _ => {}
         }
         say.raw(s.credit.get(lang).to_owned(), ANSWER, true);
@@ -2059,13 +2077,16 @@ impl<'a> Turn<'a> {
         let eta = self.eta_text(lead);
         let mut fallback_say = Say {
             pieces: std::mem::take(&mut say.pieces),
+            asks: say.asks,
         };
         let id = if again { "unknown_again" } else { "unknown" };
         fallback_say.t(id, &[("where", place), ("eta", eta)], ANSWER);
         if let Some((field, q)) = next_field(lead)
             && !again
+            && !(lead.asked == Some(field) && lead.messages_in <= lead.question_turn + 1)
         {
             lead.asked = Some(field);
+            lead.question_turn = lead.messages_in;
             fallback_say.opt(q, &[], QUESTION);
         }
         let earlier: Vec<String> = self
@@ -2180,9 +2201,9 @@ impl<'a> Turn<'a> {
         self.lang(lead).join_and(&parts)
     }
 
-    /// The best matches for the lead across the portfolio, honouring every stated
-    /// constraint (size, budget, pets and the dog's weight, areas, landmarks).
-    fn recommend(&mut self, lead: &mut Lead, say: &mut Say) {
+    /// Up to three best units for `lead`, one per building: ready by the move-in date
+    /// first, then cheapest.
+    fn picks(&self, lead: &Lead) -> Vec<String> {
         let today = self.today();
         let move_in = lead.move_in.as_deref().and_then(time::parse_iso_date);
         let mut fits: Vec<(&Building, &Unit)> = Vec::new();
@@ -2193,7 +2214,6 @@ impl<'a> Turn<'a> {
                 }
             }
         }
-        // Ready by the move-in date first, then cheapest; one unit per building.
         fits.sort_by_key(|(_, u)| {
             (
                 move_in.is_some_and(|m| data::ready_day(u, today) > m),
@@ -2202,13 +2222,11 @@ impl<'a> Turn<'a> {
         });
         let mut seen: Vec<&str> = Vec::new();
         let mut picks = Vec::new();
-        let mut first: Option<&Building> = None;
         for (b, u) in fits {
             if seen.contains(&b.id.as_str()) {
                 continue;
             }
             seen.push(&b.id);
-            first.get_or_insert(b);
             picks.push(self.t(
                 lead,
                 "recommend_line",
@@ -2224,17 +2242,62 @@ impl<'a> Turn<'a> {
                 break;
             }
         }
-        if picks.is_empty() {
-            say.t(
-                "recommend_none",
-                &[("filter", self.filter_label(lead))],
-                ANSWER,
-            );
+        picks
+    }
+
+    /// The best matches for the lead across the portfolio, honouring every stated
+    /// constraint (size, budget, pets and the dog's weight, areas, landmarks). When
+    /// nothing fits, the closest options with the softest constraints relaxed — a
+    /// landmark, then the areas, then 10% on the budget; never the pets or the size —
+    /// saying which was relaxed.
+    fn recommend(&mut self, lead: &mut Lead, say: &mut Say) {
+        let picks = self.picks(lead);
+        if !picks.is_empty() {
+            let short = picks[..picks.len().min(2)].join("; ");
+            say.t("recommend", &[("list", picks.join("; "))], ANSWER)
+                .or_t("recommend", &[("list", short)]);
+            say.asks = true;
             return;
         }
-        let short = picks[..picks.len().min(2)].join("; ");
-        say.t("recommend", &[("list", picks.join("; "))], ANSWER)
-            .or_t("recommend", &[("list", short)]);
+        let mut relaxed = lead.clone();
+        let mut dropped: Vec<String> = Vec::new();
+        let mut found = Vec::new();
+        if !relaxed.near.is_empty() {
+            for k in std::mem::take(&mut relaxed.near) {
+                let kind = self.t(lead, &format!("landmark_{k}"), &[]);
+                dropped.push(self.t(lead, "dropped_near", &[("kind", &kind)]));
+            }
+            found = self.picks(&relaxed);
+        }
+        if found.is_empty() && !relaxed.areas.is_empty() {
+            let areas = self.lang(lead).join_or(&relaxed.areas);
+            dropped.push(self.t(lead, "dropped_area", &[("area", &areas)]));
+            relaxed.areas.clear();
+            found = self.picks(&relaxed);
+        }
+        if found.is_empty()
+            && let Some(b) = relaxed.budget_range.as_mut()
+        {
+            let max = b.max;
+            b.max += b.max / 10;
+            dropped.push(self.t(lead, "dropped_budget", &[("amount", &dollars(max.into()))]));
+            found = self.picks(&relaxed);
+        }
+        let filter = self.filter_label(lead);
+        if found.is_empty() {
+            say.t("recommend_none", &[("filter", filter)], ANSWER);
+        } else {
+            say.t(
+                "recommend_relaxed",
+                &[
+                    ("filter", filter),
+                    ("dropped", self.lang(lead).join_and(&dropped)),
+                    ("list", found.join("; ")),
+                ],
+                ANSWER,
+            );
+            say.asks = true;
+        }
     }
 
     // ---- tours ------------------------------------------------------------------------
