@@ -9,10 +9,11 @@
 use crate::data::{self, Building, LaundryKind, Portfolio, Unit};
 use crate::schedule::{self, Plan, Planner, Refusal, Slot, SlotBook};
 use crate::understand::{self, Context, Field, Reading, Topic};
-use agenthost_sdk::compose::{self, Part, priority::*};
+use agenthost_sdk::compose::{self, priority::*};
 use agenthost_sdk::hours::Eta;
 use agenthost_sdk::lang::{Language, Languages};
 use agenthost_sdk::read::{Beds, Budget, Pets};
+use agenthost_sdk::reply::Say;
 use agenthost_sdk::text::dollars;
 use agenthost_sdk::time::{self, MS_PER_HOUR, MS_PER_MINUTE};
 use serde::{Deserialize, Serialize};
@@ -267,8 +268,6 @@ pub const CHECKIN_JOB: &str = "tour-checkin";
 
 /// Replies kept as fingerprints against repeats.
 const KEEP_REPLIES: usize = 40;
-/// Seeds tried for a fresh reply.
-const TRIES: usize = 24;
 
 pub fn lead_key(number: &str) -> String {
     format!("lead:{number}")
@@ -297,98 +296,6 @@ pub struct TourJob {
     /// "day" or "2h" for reminders.
     #[serde(default)]
     pub kind: String,
-}
-
-// ---- reply pieces ------------------------------------------------------------------------
-
-/// A template (rendered per seed) or fixed text.
-#[derive(Debug, Clone)]
-enum Src {
-    T(&'static str, Vec<(&'static str, String)>),
-    Raw(String),
-}
-
-#[derive(Debug, Clone)]
-struct Piece {
-    forms: Vec<Src>,
-    priority: u8,
-    required: bool,
-}
-
-/// The pieces of one reply, rendered for a seed into [`Part`]s.
-#[derive(Debug, Default)]
-struct Say {
-    pieces: Vec<Piece>,
-    /// A piece already asks the lead something (which tour, which option): no other
-    /// question is added.
-    asks: bool,
-}
-
-fn args(a: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
-    a.to_vec()
-}
-
-impl Say {
-    fn t(&mut self, id: &'static str, a: &[(&'static str, String)], priority: u8) -> &mut Self {
-        self.pieces.push(Piece {
-            forms: vec![Src::T(id, args(a))],
-            priority,
-            required: true,
-        });
-        self
-    }
-
-    fn opt(&mut self, id: &'static str, a: &[(&'static str, String)], priority: u8) -> &mut Self {
-        self.pieces.push(Piece {
-            forms: vec![Src::T(id, args(a))],
-            priority,
-            required: false,
-        });
-        self
-    }
-
-    fn raw(&mut self, text: String, priority: u8, required: bool) -> &mut Self {
-        self.pieces.push(Piece {
-            forms: vec![Src::Raw(text)],
-            priority,
-            required,
-        });
-        self
-    }
-
-    /// A shorter form for the last piece.
-    fn or_t(&mut self, id: &'static str, a: &[(&'static str, String)]) -> &mut Self {
-        if let Some(p) = self.pieces.last_mut() {
-            p.forms.push(Src::T(id, args(a)));
-        }
-        self
-    }
-
-    fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
-    }
-
-    fn render(&self, langs: &Languages, lang: &str, seed: usize) -> Vec<Part> {
-        self.pieces
-            .iter()
-            .map(|p| Part {
-                forms: p
-                    .forms
-                    .iter()
-                    .map(|f| match f {
-                        Src::T(id, a) => {
-                            let refs: Vec<(&str, &str)> =
-                                a.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                            langs.render(lang, id, seed, &refs)
-                        }
-                        Src::Raw(s) => s.clone(),
-                    })
-                    .collect(),
-                priority: p.priority,
-                required: p.required,
-            })
-            .collect()
-    }
 }
 
 /// One decision: the lead and stats are updated in place, effects are collected.
@@ -447,22 +354,7 @@ impl<'a> Turn<'a> {
             .filter(|(inbound, _)| !inbound)
             .map(|(_, b)| b.clone())
             .collect();
-        let langs = self.langs;
-        let lang = lead.lang().to_owned();
-        let mut text = compose::first_fresh(TRIES, &earlier, &lead.replies, |seed| {
-            say.render(langs, &lang, seed)
-        });
-        if compose::is_repeat(&text, &earlier, &lead.replies) {
-            // Every variant was used already: add a varying closing line.
-            let mut more = Say {
-                pieces: say.pieces.clone(),
-                asks: say.asks,
-            };
-            more.opt("vary", &[], SOCIAL);
-            text = compose::first_fresh(TRIES * 4, &earlier, &lead.replies, |seed| {
-                more.render(langs, &lang, seed)
-            });
-        }
+        let text = say.compose(self.langs, lead.lang(), &earlier, &lead.replies);
         if text.is_empty() {
             return None;
         }
@@ -2075,10 +1967,7 @@ impl<'a> Turn<'a> {
         let again = lead.questions_sent.contains(&fp);
         let place = self.neighborhood_phrase(lead);
         let eta = self.eta_text(lead);
-        let mut fallback_say = Say {
-            pieces: std::mem::take(&mut say.pieces),
-            asks: say.asks,
-        };
+        let mut fallback_say = say.take();
         let id = if again { "unknown_again" } else { "unknown" };
         fallback_say.t(id, &[("where", place), ("eta", eta)], ANSWER);
         if let Some((field, q)) = next_field(lead)
@@ -2095,11 +1984,7 @@ impl<'a> Turn<'a> {
             .filter(|(i, _)| !i)
             .map(|(_, b)| b.clone())
             .collect();
-        let langs = self.langs;
-        let lang = lead.lang().to_owned();
-        let fallback = compose::first_fresh(TRIES, &earlier, &lead.replies, |seed| {
-            fallback_say.render(langs, &lang, seed)
-        });
+        let fallback = fallback_say.compose(self.langs, lead.lang(), &earlier, &lead.replies);
         compose::remember(&mut lead.replies, &fallback, KEEP_REPLIES);
         stats.responses += 1;
         let mut on_fallback = Vec::new();

@@ -39,6 +39,7 @@ pub mod lead;
 pub mod llm;
 pub mod log;
 pub mod read;
+pub mod reply;
 pub mod state;
 pub mod text;
 pub mod time;
