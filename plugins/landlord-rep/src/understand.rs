@@ -263,18 +263,23 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     let mut landmark = None;
     let mut near = Vec::new();
     for k in LANDMARK_KINDS {
-        if let Some((s, _)) = lex.find(&rest_norm, &format!("near_{k}")) {
-            let norm = &rest_norm;
-            let closeness = lex
-                .find_all(norm, "near_words")
+        let norm = &rest_norm;
+        let spans = lex.find_all(norm, &format!("near_{k}"));
+        if spans.is_empty() {
+            continue;
+        }
+        // "how far is it from the lake?" asks a distance; "near the lake", "walking
+        // distance to the train" states a constraint.
+        let closeness = spans.iter().any(|&(s, _)| {
+            lex.find_all(norm, "near_words")
                 .iter()
-                .any(|&(_, e)| e < s && norm.gap(e, s) <= 3);
-            let distance_q = lex.has(norm, "topic_distance");
-            if distance_q {
-                landmark = landmark.or(Some(*k));
-            } else if closeness {
-                near.push(*k);
-            }
+                .any(|&(_, e)| e < s && norm.gap(e, s) <= 3)
+        });
+        let distance_q = lex.has(norm, "topic_distance") && question;
+        if distance_q {
+            landmark = landmark.or(Some(*k));
+        } else if closeness {
+            near.push(*k);
         }
     }
     // Landmarks named in the data ("how far is it from rosenblum park").

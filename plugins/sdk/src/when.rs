@@ -237,6 +237,11 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
             break;
         }
     }
+    if (w.day.is_none() || w.asap) && lex.has(norm, "new_year") {
+        let (y, _, _) = civil_from_days(today);
+        w.day = upcoming(today, 1, 1).or(Some(days_from_civil(y + 1, 1, 1)));
+        w.asap = false;
+    }
     if w.day.is_none() || w.asap {
         if lex.has(norm, "end_of_month") {
             let (y, m, _) = civil_from_days(today);
@@ -245,7 +250,12 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
         } else if lex.has(norm, "next_month") {
             w.day = Some(add_months_first(today, 1));
             w.asap = false;
-        } else if lex.has(norm, "first_of_month") {
+        } else if lex.find_all(norm, "first_of_month").iter().any(|&(_, e)| {
+            !norm
+                .after(e, 1)
+                .first()
+                .is_some_and(|t| NOT_A_DATE.contains(&t.text.as_str()))
+        }) {
             let (_, _, d) = civil_from_days(today);
             w.day = Some(if d == 1 {
                 today
@@ -258,12 +268,12 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
     // "in 2 weeks", "en 3 semanas", "in a month".
     if w.day.is_none() {
         for (s, e) in lex.find_all(norm, "in_time") {
-            let Some(n) = norm
-                .after(e, 1)
-                .first()
-                .and_then(|t| t.num())
-                .map(|n| n.value as i64)
-            else {
+            // "in 2 weeks", "in a month", "en un mes".
+            let Some(n) = norm.after(e, 1).first().and_then(|t| {
+                t.num().map(|n| n.value as i64).or_else(|| {
+                    matches!(t.text.as_str(), "a" | "an" | "un" | "una" | "one").then_some(1)
+                })
+            }) else {
                 continue;
             };
             let Some(unit) = norm.after(e, 2).get(1).map(|t| t.text.clone()) else {
@@ -355,6 +365,10 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
     for (i, t) in toks.iter().enumerate() {
         let Some(n) = t.num() else { continue };
         if n.slash_date.is_some() || n.iso_date.is_some() || n.dollar || n.grouped {
+            continue;
+        }
+        // "#2" is a number in a list, not 2 o'clock.
+        if i >= 1 && toks[i - 1].is_sym('#') {
             continue;
         }
         let h = n.value as u32;
@@ -473,6 +487,21 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
     }
     w
 }
+
+/// Words after "the first" that make it an option, not a date ("the first one").
+const NOT_A_DATE: &[&str] = &[
+    "one",
+    "option",
+    "listing",
+    "place",
+    "apartment",
+    "unit",
+    "building",
+    "choice",
+    "pick",
+    "link",
+    "time",
+];
 
 fn suffix_is_not_time(s: &str) -> bool {
     !matches!(s, "" | "am" | "pm" | "a" | "p" | "ish")
