@@ -443,6 +443,9 @@ impl<'a> Turn<'a> {
                 },
             }
         }
+        if rd.uncovered.is_some() && rd.areas.is_empty() {
+            show_options = false;
+        }
         if !rd.near.is_empty()
             || (rd.area_op.is_some() && !r.options.is_empty())
             || i.options
@@ -452,7 +455,7 @@ impl<'a> Turn<'a> {
         }
         let qualified = next_field(r).is_none();
         // New requirements once qualified, or a first full set: options.
-        if (changed && qualified) || show_options {
+        if (changed && (qualified || !r.options.is_empty())) || show_options {
             let more = i.more && !changed && !r.options.is_empty();
             if !more {
                 r.shown.clear();
@@ -669,6 +672,42 @@ impl<'a> Turn<'a> {
             .filter(|m| !r.shown.contains(&m.listing.id))
             .take(per)
             .collect();
+        let mut dropped: Vec<String> = Vec::new();
+        let mut relaxed_all = Vec::new();
+        if fresh.is_empty() && !more {
+            // Nothing fits everything: relax the softest constraints in turn (a landmark,
+            // then the areas, then 10% on the budget; never pets or size), saying which.
+            let mut relaxed = r.clone();
+            if !relaxed.near.is_empty() {
+                for k in std::mem::take(&mut relaxed.near) {
+                    let kind = self.t(r, &format!("landmark_{k}"), &[]);
+                    dropped.push(self.t(r, "dropped_near", &[("kind", &kind)]));
+                }
+                relaxed_all = matches(self.inv, &relaxed, today);
+            }
+            if relaxed_all.is_empty() && relaxed.areas.as_ref().is_some_and(|a| !a.is_empty()) {
+                let areas = relaxed.areas.take().unwrap_or_default();
+                dropped.push(self.t(
+                    r,
+                    "dropped_area",
+                    &[("area", &self.lang(r).join_or(&areas))],
+                ));
+                relaxed.areas = Some(Vec::new());
+                relaxed_all = matches(self.inv, &relaxed, today);
+            }
+            if relaxed_all.is_empty()
+                && let Some(b) = relaxed.budget_range.as_mut()
+            {
+                dropped.push(self.t(r, "dropped_budget", &[("amount", &dollars(b.max.into()))]));
+                b.max += b.max / 10;
+                relaxed_all = matches(self.inv, &relaxed, today);
+            }
+        }
+        let fresh: Vec<&Match> = if fresh.is_empty() {
+            relaxed_all.iter().take(per).collect()
+        } else {
+            fresh
+        };
         if fresh.is_empty() {
             if more {
                 say.t("options_end", &[], ANSWER);
@@ -681,7 +720,9 @@ impl<'a> Turn<'a> {
         r.options = fresh.iter().map(|m| m.listing.id.clone()).collect();
         r.shown.extend(r.options.iter().cloned());
         r.focus = (r.options.len() == 1).then(|| r.options[0].clone());
-        let head = if fresh.iter().all(|m| m.over_budget) {
+        let head = if !dropped.is_empty() {
+            "options_relaxed"
+        } else if fresh.iter().all(|m| m.over_budget) {
             "options_head_over"
         } else if more {
             "options_head_more"
@@ -713,9 +754,19 @@ impl<'a> Turn<'a> {
         let full = lines(false, n);
         let short = lines(true, n);
         let two = lines(true, n.min(2));
-        say.t(head, &[("lines", full), ("pick", pick.clone())], ANSWER)
-            .or_t(head, &[("lines", short), ("pick", pick.clone())])
-            .or_t(head, &[("lines", two), ("pick", pick)]);
+        let summary = self.summary(r);
+        let dropped = self.lang(r).join_and(&dropped);
+        let a = |lines: String, pick: String| {
+            [
+                ("lines", lines),
+                ("pick", pick),
+                ("summary", summary.clone()),
+                ("dropped", dropped.clone()),
+            ]
+        };
+        say.t(head, &a(full, pick.clone()), ANSWER)
+            .or_t(head, &a(short, pick.clone()))
+            .or_t(head, &a(two, pick));
         say.asks = true;
         r.asked = None;
     }
@@ -1096,7 +1147,19 @@ impl<'a> Turn<'a> {
             .or_else(|| (r.options.len() == 1).then(|| r.options[0].clone()));
         let Some(l) = id.and_then(|id| self.inv.listing(&id).cloned()) else {
             if r.options.is_empty() {
-                return false; // nothing shown yet: qualify first
+                // Nothing shown yet: find options first (the next requirement).
+                let q = next_field(r)
+                    .map(|(_, id)| {
+                        self.t(r, id, &[("examples", "Hyde Park, Pilsen, Logan Square")])
+                    })
+                    .unwrap_or_default();
+                if !q.is_empty() {
+                    r.asked = next_field(r).map(|(f, _)| f);
+                    r.question_turn = r.messages_in;
+                }
+                say.t("tour_no_options", &[("question", q)], ANSWER);
+                say.asks = true;
+                return true;
             }
             let n: Vec<String> = (1..=r.options.len()).map(|k| k.to_string()).collect();
             say.t("tour_which", &[("list", self.lang(r).join_or(&n))], ANSWER);

@@ -232,7 +232,13 @@ pub fn read(inv: &Inventory, langs: &Languages, body: &str, cx: &Context) -> Rea
                 .iter()
                 .any(|&(_, e)| e < s && norm.gap(e, s) <= 3)
         });
-        if has("topic_distance") && question {
+        // "is it close to the train?" asks about a listing; "anything near the lake?"
+        // asks for listings near it.
+        let yes_no = matches!(
+            first,
+            "is" | "are" | "does" | "do" | "how" | "es" | "esta" | "queda"
+        );
+        if (has("topic_distance") || (yes_no && closeness)) && question {
             landmark = landmark.or(Some(*k));
         } else if closeness {
             near.push(*k);
@@ -247,6 +253,10 @@ pub fn read(inv: &Inventory, langs: &Languages, body: &str, cx: &Context) -> Rea
     topics.sort_by_key(|(s, _)| *s);
     let mut topics: Vec<Topic> = topics.into_iter().map(|(_, t)| t).collect();
     topics.dedup();
+    // "do you charge a fee?" is about our fee, not the landlord's.
+    if topics.contains(&Topic::ServiceFee) {
+        topics.retain(|t| *t != Topic::Fees);
+    }
 
     // Areas and what to do with them.
     let areas = inv.find_areas(&norm.text);
