@@ -35,7 +35,6 @@ mod error;
 pub mod guard;
 pub mod hours;
 pub mod lang;
-pub mod lead;
 pub mod llm;
 pub mod log;
 pub mod read;

@@ -13,7 +13,7 @@ use crate::lang::Lexicon;
 pub enum Kind {
     Word,
     Num(Number),
-    /// One of `? - + % # / & @ $ ! .`
+    /// One of `? - + % # / & @ $ ! ,`
     Sym(char),
 }
 
@@ -111,7 +111,8 @@ pub struct Norm {
     pub question_mark: bool,
 }
 
-const SYMBOLS: &[char] = &['?', '-', '+', '%', '#', '/', '&', '@', '$', '!', '.'];
+/// Symbols kept as tokens (a "," marks a clause boundary for number attribution).
+const SYMBOLS: &[char] = &['?', '-', '+', '%', '#', '/', '&', '@', '$', '!', ','];
 
 impl Norm {
     /// Tokenises `raw`, folding number words through `lex` (`None`: digits only).
@@ -221,8 +222,12 @@ impl Norm {
         })
     }
 
-    /// Non-symbol tokens strictly between `a` and `b` (a < b), plus one.
+    /// Non-symbol tokens strictly between `a` and `b` (a < b), plus one; `usize::MAX`
+    /// when `b` is not after `a`.
     pub fn gap(&self, a: usize, b: usize) -> usize {
+        if b <= a {
+            return usize::MAX;
+        }
         self.toks[a + 1..b]
             .iter()
             .filter(|t| !matches!(t.kind, Kind::Sym(_)))
@@ -317,8 +322,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
             if SYMBOLS.contains(&ch) {
                 // A "$" glued to a number belongs to the number.
                 let glued_dollar = ch == '$' && next_digit_after_spaces(b, i + 1);
-                let sentence_dot = ch == '.';
-                if !glued_dollar && !sentence_dot {
+                if !glued_dollar {
                     toks.push(Tok {
                         text: ch.to_string(),
                         kind: Kind::Sym(ch),
