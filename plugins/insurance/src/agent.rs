@@ -828,6 +828,8 @@ impl<'a> Turn<'a> {
             .unwrap_or_default();
         let id = if upset {
             "handoff_upset"
+        } else if reason.contains("claims") || reason.contains("quoted") {
+            "handoff_review"
         } else {
             "handoff_agent"
         };

@@ -2252,10 +2252,12 @@ impl<'a> Turn<'a> {
             return true;
         }
         let asks_time = r.when.has_day() || r.when.has_time();
+        // A day with a time of day, with a building in focus, is about a visit too.
         let wants = i.tour
             || i.reschedule
             || (asks_time
-                && (!lead.offered_slots.is_empty() || lead.tour.is_some() || lead.wants_tour));
+                && (!lead.offered_slots.is_empty() || lead.tour.is_some() || lead.wants_tour))
+            || (r.when.minute.is_some() && r.move_in.is_none() && lead.building.is_some());
         if !wants {
             return false;
         }
