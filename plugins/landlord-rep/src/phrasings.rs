@@ -582,6 +582,39 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
         "busco 2 recamaras en chatham, tengo un perro, mi presupuesto es 1200",
         "beds=2 hood=Chatham pets=dog $=1200 lang=es",
     ),
+    // ---- found probing past the table: negations, clock idioms, short thousands ----------
+    ("", "I don't have a dog", "pets=none"),
+    ("", "no tengo perro", "pets=none"),
+    ("", "two-bedroom", "beds=2"),
+    ("sched", "half past 2 on friday", "day=2026-11-27 at=14:30"),
+    ("sched", "quarter to 5 tuesday", "day=2026-11-24 at=16:45"),
+    (
+        "sched",
+        "el viernes a las 3 y media",
+        "day=2026-11-27 at=15:30",
+    ),
+    ("sched", "the weekend after next", "day=2026-12-05"),
+    (
+        "sched",
+        "around noonish saturday",
+        "day=2026-11-28 at=12:00",
+    ),
+    ("", "1,2k budget", "$=1200"),
+    ("", "3 beds 2 baths under 1.6", "beds=3 $=1600"),
+    (
+        "",
+        "my voucher is for a 3 bedroom, up to 1700",
+        "t:vouchers beds=3 $=1700",
+    ),
+    ("", "me and my 2 kids need 2 rooms", "beds=2"),
+    ("", "tengo sección 8 de 3 recámaras", "t:vouchers beds=3"),
+    (
+        "",
+        "can i come by today after 4",
+        "tour day=2026-11-22 after=16:00",
+    ),
+    ("", "not the 2br, the 3br", "beds=3"),
+    ("", "anything cheaper?", "t:rent"),
 ];
 
 fn context(spec: &str) -> (Option<Field>, bool, Option<&'static str>) {

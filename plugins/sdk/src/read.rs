@@ -213,9 +213,12 @@ fn money_values(norm: &Norm, lex: &Lexicon, bare_ok: bool) -> Vec<(usize, Option
         .map(|i| toks[i].num().map(|_| classify(norm, lex, i)))
         .collect();
     let is_money = |i: usize| -> bool {
+        let short_k = toks[i].num().is_some_and(|n| n.decimal && n.value < 20.0)
+            && (norm.cue_near(i, lex.cues("under"), 3, 0)
+                || norm.cue_near(i, lex.cues("money"), 4, 3));
         match kinds[i] {
             Some(NumKind::Money) => true,
-            Some(NumKind::Plain) => bare_ok,
+            Some(NumKind::Plain) => bare_ok || short_k,
             _ => false,
         }
     };
@@ -282,7 +285,14 @@ pub fn budget(norm: &Norm, lex: &Lexicon, asked: bool) -> Option<Budget> {
         if norm.cue_near(i, lex.cues("income_words"), 4, 2) {
             continue;
         }
-        let v = hi.round();
+        // "under 1.6", "1.2-1.4": thousands, written the short way.
+        let short = hi < 20.0 && hi.fract() != 0.0;
+        let v = if short {
+            (hi * 1000.0).round()
+        } else {
+            hi.round()
+        };
+        let lo = lo.map(|l| if short && l < 20.0 { l * 1000.0 } else { l });
         if !(300.0..=20_000.0).contains(&v) {
             continue;
         }
@@ -412,8 +422,25 @@ pub fn pets(norm: &Norm, lex: &Lexicon, asked: bool) -> Option<Pets> {
     if lex.has(norm, "no_pets") {
         return Some(Pets::default());
     }
-    let cats = lex.has(norm, "cat");
-    let dogs = lex.has(norm, "dog");
+    // A pet mentioned only after a negation ("I don't have a dog", "sin perro") is not
+    // the lead's.
+    let owned = |cue: &str| {
+        lex.find_all(norm, cue).iter().any(|&(s, _)| {
+            !lex.find_all(norm, "negation")
+                .iter()
+                .any(|&(_, e)| e < s && norm.gap(e, s) <= 3)
+        })
+    };
+    let mentioned = |cue: &str| lex.has(norm, cue);
+    let negated_only = (mentioned("cat") || mentioned("dog") || mentioned("pet"))
+        && !owned("cat")
+        && !owned("dog")
+        && !owned("pet");
+    if negated_only {
+        return Some(Pets::default());
+    }
+    let cats = owned("cat");
+    let dogs = owned("dog");
     let service = lex.has(norm, "service_animal");
     let mut weight = None;
     let mut count: Option<u8> = None;

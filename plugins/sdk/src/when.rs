@@ -321,7 +321,7 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
     }
     if w.day.is_none() {
         if let Some((s, e)) = lex.find(norm, "weekend") {
-            let next = s >= 1 && is(s - 1, "next");
+            let next = (s >= 1 && is(s - 1, "next")) || lex.has(norm, "after_next");
             let sat = coming_weekday(today, 5);
             w.day = Some(if next && sat - today < 7 {
                 sat + 7
@@ -424,7 +424,14 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
         if w.tokens.contains(&i) {
             continue; // a day of the month already
         }
-        let m = n.minutes.unwrap_or(0);
+        // "3 y media", "10 y cuarto", "5 menos cuarto".
+        let (m, minus) = match n.minutes {
+            Some(m) => (m, 0),
+            None if after_phrase("and_a_half") => (30, 0),
+            None if after_phrase("and_a_quarter") => (15, 0),
+            None if after_phrase("quarter_to_after") => (0, 15),
+            None => (0, 0),
+        };
         if m >= 60 {
             continue;
         }
@@ -440,7 +447,7 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
         if h24 >= 24 {
             continue;
         }
-        let minute = h24 * 60 + m;
+        let minute = (h24 * 60 + m).saturating_sub(minus);
         let is_after = lex
             .find_all(norm, "after")
             .iter()
@@ -468,6 +475,40 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
                 .any(|&(_, e)| e < i && norm.gap(e, i) <= 2);
         w.tokens.push(i);
         break;
+    }
+    // "half past 2", "quarter past 10", "quarter to 5", "y media", "menos cuarto".
+    if w.minute.is_none() {
+        for (k, t) in toks.iter().enumerate() {
+            let Some(n) = t.num() else { continue };
+            let h = n.value as u32;
+            if !(1..=12).contains(&h) || n.value.fract() != 0.0 {
+                continue;
+            }
+            let before = |cue: &str| {
+                lex.find_all(norm, cue)
+                    .iter()
+                    .any(|&(_, e)| e < k && norm.gap(e, k) == 1)
+            };
+            let after = |cue: &str| {
+                lex.find_all(norm, cue)
+                    .iter()
+                    .any(|&(s, _)| s > k && norm.gap(k, s) == 1)
+            };
+            let minute = if before("half_past") || after("and_a_half") {
+                Some(business_hour(h) * 60 + 30)
+            } else if before("quarter_past") || after("and_a_quarter") {
+                Some(business_hour(h) * 60 + 15)
+            } else if before("quarter_to") || after("quarter_to_after") {
+                Some(business_hour(h) * 60 - 15)
+            } else {
+                None
+            };
+            if minute.is_some() {
+                w.minute = minute;
+                w.tokens.push(k);
+                break;
+            }
+        }
     }
     if w.minute.is_none() && lex.has(norm, "noon") {
         w.minute = Some(12 * 60);

@@ -387,6 +387,15 @@ fn number_at(s: &str, start: usize) -> (Tok, usize) {
         {
             n.grouped = true;
             i += 1;
+        } else if c == b','
+            && !n.decimal
+            && (1..=2).contains(&digits_at(b, i + 1))
+            && matches!(b.get(i + 1 + digits_at(b, i + 1)), Some(b'k' | b'K'))
+        {
+            // "1,2k": a decimal comma before a thousands "k".
+            n.decimal = true;
+            raw.push('.');
+            i += 1;
         } else if c == b'.' && !n.decimal && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
             n.decimal = true;
             raw.push('.');
