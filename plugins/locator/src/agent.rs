@@ -1168,14 +1168,13 @@ impl<'a> Turn<'a> {
         };
         r.focus = Some(l.id.clone());
         let when = self.when_text(r, rd);
-        if when.is_none() && r.pending_tour.as_deref() != Some(&l.id) {
-            // Ask for the time first; the request goes to staff with it.
-            r.pending_tour = Some(l.id.clone());
-            say.t("tour_when", &[("title", l.title.clone())], ANSWER);
-            say.asks = true;
-            return true;
-        }
-        r.pending_tour = None;
+        // The request goes to staff at once; a time given now or later goes with it.
+        let update = r.pending_tour.as_deref() == Some(l.id.as_str()) && when.is_some();
+        r.pending_tour = if when.is_none() {
+            Some(l.id.clone())
+        } else {
+            None
+        };
         if !r.tour_requests.contains(&l.id) {
             r.tour_requests.push(l.id.clone());
         }
@@ -1220,10 +1219,10 @@ impl<'a> Turn<'a> {
             fields,
         });
         let eta = self.eta_text(r);
-        let id = if when.is_some() {
-            "tour_requested_time"
-        } else {
-            "tour_requested"
+        let id = match (when.is_some(), update) {
+            (true, true) => "tour_time_passed",
+            (true, false) => "tour_requested_time",
+            (false, _) => "tour_requested_ask_time",
         };
         say.t(
             id,
