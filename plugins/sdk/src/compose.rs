@@ -83,23 +83,18 @@ pub fn compose(parts: &[Part]) -> (String, bool) {
         if fits(&text) {
             return (text, true);
         }
-        // 1. A shorter form of an optional part, lowest priority first.
-        // 2. Drop an optional part, lowest priority first.
-        // 3. A shorter form of a required part, lowest priority first.
-        let by_priority = |pred: &dyn Fn(usize) -> bool| -> Option<usize> {
-            (0..parts.len())
-                .filter(|&i| pred(i))
-                .min_by_key(|&i| (parts[i].priority, std::cmp::Reverse(i)))
-        };
-        let shorter = |i: usize| chosen[i].is_some_and(|f| f + 1 < parts[i].forms.len());
-        if let Some(i) = by_priority(&|i| !parts[i].required && shorter(i)) {
-            chosen[i] = chosen[i].map(|f| f + 1);
-        } else if let Some(i) = by_priority(&|i| !parts[i].required && chosen[i].is_some()) {
-            chosen[i] = None;
-        } else if let Some(i) = by_priority(&|i| parts[i].required && shorter(i)) {
-            chosen[i] = chosen[i].map(|f| f + 1);
-        } else {
-            return (text, false);
+        // The lowest-priority part that can give way does: it takes its next shorter
+        // form, or, if it has none and is optional, it is dropped. Required parts are
+        // never dropped; on equal priority the later part gives way first.
+        let can_shrink = |i: usize| chosen[i].is_some_and(|f| f + 1 < parts[i].forms.len());
+        let can_drop = |i: usize| !parts[i].required && chosen[i].is_some();
+        let next = (0..parts.len())
+            .filter(|&i| can_shrink(i) || can_drop(i))
+            .min_by_key(|&i| (parts[i].priority, std::cmp::Reverse(i)));
+        match next {
+            Some(i) if can_shrink(i) => chosen[i] = chosen[i].map(|f| f + 1),
+            Some(i) => chosen[i] = None,
+            None => return (text, false),
         }
     }
 }
