@@ -426,10 +426,10 @@ impl<'a> Turn<'a> {
         let Some((field, id)) = next_field(c) else {
             return;
         };
-        let skipped =
-            c.asked == Some(field) && c.messages_in <= c.question_turn + 1 && !say.is_empty();
+        // A quote is what the customer came for: the next thing it needs is always asked
+        // (in another wording if it was just asked).
         c.asked = Some(field);
-        if !skipped {
+        {
             c.question_turn = c.messages_in;
             let r = &self.cfg.rates;
             say.opt(
