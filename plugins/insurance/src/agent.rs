@@ -429,19 +429,17 @@ impl<'a> Turn<'a> {
         // A quote is what the customer came for: the next thing it needs is always asked
         // (in another wording if it was just asked).
         c.asked = Some(field);
-        {
-            c.question_turn = c.messages_in;
-            let r = &self.cfg.rates;
-            say.opt(
-                id,
-                &[
-                    ("min", dollars(r.coverage_min.into())),
-                    ("max", dollars(r.coverage_max.into())),
-                    ("deductibles", self.deductible_list(c)),
-                ],
-                QUESTION,
-            );
-        }
+        c.question_turn = c.messages_in;
+        let r = &self.cfg.rates;
+        say.opt(
+            id,
+            &[
+                ("min", dollars(r.coverage_min.into())),
+                ("max", dollars(r.coverage_max.into())),
+                ("deductibles", self.deductible_list(c)),
+            ],
+            QUESTION,
+        );
     }
 
     fn answer_topics(&mut self, c: &mut Customer, rd: &Reading, body: &str, say: &mut Say) {
