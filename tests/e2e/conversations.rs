@@ -1055,3 +1055,176 @@ async fn insurance_explains_coverage_from_the_data_and_hands_claims_histories_to
         "accents outside GSM-7 are dropped, ñ kept: {r}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn landlord_rep_reads_ranges_and_credit_without_mistaking_them_for_budgets() {
+    let a = agents(&[]).await;
+    let d = data("landlord-rep");
+    let s = &d["office"]["screening"];
+    let lead = "+15557660010";
+    a.say(
+        lead,
+        LANDLORD,
+        "looking for a 2br, $1200-1400, credit in the 700s",
+    )
+    .await;
+    let r = a.say(lead, LANDLORD, "do I qualify?").await;
+    let x = s["income_multiple"].as_f64().unwrap();
+    assert!(
+        r.contains(&format!("{x}x the rent"))
+            && r.contains(&s["credit"]["en"].as_str().unwrap()[..40]),
+        "the published criteria, not a $700 budget: {r}"
+    );
+    let r = a.say(lead, LANDLORD, "what do you recommend?").await;
+    // Every unit recommended is a 2BR within $1,400: the range's top, not $700.
+    for b in d["buildings"].as_array().unwrap() {
+        for u in b["units"].as_array().unwrap() {
+            let rent = dollars(u["rent"].as_u64().unwrap());
+            if r.contains(&format!(" {rent},")) {
+                assert!(
+                    u["bedrooms"] == 2 && u["rent"].as_u64().unwrap() <= 1400,
+                    "{u} in {r}"
+                );
+            }
+        }
+    }
+    assert!(r.contains("Good fits for you") || r.contains("try"), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locator_hands_off_without_the_failing_phone_and_never_repeats() {
+    let a = agents(&[]).await;
+    let d = data("locator");
+    let phone = d["office"]["phone"].as_str().unwrap();
+    let renter = "+15557661005";
+    let r = a
+        .say(
+            renter,
+            LOCATOR,
+            "2br $1200-1400 in bridgeport or pilsen, jan 1, no pets",
+        )
+        .await;
+    for t in options(&r) {
+        let rent = listing(&d, &t)["rent"].as_u64().unwrap();
+        assert!(
+            rent * 100 <= 1400 * (100 + d["office"]["over_budget_allowance_pct"].as_u64().unwrap()),
+            "{t}: {r}"
+        );
+    }
+    let r = a.say(renter, LOCATOR, "do they take section 8?").await;
+    assert!(
+        d["listings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["vouchers"] == true)
+            && r.contains("Housing Choice Vouchers"),
+        "{r}"
+    );
+    let r = a
+        .say(
+            renter,
+            LOCATOR,
+            "ugh nobody answers your phone, this is ridiculous",
+        )
+        .await;
+    assert!(!r.contains(phone) && r.contains("text you"), "{r}");
+    let h = eventually(WAIT, || async {
+        let h = a.alerts("handoff").await;
+        (!h.is_empty()).then_some(h)
+    })
+    .await
+    .expect("a handoff alert");
+    assert_eq!(field(&h[0], "do_not_use"), "phone");
+    assert!(field(&h[0], "thread").contains("2br $1200-1400"));
+    let r = a
+        .say(renter, LOCATOR, "so when will someone call me?")
+        .await;
+    assert!(r.contains("text you") && !r.contains(phone), "{r}");
+    for body in ["?", "thanks", "👍", "?", "ok", "thanks!"] {
+        a.say(renter, LOCATOR, body).await;
+    }
+    let sent = a.sent_to(renter);
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &sent {
+        assert!(seen.insert(s.to_lowercase()), "repeated word for word: {s}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insurance_is_honest_hands_off_with_an_eta_and_never_repeats() {
+    let a = agents(&[]).await;
+    let d = data("insurance");
+    let customer = "+15557662003";
+    let r = a.say(customer, INSURANCE, "is this a bot?").await;
+    assert!(r.contains("automated") && r.contains("not a person"), "{r}");
+    a.say(customer, INSURANCE, "60615 30k 500 deductible no claims")
+        .await;
+    let r = a.say(customer, INSURANCE, "I want to buy").await;
+    let monthly = premium(&d["rates"], "60615", 30_000, 500, 0);
+    assert!(
+        r.contains("licensed agent")
+            && r.contains(&format!("{}/mo", cents(monthly)))
+            && (r.contains("minutes") || r.contains(" by ")),
+        "with the quote and an ETA from staff hours: {r}"
+    );
+    let r = a
+        .say(customer, INSURANCE, "so when will someone call me?")
+        .await;
+    assert!(
+        r.contains("licensed") && (r.contains("minutes") || r.contains(" by ")),
+        "{r}"
+    );
+    let other = "+15557662013";
+    a.say(other, INSURANCE, "hi").await;
+    for body in ["?", "thanks", "👍", "?", "ok"] {
+        a.say(other, INSURANCE, body).await;
+    }
+    let sent = a.sent_to(other);
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &sent {
+        assert!(seen.insert(s.to_lowercase()), "repeated word for word: {s}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_insurance_llm_guard_refuses_a_made_up_premium() {
+    let d = data("insurance");
+    let fake = llm("Renters insurance here costs just $4.99/mo with $500,000 of liability, and you're covered as of today!".to_owned()).await;
+    let env = [
+        ("OPENAI_API_KEY", "sk-e2e".to_owned()),
+        ("OPENAI_BASE_URL", fake.base_url()),
+        ("AGENTHOST_LLM_CHAIN", "openai".to_owned()),
+    ];
+    let a = agents(&env).await;
+    let customer = "+15557662004";
+    a.say(customer, INSURANCE, "hi").await;
+    let r = a
+        .say(
+            customer,
+            INSURANCE,
+            "can I pay with a money order at a currency exchange?",
+        )
+        .await;
+    assert_eq!(fake.requests().len(), 1, "the LLM was asked");
+    assert!(
+        !r.contains("$4.99") && !r.contains("$500,000"),
+        "the made-up numbers never reach the customer: {r}"
+    );
+    assert!(
+        r.contains("licensed agent"),
+        "a person confirms instead: {r}"
+    );
+    let limit = dollars(d["rates"]["liability_limit"].as_u64().unwrap());
+    assert_ne!(limit, "$500,000");
+    let log = eventually(WAIT, || async {
+        let l = a.host.logs();
+        l.contains("llm-guard: replaced").then_some(l)
+    })
+    .await
+    .expect("the replacement is logged");
+    assert!(
+        log.contains("amount $4.99") && log.contains("booking or approval"),
+        "{log}"
+    );
+}
