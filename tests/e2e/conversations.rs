@@ -656,8 +656,32 @@ async fn a_config_that_does_not_validate_is_refused_at_load_naming_the_field() {
     assert!(world.twilio.wait_for(before + 1, WAIT).await.len() > before);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in() {
+/// Waits until every SMS the host queued is recorded as sent: a libfaketime jump across a
+/// send in flight times it out, and the retry would text the lead twice.
+async fn sends_settled(world: &World) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let db = world.data.path().join("agenthost.db");
+    let url = format!("sqlite://{}?mode=rw", db.display());
+    let settled = eventually(WAIT, || {
+        let url = url.clone();
+        async move {
+            let mut conn = sqlx::AnyConnection::connect(&url).await.ok()?;
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .ok()?;
+            (open == 0).then_some(())
+        }
+    })
+    .await;
+    assert!(settled.is_some(), "sends still in flight");
+}
+
+/// Landlord Rep alone, on a fake clock.
+async fn clocked_landlord() -> (Agents, FakeClock) {
     let world = World::new(Setup::Embedded, &[("landlord-rep", "landlord-rep")]).await;
     std::fs::copy(
         config_dir().join("landlord-rep.json"),
@@ -670,7 +694,12 @@ async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in
     let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let host = world.start(&refs);
     host.ready().await;
-    let a = Agents { world, host };
+    (Agents { world, host }, clock)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in() {
+    let (a, clock) = clocked_landlord().await;
     let d = data("landlord-rep");
     let b = building(&d, "rainbow-beach-lofts");
     let lead = "+15557660009";
@@ -685,7 +714,7 @@ async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in
     .unwrap();
     let at_ms: u64 = field(&booked[0], "at_ms").parse().unwrap();
     // The reply must be recorded as sent before the clock jumps.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    sends_settled(&a.world).await;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -703,6 +732,7 @@ async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in
         )) && day.contains(b["address"].as_str().unwrap()),
         "{day}"
     );
+    sends_settled(&a.world).await;
     clock.advance(Duration::from_millis(22 * hour));
     let all = sent(count + 2).await;
     assert!(
@@ -710,6 +740,7 @@ async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in
         "{}",
         all[count + 1].body
     );
+    sends_settled(&a.world).await;
     clock.advance(Duration::from_millis(4 * hour));
     let all = sent(count + 3).await;
     assert!(
@@ -722,6 +753,59 @@ async fn landlord_rep_reminds_the_day_before_and_two_hours_before_then_checks_in
         "{}",
         all[count + 2].body
     );
+}
+
+/// A follow-up timer lost (its job row deleted by hand) is recovered by the half-hourly
+/// sweep. The sweep is a cron job, which belongs to no conversation and may not text a
+/// lead: it re-schedules the follow-up on the lead's own conversation, and that job texts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn landlord_rep_sweep_recovers_a_lost_follow_up_on_the_leads_conversation() {
+    use sqlx::Connection;
+    let (a, clock) = clocked_landlord().await;
+    let d = data("landlord-rep");
+    let b = building(&d, "jeffery-shores");
+    let name = b["name"].as_str().unwrap();
+    let lead = "+15557660010";
+    let r = a
+        .say(lead, LANDLORD, "what's available at jeffery shores?")
+        .await;
+    assert!(r.contains(name), "{r}");
+    sends_settled(&a.world).await;
+    sqlx::any::install_default_drivers();
+    let db = a.world.data.path().join("agenthost.db");
+    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{}?mode=rw", db.display()))
+        .await
+        .unwrap();
+    let lost = sqlx::query("DELETE FROM jobs WHERE plugin = $1 AND key = $2")
+        .bind("landlord-rep")
+        .bind(format!("followup:{lead}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(lost.rows_affected(), 1, "the follow-up timer was pending");
+    conn.close().await.unwrap();
+    let silence = d["office"]["followup_silence_hours"].as_u64().unwrap();
+    // Past the silence and the sweep's grace: the next sweep slot recovers the timer.
+    clock.advance(Duration::from_secs((silence * 3600) + 3600));
+    let sent = a.world.twilio.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(sent.len(), 2, "log:\n{}", a.host.logs());
+    assert_eq!(sent[1].to, lead);
+    assert!(
+        sent[1].body.contains("checking in") && sent[1].body.contains(name),
+        "{}",
+        sent[1].body
+    );
+    assert!(
+        a.host
+            .logs()
+            .contains("re-scheduled on its conversation by the sweep"),
+        "the sweep, not a stray timer, sent it"
+    );
+    // One nudge: the next sweeps find nothing overdue.
+    sends_settled(&a.world).await;
+    clock.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(a.sent_to(lead).len(), 2, "{:?}", a.sent_to(lead));
 }
 
 // ---- Locator -----------------------------------------------------------------------------
