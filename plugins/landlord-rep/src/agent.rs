@@ -638,7 +638,7 @@ impl<'a> Turn<'a> {
             };
         }
         if topics.is_empty()
-            && r.building.is_some()
+            && (r.building.is_some() || r.compare.len() >= 2)
             && !toured
             && !r.has_facts()
             && !i.who
@@ -783,20 +783,178 @@ impl<'a> Turn<'a> {
         topics: &[Topic],
         say: &mut Say,
     ) {
+        if r.compare.len() >= 2 {
+            return self.answer_compare(lead, stats, r, topics, say);
+        }
         let focus = self.focus(lead, r);
         let mut listed = false;
         for &t in topics {
+            self.answer_topic(lead, stats, r, t, focus, &mut listed, say);
+        }
+    }
+
+    /// Two or more buildings named together: each topic answered for each of them, in
+    /// the order asked; what the office sets for all of them said once.
+    fn answer_compare(
+        &mut self,
+        lead: &mut Lead,
+        stats: &mut Stats,
+        r: &Reading,
+        topics: &[Topic],
+        say: &mut Say,
+    ) {
+        let p = self.p;
+        let bs: Vec<&'a Building> = r.compare.iter().filter_map(|id| p.building(id)).collect();
+        let o = &p.office;
+        let same = |f: &dyn Fn(&Building) -> String| bs.iter().all(|b| f(b) == f(bs[0]));
+        for &t in topics {
+            match t {
+                Topic::Availability | Topic::Rent | Topic::Size => {
+                    self.answer_units_of(lead, r, &bs, say);
+                }
+                Topic::Fees
+                    if same(&|b: &Building| {
+                        serde_json::to_string(b.fees(o)).unwrap_or_default()
+                    }) =>
+                {
+                    self.answer_fees(lead, stats, r, None, say)
+                }
+                Topic::Lease
+                    if same(&|b: &Building| {
+                        serde_json::to_string(b.lease(o)).unwrap_or_default()
+                    }) =>
+                {
+                    self.answer_lease(lead, None, say)
+                }
+                Topic::Vouchers
+                    if same(&|b: &Building| {
+                        serde_json::to_string(b.vouchers(o)).unwrap_or_default()
+                    }) =>
+                {
+                    self.answer_vouchers(lead, None, say)
+                }
+                Topic::OfficeHours | Topic::Screening | Topic::Languages | Topic::Apply => {
+                    let mut listed = true;
+                    self.answer_topic(lead, stats, r, t, None, &mut listed, say);
+                }
+                _ => {
+                    for b in &bs {
+                        let mut listed = true;
+                        self.answer_topic(lead, stats, r, t, Some(b), &mut listed, say);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Units at each of `bs` that fit what the lead said, one line a building, and which
+    /// starts lower when that was asked.
+    fn answer_units_of(&mut self, lead: &Lead, r: &Reading, bs: &[&'a Building], say: &mut Say) {
+        let today = self.today();
+        let mut lines = Vec::new();
+        let mut mins: Vec<(&Building, u32)> = Vec::new();
+        let mut none = Vec::new();
+        for b in bs {
+            let units: Vec<&Unit> = b.units.iter().filter(|u| self.fits(lead, u)).collect();
+            let Some(min) = units.iter().map(|u| u.rent).min() else {
+                none.push(b.short_name());
+                continue;
+            };
+            mins.push((b, min));
+            let mut brs: Vec<u8> = units.iter().map(|u| u.bedrooms).collect();
+            brs.sort();
+            brs.dedup();
+            let beds = match (brs.first(), brs.last()) {
+                (Some(&a), Some(&z)) if a == z => self.beds_label(lead, Beds::exact(a)),
+                (Some(&a), Some(&z)) => self.beds_label(lead, Beds { min: a, max: z }),
+                _ => String::new(),
+            };
+            let now = units.iter().any(|u| data::ready_day(u, today) <= today);
+            let soon = if now {
+                self.t(lead, "some_avail_now", &[])
+            } else {
+                String::new()
+            };
+            lines.push(self.t(
+                lead,
+                "portfolio_line",
+                &[
+                    ("name", b.short_name()),
+                    ("hood", &b.neighborhood),
+                    ("beds", &beds),
+                    ("rent", &dollars(min.into())),
+                    ("soon", &soon),
+                ],
+            ));
+        }
+        let filter = self.filter_label(lead);
+        if !lines.is_empty() {
+            say.t(
+                "compare_avail",
+                &[("filter", filter.clone()), ("list", lines.join("; "))],
+                ANSWER,
+            );
+        }
+        if !none.is_empty() {
+            say.t(
+                "compare_none",
+                &[
+                    ("list", self.lang(lead).join_and(&none)),
+                    ("filter", filter),
+                ],
+                ANSWER,
+            );
+        }
+        if r.cheaper && mins.len() >= 2 {
+            let low = mins.iter().map(|m| m.1).min().unwrap_or(0);
+            let lowest: Vec<&str> = mins
+                .iter()
+                .filter(|m| m.1 == low)
+                .map(|m| m.0.short_name())
+                .collect();
+            if lowest.len() == mins.len() {
+                say.t("cheaper_tie", &[("rent", dollars(low.into()))], ANSWER);
+            } else {
+                let id = if mins.len() == 2 {
+                    "cheaper"
+                } else {
+                    "cheapest"
+                };
+                say.t(
+                    id,
+                    &[
+                        ("name", self.lang(lead).join_and(&lowest)),
+                        ("rent", dollars(low.into())),
+                    ],
+                    ANSWER,
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer_topic(
+        &mut self,
+        lead: &mut Lead,
+        stats: &mut Stats,
+        r: &Reading,
+        t: Topic,
+        focus: Option<&'a Building>,
+        listed: &mut bool,
+        say: &mut Say,
+    ) {
+        {
             match (t, focus) {
                 (Topic::Availability | Topic::Rent | Topic::Size, Some(b)) => {
-                    if !listed {
+                    if !*listed {
                         self.answer_units(lead, r, b, say);
-                        listed = true;
+                        *listed = true;
                     }
                 }
                 (Topic::Availability | Topic::Rent | Topic::Size, None) => {
-                    if !listed {
+                    if !*listed {
                         self.answer_portfolio_units(lead, say);
-                        listed = true;
+                        *listed = true;
                     }
                 }
                 (Topic::Pets, Some(b)) => self.answer_pets(lead, b, say),

@@ -312,6 +312,27 @@ pub struct Portfolio {
     pub extra_languages: Vec<ExtraLanguage>,
 }
 
+/// `text` without the whole-word occurrences of `phrase`.
+fn strip_word(text: &str, phrase: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(phrase) {
+        let end = pos + phrase.len();
+        let bytes = rest.as_bytes();
+        let whole = (pos == 0 || !bytes[pos - 1].is_ascii_alphanumeric())
+            && (end == rest.len() || !bytes[end].is_ascii_alphanumeric());
+        if whole {
+            out.push_str(&rest[..pos]);
+            out.push(' ');
+        } else {
+            out.push_str(&rest[..end]);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Words of building names that do not identify a building on their own.
 const GENERIC: &[&str] = &[
     "apartments",
@@ -556,6 +577,36 @@ impl Portfolio {
             }
         }
         if tie { None } else { best.map(|(b, _)| b) }
+    }
+
+    /// Every building named outright in `text` (its name, an alias or its street), in data
+    /// order: "which is cheaper, yates or evans?" names two. Looser single-word matches do
+    /// not count here, and a landmark that merely contains a building's alias ("the
+    /// cottage grove bus") names the landmark, not the building.
+    pub fn find_buildings(&self, text: &str) -> Vec<&Building> {
+        let names = |b: &'_ Building| -> Vec<String> {
+            std::iter::once(b.name.to_lowercase())
+                .chain(b.aliases.iter().map(|a| a.to_lowercase()))
+                .collect()
+        };
+        let all: Vec<String> = self.buildings.iter().flat_map(names).collect();
+        let mut text = text.to_lowercase();
+        for b in &self.buildings {
+            for l in &b.landmarks {
+                for a in std::iter::once(&l.name).chain(&l.aliases) {
+                    let a = a.to_lowercase();
+                    if all.iter().any(|n| *n != a && contains_word(&a, n)) {
+                        text = strip_word(&text, &a);
+                    }
+                }
+            }
+        }
+        self.buildings
+            .iter()
+            .filter(|b| {
+                names(b).iter().any(|n| contains_word(&text, n)) || contains_word(&text, b.street())
+            })
+            .collect()
     }
 
     /// Neighborhoods named in `text`.

@@ -11,7 +11,8 @@
 //! `lm=<kind>` (landmark asked about), `util=<key>`, `name=<Name>|-`, and flags (`person`,
 //! `upset`, `bot`, `who`, `called`, `when_contact`, `phone_fails`, `done`, `docs`, `tour`,
 //! `reschedule`, `cancel`, `thanks`, `greeting`, `yes`, `no`, `about`, `recommend`,
-//! `lang_req`, `voucher`, `empty`); `!x` negates a topic or flag. Today is Sunday
+//! `lang_req`, `voucher`, `empty`, `cheaper`), `cmp=<id>,<id>|-` (buildings named
+//! together, compared); `!x` negates a topic or flag. Today is Sunday
 //! 2026-11-22.
 
 use crate::understand::{self, Context, Field, Reading, Topic};
@@ -615,6 +616,79 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
     ),
     ("", "not the 2br, the 3br", "beds=3"),
     ("", "anything cheaper?", "t:rent"),
+    // ---- two buildings named together: compared, not dropped -------------------------
+    (
+        "",
+        "which is cheaper, yates or evans?",
+        "t:rent cheaper cmp=yates-park,evans-avenue-flats b=-",
+    ),
+    (
+        "",
+        "what's the difference between jeffery shores and yates park",
+        "cmp=jeffery-shores,yates-park b=-",
+    ),
+    (
+        "",
+        "do yates or evans take pets?",
+        "t:pets cmp=yates-park,evans-avenue-flats",
+    ),
+    (
+        "",
+        "2br under 1300 at yates park or chatham park place?",
+        "beds=2 $=1300 cmp=yates-park,chatham-park-place",
+    ),
+    (
+        "",
+        "is heat included at king drive and dixie?",
+        "t:utilities util=heat cmp=king-drive-residences,dixie-highway-commons",
+    ),
+    (
+        "",
+        "laundry at rainbow beach lofts vs jeffery shores??",
+        "t:laundry cmp=jeffery-shores,rainbow-beach-lofts",
+    ),
+    (
+        "",
+        "heights garden or dixie commons, which one is less expensive",
+        "cheaper cmp=heights-garden,dixie-highway-commons",
+    ),
+    (
+        "",
+        "compare yates and king drive parking",
+        "t:parking cmp=yates-park,king-drive-residences",
+    ),
+    (
+        "",
+        "the lofts or the one on evans, whats the rent",
+        "t:rent cmp=rainbow-beach-lofts,evans-avenue-flats",
+    ),
+    (
+        "es",
+        "cual es mas barato, yates o evans?",
+        "t:rent cheaper cmp=yates-park,evans-avenue-flats lang=es",
+    ),
+    (
+        "es",
+        "aceptan mascotas en king drive y en dixie?",
+        "t:pets cmp=king-drive-residences,dixie-highway-commons",
+    ),
+    // A landmark that contains a building's alias names the landmark.
+    (
+        "",
+        "is evans close to the cottage grove bus?",
+        "b=evans-avenue-flats cmp=-",
+    ),
+    (
+        "",
+        "how far is king drive from the king drive bus",
+        "b=king-drive-residences cmp=-",
+    ),
+    (
+        "",
+        "anything cheaper at yates?",
+        "t:rent b=yates-park cmp=-",
+    ),
+    ("", "whats cheapest you got", "t:rent cheaper cmp=-"),
 ];
 
 fn context(spec: &str) -> (Option<Field>, bool, Option<&'static str>) {
@@ -770,6 +844,11 @@ pub(crate) fn misses(r: &Reading, spec: &str) -> Vec<String> {
                 item,
                 format!("{:?}", r.utilities),
             ),
+            "cmp" => {
+                let got = r.compare.join(",");
+                let want = if none { String::new() } else { value.clone() };
+                check(got == want, item, got);
+            }
             "name" => check(
                 r.name.as_deref() == (!none).then_some(value.as_str()),
                 item,
@@ -801,6 +880,7 @@ pub(crate) fn misses(r: &Reading, spec: &str) -> Vec<String> {
                     "lang_req" => r.lang_requested,
                     "voucher" => r.voucher_holder,
                     "empty" => r.empty,
+                    "cheaper" => r.cheaper,
                     other => panic!("unknown expectation {other}"),
                 };
                 check(got != neg, item, got.to_string());

@@ -768,3 +768,88 @@ fn every_language_has_every_template_and_the_data_keys_have_names() {
         assert!(!l.lex.cues(t.cue()).is_empty(), "{t:?}");
     }
 }
+
+#[test]
+fn two_buildings_named_together_are_compared_not_dropped() {
+    let p = sample();
+    let min_rent = |id: &str, beds: Option<u8>| {
+        p.building(id)
+            .unwrap()
+            .units
+            .iter()
+            .filter(|u| beds.is_none_or(|b| u.bedrooms == b))
+            .map(|u| u.rent)
+            .min()
+    };
+    let (yates, evans) = (
+        p.building("yates-park").unwrap(),
+        p.building("evans-avenue-flats").unwrap(),
+    );
+    let mut c = Convo::new();
+    let (r, _) = c.say("which is cheaper, yates or evans?");
+    let (y, e) = (
+        min_rent("yates-park", None).unwrap(),
+        min_rent("evans-avenue-flats", None).unwrap(),
+    );
+    for (b, m) in [(yates, y), (evans, e)] {
+        assert!(
+            r.contains(&format!("{} ({}) ", b.short_name(), b.neighborhood))
+                && r.contains(&dollars(m.into())),
+            "{r}"
+        );
+    }
+    let (low, lowest) = if y < e { (yates, y) } else { (evans, e) };
+    assert!(
+        r.contains(&format!(
+            "{} starts lower, at {}",
+            low.short_name(),
+            dollars(lowest.into())
+        )) || r.contains(&format!(
+            "Of the two, {} is less expensive: from {}",
+            low.short_name(),
+            dollars(lowest.into())
+        )),
+        "{r}"
+    );
+    // The comparison leaves no single building in focus.
+    assert_eq!(c.lead.building, None);
+
+    // A topic asked of both is answered for each, from each one's data.
+    let (r, _) = c.say("do they take dogs? and what about pets at yates or evans");
+    for b in [yates, evans] {
+        assert!(r.contains(&format!("Pets at {}", b.name)), "{r}");
+        let deposit = b.pets.pet_deposit.unwrap_or(0);
+        if deposit > 0 {
+            assert!(r.contains(&dollars(deposit.into())), "{r}");
+        }
+    }
+
+    // What the lead said still filters: a building with nothing that fits says so.
+    let mut c = Convo::new();
+    let (r, _) = c.say("2br under 1300 at yates park or chatham park place?");
+    let cpp = p.building("chatham-park-place").unwrap();
+    let fits = |id: &str| {
+        p.building(id)
+            .unwrap()
+            .units
+            .iter()
+            .any(|u| u.bedrooms == 2 && u.rent <= 1300)
+    };
+    for b in [yates, cpp] {
+        if fits(&b.id) {
+            assert!(
+                r.contains(&format!("{} ({})", b.short_name(), b.neighborhood)),
+                "{r}"
+            );
+        } else {
+            assert!(
+                r.contains(&format!("at {} right now", b.short_name())),
+                "{r}"
+            );
+        }
+    }
+    assert!(
+        fits("chatham-park-place") != fits("yates-park"),
+        "the data still makes one fit and one not"
+    );
+}

@@ -143,6 +143,11 @@ pub struct Reading {
     pub utilities: Vec<&'static str>,
     /// Building named.
     pub building: Option<String>,
+    /// Two or more buildings named together ("yates or evans?"): answers cover each, and
+    /// `building` is then `None`.
+    pub compare: Vec<String>,
+    /// Asks which is cheaper.
+    pub cheaper: bool,
     pub hoods: Vec<String>,
     /// Landmark kinds wanted close ("near the lake": ["lake"]).
     pub near: Vec<&'static str>,
@@ -250,11 +255,21 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
             topics.push((at, Topic::Utilities));
         }
     }
-    let named = p.find_building(&norm.text);
+    let several = p.find_buildings(&norm.text);
+    let named = match several.len() {
+        0 => p.find_building(&norm.text),
+        1 => Some(several[0]),
+        _ => None,
+    };
     // "Chatham Park Place" names a building, not the Chatham neighborhood; "Jeffery
     // Shores" is not "stores" near a building.
     let mut rest = norm.text.clone();
-    if let Some(b) = named {
+    let stripped = if several.len() >= 2 {
+        several.clone()
+    } else {
+        named.into_iter().collect()
+    };
+    for b in stripped {
         for n in std::iter::once(&b.name).chain(&b.aliases) {
             rest = rest.replace(&n.to_lowercase(), " ");
         }
@@ -314,6 +329,12 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
 
     // ---- what it states ----------------------------------------------------------------
     let building = named.map(|b| b.id.clone());
+    let compare: Vec<String> = if several.len() >= 2 {
+        several.iter().map(|b| b.id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let cheaper = has("compare_cheaper");
     let hoods = p.find_neighborhoods(&rest);
     let beds = read::bedrooms(&norm, lex, cx.asked == Some(Field::Bedrooms));
     let budget = read::budget(&norm, lex, cx.asked == Some(Field::Budget));
@@ -369,6 +390,8 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
         topics,
         utilities,
         building,
+        compare,
+        cheaper,
         hoods,
         near,
         landmark,
