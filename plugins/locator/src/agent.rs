@@ -58,6 +58,8 @@ pub struct Renter {
     pub messages_in: u32,
     pub beds: Option<Beds>,
     pub budget_range: Option<Budget>,
+    /// "No limit": the renter has no maximum rent (no budget filter, not asked again).
+    pub budget_open: bool,
     /// Neighborhoods wanted; `Some(empty)` = anywhere.
     pub areas: Option<Vec<String>>,
     /// ISO date.
@@ -238,6 +240,7 @@ impl<'a> Turn<'a> {
         let before = (
             r.beds,
             r.budget_range,
+            r.budget_open,
             r.areas.clone(),
             r.move_in.clone(),
             r.pets,
@@ -248,6 +251,10 @@ impl<'a> Turn<'a> {
         }
         if rd.budget.is_some() {
             r.budget_range = rd.budget;
+            r.budget_open = false;
+        } else if rd.budget_open {
+            r.budget_range = None;
+            r.budget_open = true;
         }
         if let Some(d) = rd.move_in {
             r.move_in = Some(time::iso_date(d));
@@ -309,7 +316,7 @@ impl<'a> Turn<'a> {
         }
         match r.asked {
             Some(Field::Bedrooms) if r.beds.is_some() => r.asked = None,
-            Some(Field::Budget) if r.budget_range.is_some() => r.asked = None,
+            Some(Field::Budget) if r.budget_range.is_some() || r.budget_open => r.asked = None,
             Some(Field::Area) if r.areas.is_some() => r.asked = None,
             Some(Field::MoveIn) if r.move_in.is_some() => r.asked = None,
             Some(Field::Pets) if r.pets.is_some() => r.asked = None,
@@ -318,6 +325,7 @@ impl<'a> Turn<'a> {
         let after = (
             r.beds,
             r.budget_range,
+            r.budget_open,
             r.areas.clone(),
             r.move_in.clone(),
             r.pets,
@@ -391,8 +399,31 @@ impl<'a> Turn<'a> {
             .clone()
             .and_then(|id| self.inv.listing(&id).cloned());
         let mut show_options = false;
+        // Several options at once ("which of those take dogs?", "difference between 1
+        // and 2"): each one answered from its listing.
+        let set: Vec<Listing> = if i.tour {
+            Vec::new()
+        } else {
+            rd.set
+                .iter()
+                .filter_map(|&k| r.options.get(k))
+                .filter_map(|id| self.inv.listing(id).cloned())
+                .collect()
+        };
+        let set_mode = set.len() >= 2
+            && (rd.topics.iter().any(|t| t.per_listing())
+                || rd.cheaper
+                || has_compare(self, rd)
+                || (rd.topics.is_empty() && rd.question));
+        if set_mode {
+            answered = true;
+            self.answer_set(r, rd, &set, body, say);
+        }
         for &t in &rd.topics {
             answered = true;
+            if set_mode && t.per_listing() {
+                continue;
+            }
             match t {
                 Topic::Availability | Topic::Rent => {
                     match (&focus, rd.pick.is_some() || rd.named.is_some()) {
@@ -447,13 +478,14 @@ impl<'a> Turn<'a> {
             show_options = false;
         }
         if !rd.near.is_empty()
+            || (rd.cheaper && !set_mode)
             || (rd.area_op.is_some() && !r.options.is_empty())
             || i.options
             || (i.more && !r.options.is_empty())
         {
             show_options = true;
         }
-        let qualified = next_field(r).is_none();
+        let qualified = next_field(r, None).is_none();
         // New requirements once qualified, or a first full set: options.
         if (changed && (qualified || !r.options.is_empty())) || show_options {
             let more = i.more && !changed && !r.options.is_empty();
@@ -461,6 +493,14 @@ impl<'a> Turn<'a> {
                 r.shown.clear();
             }
             self.send_options(r, more, say);
+            if rd.cheaper && !set_mode && r.options.len() >= 2 {
+                let shown: Vec<Listing> = r
+                    .options
+                    .iter()
+                    .filter_map(|id| self.inv.listing(id).cloned())
+                    .collect();
+                self.cheapest_of(r, &shown, say);
+            }
             return;
         }
         if changed && !toured && !answered {
@@ -489,7 +529,7 @@ impl<'a> Turn<'a> {
             }
             if i.greeting && !new {
                 say.t("greeting_back", &[], ANSWER);
-            } else if !new && next_field(r).is_none() {
+            } else if !new && next_field(r, None).is_none() {
                 say.t(
                     "empty_reply",
                     &[("n", r.options.len().max(1).to_string())],
@@ -499,28 +539,40 @@ impl<'a> Turn<'a> {
             }
         }
         if !upset && !toured && !say.asks && r.handoff.is_none() {
-            self.next_question(r, say);
+            self.next_question(r, rd, say);
         }
     }
 
-    fn next_question(&mut self, r: &mut Renter, say: &mut Say) {
-        let Some((field, id)) = next_field(r) else {
+    /// At most one next question: the next requirement not known yet. One the renter
+    /// just passed over is not asked again straight away (another unknown one is, if
+    /// any); when their text said nothing we could read, it is asked again in other words.
+    fn next_question(&mut self, r: &mut Renter, rd: &Reading, say: &mut Say) {
+        let Some((mut field, mut id)) = next_field(r, None) else {
             return;
         };
         let skipped = r.asked == Some(field) && r.messages_in <= r.question_turn + 1;
-        r.asked = Some(field);
-        if !skipped {
-            r.question_turn = r.messages_in;
-            let areas: Vec<&str> = self
-                .inv
-                .office
-                .areas
-                .iter()
-                .take(4)
-                .map(|a| a.name.as_str())
-                .collect();
-            say.opt(id, &[("examples", areas.join(", "))], QUESTION);
+        if skipped && !say.is_empty() {
+            match next_field(r, Some(field)) {
+                Some(other) => (field, id) = other,
+                None => return,
+            }
+        } else if skipped {
+            let i = &rd.intents;
+            if !(i.yes || i.thanks || i.no) {
+                say.t("not_caught", &[], ANSWER);
+            }
         }
+        r.asked = Some(field);
+        r.question_turn = r.messages_in;
+        let areas: Vec<&str> = self
+            .inv
+            .office
+            .areas
+            .iter()
+            .take(4)
+            .map(|a| a.name.as_str())
+            .collect();
+        say.opt(id, &[("examples", areas.join(", "))], QUESTION);
     }
 
     fn beds_label(&self, r: &Renter, b: Beds) -> String {
@@ -550,6 +602,8 @@ impl<'a> Turn<'a> {
                 ),
                 None => self.t(r, "fact_budget", &[("amount", &dollars(b.max.into()))]),
             });
+        } else if rd.budget_open {
+            got.push(self.t(r, "fact_budget_open", &[]));
         }
         if rd.area_op.is_some() || rd.anywhere {
             got.push(match &r.areas {
@@ -778,6 +832,8 @@ impl<'a> Turn<'a> {
         }
         if let Some(b) = r.budget_range {
             s.push(self.t(r, "fact_budget", &[("amount", &dollars(b.max.into()))]));
+        } else if r.budget_open {
+            s.push(self.t(r, "fact_budget_open", &[]));
         }
         match &r.areas {
             Some(a) if a.is_empty() => s.push(self.t(r, "fact_anywhere", &[])),
@@ -1013,6 +1069,70 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// The topics asked, answered for each listing of `set` (the options referred to
+    /// together); with no topic, each one's summary line; and which is cheapest when asked.
+    fn answer_set(
+        &mut self,
+        r: &mut Renter,
+        rd: &Reading,
+        set: &[Listing],
+        body: &str,
+        say: &mut Say,
+    ) {
+        let topics: Vec<Topic> = rd
+            .topics
+            .iter()
+            .copied()
+            .filter(|t| t.per_listing())
+            .collect();
+        let summary_only = topics.is_empty()
+            || topics
+                .iter()
+                .all(|t| matches!(t, Topic::Availability | Topic::Rent));
+        // "Which is cheaper?" alone is answered by the verdict below.
+        let verdict_only = rd.cheaper && !has_compare(self, rd);
+        if summary_only && !verdict_only {
+            for l in set {
+                self.answer_listing(r, l, say);
+            }
+        }
+        for t in topics {
+            if matches!(t, Topic::Availability | Topic::Rent) {
+                continue;
+            }
+            for l in set {
+                self.answer_about(r, rd, t, l, body, say);
+            }
+        }
+        if rd.cheaper {
+            self.cheapest_of(r, set, say);
+        }
+    }
+
+    /// Which of `set` costs least (or that they cost the same).
+    fn cheapest_of(&mut self, r: &Renter, set: &[Listing], say: &mut Say) {
+        {
+            let low = set.iter().map(|l| l.rent).min().unwrap_or(0);
+            let lowest: Vec<&str> = set
+                .iter()
+                .filter(|l| l.rent == low)
+                .map(|l| l.title.as_str())
+                .collect();
+            if lowest.len() == set.len() {
+                say.t("cheaper_tie", &[("rent", dollars(low.into()))], ANSWER);
+            } else {
+                say.t(
+                    "cheaper",
+                    &[
+                        ("title", self.lang(r).join_and(&lowest)),
+                        ("rent", dollars(low.into())),
+                    ],
+                    ANSWER,
+                );
+            }
+        }
+    }
+
     fn answer_pets_general(&mut self, r: &Renter, say: &mut Say) {
         let pets = r.pets.unwrap_or(Pets {
             dogs: true,
@@ -1148,13 +1268,13 @@ impl<'a> Turn<'a> {
         let Some(l) = id.and_then(|id| self.inv.listing(&id).cloned()) else {
             if r.options.is_empty() {
                 // Nothing shown yet: find options first (the next requirement).
-                let q = next_field(r)
+                let q = next_field(r, None)
                     .map(|(_, id)| {
                         self.t(r, id, &[("examples", "Hyde Park, Pilsen, Logan Square")])
                     })
                     .unwrap_or_default();
                 if !q.is_empty() {
-                    r.asked = next_field(r).map(|(f, _)| f);
+                    r.asked = next_field(r, None).map(|(f, _)| f);
                     r.question_turn = r.messages_in;
                 }
                 say.t("tour_no_options", &[("question", q)], ANSWER);
@@ -1564,18 +1684,24 @@ fn when_text(lang: &Language, turn: &Turn, r: &Renter, rd: &Reading) -> Option<S
 }
 
 /// The next requirement not known yet, and its question.
-fn next_field(r: &Renter) -> Option<(Field, &'static str)> {
-    if r.beds.is_none() {
-        Some((Field::Bedrooms, "q_bedrooms"))
-    } else if r.budget_range.is_none() {
-        Some((Field::Budget, "q_budget"))
-    } else if r.areas.is_none() {
-        Some((Field::Area, "q_area"))
-    } else if r.move_in.is_none() {
-        Some((Field::MoveIn, "q_move_in"))
-    } else if r.pets.is_none() {
-        Some((Field::Pets, "q_pets"))
-    } else {
-        None
-    }
+fn next_field(r: &Renter, except: Option<Field>) -> Option<(Field, &'static str)> {
+    [
+        (r.beds.is_none(), Field::Bedrooms, "q_bedrooms"),
+        (
+            r.budget_range.is_none() && !r.budget_open,
+            Field::Budget,
+            "q_budget",
+        ),
+        (r.areas.is_none(), Field::Area, "q_area"),
+        (r.move_in.is_none(), Field::MoveIn, "q_move_in"),
+        (r.pets.is_none(), Field::Pets, "q_pets"),
+    ]
+    .into_iter()
+    .find(|(unknown, f, _)| *unknown && Some(*f) != except)
+    .map(|(_, f, id)| (f, id))
+}
+
+/// Asks to compare ("what's the difference", "compare them").
+fn has_compare(t: &Turn, rd: &Reading) -> bool {
+    t.langs.lex.has(&rd.norm, "compare_words")
 }

@@ -434,6 +434,14 @@ impl Inventory {
             .collect();
         (hits.len() == 1).then(|| hits[0].clone())
     }
+
+    /// Every option of `ids` named by a word of its title ("harper or prairie?").
+    pub fn named_all_among(&self, text: &str, ids: &[String]) -> Vec<String> {
+        ids.iter()
+            .filter(|id| self.named_among(text, std::slice::from_ref(id)).is_some())
+            .cloned()
+            .collect()
+    }
 }
 
 fn word_position(text: &str, needle: &str) -> Option<usize> {

@@ -1,7 +1,8 @@
 //! How the Locator reads renters' texts, table-driven (see landlord-rep's phrasings for
 //! the notation). Locator-specific expectations: `areas=Pilsen,Hyde_Park`,
 //! `op=add|remove|replace`, `anywhere`, `uncovered=Lincoln_Park`, `pick=1` (option
-//! number, 1-based), `named=<listing id>`, `more`, `start_over`, `options`. Context `opts`
+//! number, 1-based), `named=<listing id>`, `set=1,3|-` (several options at once,
+//! 1-based), `cheaper`, `budget_open`, `more`, `start_over`, `options`. Context `opts`
 //! means three options are on the table (Harper Court Flats, Halsted Street Flat, Loomis
 //! Studio); `touring` that a tour time is awaited. Today is Sunday 2026-11-22.
 
@@ -194,6 +195,60 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
     ("", "any options for me?", "options"),
     ("", "what do you have", "options"),
     ("", "show me some listings", "options"),
+    // ---- several options at once, compared -------------------------------------------
+    ("opts", "which of those allow dogs", "set=1,2,3 t:pets"),
+    (
+        "opts",
+        "is heat included in both?",
+        "set=1,2,3 t:utilities util=heat",
+    ),
+    ("opts", "whats the difference between 1 and 2", "set=1,2"),
+    ("opts", "what are the fees for 1 and 3", "set=1,3 t:fees"),
+    ("opts", "laundry at harper or halsted?", "set=1,2 t:laundry"),
+    ("opts", "which is cheaper 2 or 3", "set=2,3 cheaper"),
+    ("opts", "which one is cheaper", "set=1,2,3 cheaper"),
+    ("opts", "1 vs 2?", "set=1,2"),
+    ("opts", "compare the first and the third", "set=1,3"),
+    (
+        "opts",
+        "how far are 1 & 2 from the train",
+        "set=1,2 t:distance lm=transit",
+    ),
+    (
+        "opts",
+        "any of them near the lake?",
+        "set=1,2,3 t:distance lm=lake",
+    ),
+    ("opts", "cual de esas acepta perros?", "set=1,2,3 t:pets"),
+    ("opts", "cual es mas barato, 1 o 3?", "set=1,3 cheaper"),
+    (
+        "opts",
+        "ambos incluyen la calefaccion?",
+        "set=1,2,3 t:utilities",
+    ),
+    // Not several options.
+    ("opts", "do you have 1 or 2 bedrooms?", "set=- beds=1-2"),
+    (
+        "opts",
+        "does the first one take dogs",
+        "set=- pick=1 t:pets",
+    ),
+    ("opts", "cual es su horario?", "set=- t:office_hours"),
+    ("opts", "tour 1 and 2 please", "tour"),
+    ("", "which is cheaper", "set=- cheaper"),
+    // ---- no maximum rent -------------------------------------------------------------
+    ("asked=budget", "no limit", "budget_open"),
+    ("asked=budget", "doesn't matter", "budget_open"),
+    ("asked=budget", "idc", "budget_open"),
+    ("asked=budget", "im flexible", "budget_open"),
+    ("asked=budget", "1500", "$=1500 !budget_open"),
+    ("asked=budget", "no importa", "budget_open"),
+    (
+        "",
+        "price doesn't matter, need 2br in pilsen",
+        "budget_open beds=2",
+    ),
+    ("", "doesn't matter", "!budget_open"),
     // ---- questions about an option -----------------------------------------------------
     (
         "opts",
@@ -499,6 +554,12 @@ fn misses(r: &Reading, spec: &str) -> Vec<String> {
                 item,
                 format!("{:?}", r.named),
             ),
+            "set" => {
+                let got: Vec<String> = r.set.iter().map(|k| (k + 1).to_string()).collect();
+                let got = got.join(",");
+                let want = if value == "-" { "" } else { value.as_str() };
+                check(got == want, item, got.clone());
+            }
             "beds" => {
                 let got = r.beds.map(|b| match (b.min, b.max) {
                     (a, z) if a == z => a.to_string(),
@@ -613,6 +674,8 @@ fn misses(r: &Reading, spec: &str) -> Vec<String> {
                     "anywhere" => r.anywhere,
                     "lang_req" => r.lang_requested,
                     "empty" => r.empty,
+                    "cheaper" => r.cheaper,
+                    "budget_open" => r.budget_open,
                     other => panic!("unknown expectation {other}"),
                 };
                 check(got != neg, item, got.to_string());

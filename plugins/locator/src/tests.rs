@@ -368,3 +368,96 @@ fn no_verbatim_repeats_and_start_over_more_help() {
     let (t, _) = c.say("STOP");
     assert!(t.is_empty());
 }
+
+#[test]
+fn several_options_at_once_are_each_answered_from_their_listing() {
+    use agenthost_sdk::text::dollars;
+    let mut c = Convo::new();
+    c.say("1br in rogers park under 1400, move dec 1, no pets");
+    let opts: Vec<crate::data::Listing> = c.options().into_iter().cloned().collect();
+    assert!(opts.len() >= 2, "two options to compare");
+
+    // "which of those" asks about each option shown.
+    let (r, _) = c.say("which of those allows dogs");
+    for l in &opts {
+        assert!(r.contains(&format!("Pets at {}", l.title)), "{r}");
+        match (l.dogs, l.dog_weight_limit_lbs) {
+            (true, Some(w)) => assert!(r.contains(&format!("up to {w} lbs")), "{r}"),
+            (true, None) => {}
+            (false, _) => assert!(
+                r.contains(&format!("Pets at {}: cats OK; no dogs", l.title))
+                    || r.contains(&format!("Pets at {}: no cats; no dogs", l.title)),
+                "{r}"
+            ),
+        }
+    }
+    // Option numbers coordinated: each summary line, from the data.
+    let (r, _) = c.say("whats the difference between 1 and 2");
+    for l in &opts[..2] {
+        assert!(
+            r.contains(&l.title)
+                && r.contains(&l.address)
+                && r.contains(&format!("{}/mo", dollars(l.rent.into())))
+                && r.contains(&format!("{} sq ft", l.sqft)),
+            "{r}"
+        );
+    }
+    // Which is cheaper: the lower rent of the two named.
+    let (r, _) = c.say("which is cheaper, 1 or 2?");
+    let low = opts[..2].iter().min_by_key(|l| l.rent).unwrap();
+    assert!(
+        r.contains(&low.title) && r.contains(&dollars(low.rent.into())),
+        "{r}"
+    );
+    let high = opts[..2].iter().max_by_key(|l| l.rent).unwrap();
+    assert!(!r.contains(&high.title) || high.rent == low.rent, "{r}");
+
+    // "which one is cheaper" before any option was shown: the options, then the answer.
+    let mut c = Convo::new();
+    c.say("2br in hyde park or bronzeville under 1400");
+    c.say("asap");
+    let (r, _) = c.say("which one is cheaper");
+    let shown: Vec<crate::data::Listing> = c.options().into_iter().cloned().collect();
+    assert!(shown.len() >= 2, "{r}");
+    let low = shown.iter().min_by_key(|l| l.rent).unwrap();
+    assert!(
+        r.contains("1) ")
+            && r.contains(&format!(
+                "{} is the least expensive, at {}/mo",
+                low.title,
+                dollars(low.rent.into())
+            )),
+        "{r}"
+    );
+}
+
+#[test]
+fn no_maximum_rent_is_an_answer_and_a_text_we_cannot_read_still_gets_a_reply() {
+    let mut c = Convo::new();
+    c.say("studio");
+    let (r, _) = c.say("no limit");
+    assert!(
+        r.contains("no max rent") && !r.contains("max monthly rent"),
+        "{r}"
+    );
+    assert!(c.r.budget_open && c.r.budget_range.is_none());
+    // Options then ignore rent entirely.
+    c.say("anywhere");
+    c.say("december");
+    let (r, _) = c.say("no pets");
+    assert!(r.contains("1) "), "{r}");
+
+    // A text that answers nothing: a reply that says so and asks again in other words.
+    let mut c = Convo::new();
+    let (first, _) = c.say("studio");
+    let (r, _) = c.say("lol idk");
+    assert!(r.starts_with("Sorry, I"), "{r}");
+    assert!(r.contains('?') && r != first, "{r}");
+    // Something else answered: the next unknown requirement is asked instead of
+    // repeating the one just passed over.
+    let mut c = Convo::new();
+    c.say("studio");
+    let (r, _) = c.say("december");
+    assert!(r.contains("Dec 1") && r.contains('?'), "{r}");
+    assert!(!r.contains("max monthly rent"), "{r}");
+}

@@ -51,6 +51,23 @@ impl Topic {
         Topic::Areas,
     ];
 
+    /// Answered from one listing's data (so, for several options, from each).
+    pub fn per_listing(self) -> bool {
+        matches!(
+            self,
+            Topic::Availability
+                | Topic::Rent
+                | Topic::Pets
+                | Topic::Utilities
+                | Topic::Laundry
+                | Topic::Fees
+                | Topic::Lease
+                | Topic::Distance
+                | Topic::Location
+                | Topic::Features
+        )
+    }
+
     pub fn cue(self) -> &'static str {
         match self {
             Topic::Availability => "topic_availability",
@@ -132,6 +149,8 @@ pub struct Reading {
     pub uncovered: Option<&'static str>,
     pub beds: Option<Beds>,
     pub budget: Option<Budget>,
+    /// "No limit", "doesn't matter" (to the budget question), "no budget".
+    pub budget_open: bool,
     pub pets: Option<Pets>,
     pub move_in: Option<i64>,
     /// A preferred tour day/time.
@@ -143,6 +162,11 @@ pub struct Reading {
     pub pick: Option<usize>,
     /// A listing named by a word of its title, among the options.
     pub named: Option<String>,
+    /// Several options referred to together ("1 and 2", "harper or prairie", "which of
+    /// those", "both"), as option indexes (0-based): the question is about each of them.
+    pub set: Vec<usize>,
+    /// Asks which is cheaper.
+    pub cheaper: bool,
     pub intents: Intents,
     pub empty: bool,
 }
@@ -322,6 +346,91 @@ pub fn read(inv: &Inventory, langs: &Languages, body: &str, cx: &Context) -> Rea
     } else {
         None
     };
+    // "any of them near the lake?" asks about the options shown, not for a constraint.
+    if cx.options.len() >= 2 && has("options_group") && question && !near.is_empty() {
+        landmark = landmark.or(Some(near[0]));
+        near.clear();
+        if !topics.contains(&Topic::Distance) {
+            topics.push(Topic::Distance);
+        }
+    }
+    // Several options at once: every pick number or ordinal, every title named, or the
+    // options as a group ("which of those", "both", "cuál de esos").
+    let mut set: Vec<usize> = Vec::new();
+    if cx.options.len() >= 2 {
+        // An option number: in range, not a time; a plain number, or one coordinated
+        // with another ("fees for 1 and 3": "1" after "fees for" alone reads as money).
+        let candidate = |k: usize| -> Option<usize> {
+            let t = &norm.toks[k];
+            if t.is_word() {
+                return ordinal(&t.text);
+            }
+            t.num()
+                .filter(|n| {
+                    !n.from_words
+                        && n.suffix.is_empty()
+                        && n.minutes.is_none()
+                        && n.value.fract() == 0.0
+                        && (1.0..=cx.options.len() as f64).contains(&n.value)
+                        && !w.tokens.contains(&k)
+                })
+                .map(|n| n.value as usize - 1)
+        };
+        let plain = |k: usize| {
+            norm.toks[k].is_word()
+                || read::classify(&norm, lex, k) == read::NumKind::Plain
+                || (k >= 1 && norm.toks[k - 1].is_sym('#'))
+        };
+        let joined = |a: usize, b: usize| {
+            let (a, b) = (a.min(b), a.max(b));
+            b == a + 2
+                && (norm.toks[a + 1].is_sym(',')
+                    || norm.toks[a + 1].is_sym('&')
+                    || lex.is(&norm.toks[a + 1].text, "and_or"))
+        };
+        let n = norm.toks.len();
+        for k in 0..n {
+            let Some(o) = candidate(k) else { continue };
+            // Coordinated with a plain option number ("1 and 3"), never with a size
+            // ("1 or 2 bedrooms" is a bedroom range).
+            let loose = |k: usize| {
+                norm.toks[k].is_word()
+                    || matches!(
+                        read::classify(&norm, lex, k),
+                        read::NumKind::Plain | read::NumKind::Money | read::NumKind::Count
+                    )
+            };
+            let coordinated = loose(k)
+                && [k.wrapping_sub(2), k + 2]
+                    .into_iter()
+                    .filter(|&j| j < n && j != k)
+                    .any(|j| candidate(j).is_some() && plain(j) && joined(k, j));
+            if (plain(k) || coordinated) && o < cx.options.len() && !set.contains(&o) {
+                set.push(o);
+            }
+        }
+        for id in inv.named_all_among(&norm.text, cx.options) {
+            if let Some(o) = cx.options.iter().position(|x| *x == id)
+                && !set.contains(&o)
+            {
+                set.push(o);
+            }
+        }
+        // A group reference needs something to answer about each ("which of those take
+        // dogs?"), not just "which" ("¿cuál es su horario?").
+        let about_each = topics.iter().any(|t| t.per_listing())
+            || has("compare_cheaper")
+            || has("compare_words");
+        if set.len() < 2 {
+            set = if has("options_group") && about_each {
+                (0..cx.options.len()).collect()
+            } else {
+                Vec::new()
+            };
+        }
+        set.sort();
+    }
+    let cheaper = has("compare_cheaper");
     // "is harper court close to the lake?" asks about that listing, not for a constraint.
     if (pick.is_some() || named.is_some()) && question && !near.is_empty() {
         landmark = landmark.or(Some(near[0]));
@@ -333,6 +442,9 @@ pub fn read(inv: &Inventory, langs: &Languages, body: &str, cx: &Context) -> Rea
 
     let beds = read::bedrooms(&norm, lex, cx.asked == Some(Field::Bedrooms));
     let budget = read::budget(&norm, lex, cx.asked == Some(Field::Budget));
+    let budget_open = budget.is_none()
+        && (has("budget_open_strong")
+            || (cx.asked == Some(Field::Budget) && has("budget_open") && !question));
     let pets = read::pets(&norm, lex, cx.asked == Some(Field::Pets));
     if pets.is_some() && !question {
         topics.retain(|t| *t != Topic::Pets);
@@ -370,6 +482,7 @@ pub fn read(inv: &Inventory, langs: &Languages, body: &str, cx: &Context) -> Rea
         uncovered,
         beds,
         budget,
+        budget_open,
         pets,
         move_in,
         when: tour_when,
@@ -378,6 +491,8 @@ pub fn read(inv: &Inventory, langs: &Languages, body: &str, cx: &Context) -> Rea
         name,
         pick,
         named,
+        set,
+        cheaper,
         intents: i,
         empty: norm.len_words() == 0,
         norm,
