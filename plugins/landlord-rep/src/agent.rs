@@ -119,8 +119,12 @@ pub struct Lead {
     pub last_topics: Vec<Topic>,
     pub beds: Option<Beds>,
     pub budget_range: Option<Budget>,
+    /// "No limit": no maximum rent (no budget filter, not asked again).
+    pub budget_open: bool,
     /// ISO date.
     pub move_in: Option<String>,
+    /// "Whenever": no move-in date yet (not asked again).
+    pub move_flexible: bool,
     pub pets: Option<Pets>,
     /// Neighborhoods wanted.
     pub areas: Vec<String>,
@@ -518,9 +522,16 @@ impl<'a> Turn<'a> {
         }
         if r.budget.is_some() {
             lead.budget_range = r.budget;
+            lead.budget_open = false;
+        } else if r.budget_open {
+            lead.budget_range = None;
+            lead.budget_open = true;
         }
         if let Some(d) = r.move_in {
             lead.move_in = Some(time::iso_date(d));
+            lead.move_flexible = false;
+        } else if r.move_flexible && lead.move_in.is_none() {
+            lead.move_flexible = true;
         }
         if let Some(p) = r.pets {
             // Keep a weight stated earlier when the new text only repeats "a dog".
@@ -558,8 +569,12 @@ impl<'a> Turn<'a> {
         // An answer to the question we asked clears it.
         match lead.asked {
             Some(Field::Bedrooms) if lead.beds.is_some() => lead.asked = None,
-            Some(Field::MoveIn) if lead.move_in.is_some() => lead.asked = None,
-            Some(Field::Budget) if lead.budget_range.is_some() => lead.asked = None,
+            Some(Field::MoveIn) if lead.move_in.is_some() || lead.move_flexible => {
+                lead.asked = None
+            }
+            Some(Field::Budget) if lead.budget_range.is_some() || lead.budget_open => {
+                lead.asked = None
+            }
             Some(Field::Pets) if lead.pets.is_some() => lead.asked = None,
             _ => {}
         }
@@ -640,7 +655,7 @@ impl<'a> Turn<'a> {
         if topics.is_empty()
             && (r.building.is_some() || r.compare.len() >= 2)
             && !toured
-            && !r.has_facts()
+            && (!r.has_facts() || r.beds.is_some() || r.budget.is_some())
             && !i.who
             && !i.bot
             && !i.person
@@ -722,6 +737,18 @@ impl<'a> Turn<'a> {
                 say.t("greeting_back", &[("name", name)], ANSWER);
                 return;
             } else if !new_lead {
+                // The question we just asked, unanswered: ask it again in other words
+                // (saying we did not follow when the text was not a plain "ok").
+                if let Some((field, id)) = next_field(lead, None)
+                    && lead.asked == Some(field)
+                {
+                    if !(i.yes || i.no || i.thanks) {
+                        say.t("not_caught", &[], ANSWER);
+                    }
+                    lead.question_turn = lead.messages_in;
+                    say.opt(id, &[], QUESTION).again();
+                    return;
+                }
                 say.t("empty_reply", &[], ANSWER);
                 return;
             }
@@ -738,10 +765,17 @@ impl<'a> Turn<'a> {
     /// The one next step after an answer: the next unknown qualification field, the best
     /// fits once qualified, or a tour offer for the building in focus.
     fn next_step(&mut self, lead: &mut Lead, r: &Reading, answered: bool, say: &mut Say) {
-        if let Some((field, id)) = next_field(lead) {
+        if let Some((field, id)) = next_field(lead, None) {
             let skipped = lead.asked == Some(field) && lead.messages_in <= lead.question_turn + 1;
-            lead.asked = Some(field);
-            if !skipped {
+            // A question just passed over is not asked again straight away: the next
+            // unknown one is, if any.
+            let next = if skipped {
+                next_field(lead, Some(field))
+            } else {
+                Some((field, id))
+            };
+            if let Some((field, id)) = next {
+                lead.asked = Some(field);
                 lead.question_turn = lead.messages_in;
                 say.opt(id, &[], QUESTION);
             }
@@ -2128,7 +2162,7 @@ impl<'a> Turn<'a> {
         let mut fallback_say = say.take();
         let id = if again { "unknown_again" } else { "unknown" };
         fallback_say.t(id, &[("where", place), ("eta", eta)], ANSWER);
-        if let Some((field, q)) = next_field(lead)
+        if let Some((field, q)) = next_field(lead, None)
             && !again
             && !(lead.asked == Some(field) && lead.messages_in <= lead.question_turn + 1)
         {
@@ -2201,6 +2235,12 @@ impl<'a> Turn<'a> {
                 ),
                 None => self.t(lead, "fact_budget", &[("amount", &dollars(b.max.into()))]),
             });
+        }
+        if r.budget.is_none() && r.budget_open {
+            got.push(self.t(lead, "fact_budget_open", &[]));
+        }
+        if r.move_in.is_none() && r.move_flexible {
+            got.push(self.t(lead, "fact_move_flexible", &[]));
         }
         if let Some(p) = r.pets {
             got.push(self.pets_label(lead, &p));
@@ -3366,18 +3406,24 @@ impl<'a> Turn<'a> {
 }
 
 /// The next qualification field not known yet, and its question template.
-fn next_field(lead: &Lead) -> Option<(Field, &'static str)> {
-    if lead.beds.is_none() {
-        Some((Field::Bedrooms, "q_bedrooms"))
-    } else if lead.move_in.is_none() {
-        Some((Field::MoveIn, "q_move_in"))
-    } else if lead.budget_range.is_none() {
-        Some((Field::Budget, "q_budget"))
-    } else if lead.pets.is_none() {
-        Some((Field::Pets, "q_pets"))
-    } else {
-        None
-    }
+fn next_field(lead: &Lead, except: Option<Field>) -> Option<(Field, &'static str)> {
+    [
+        (lead.beds.is_none(), Field::Bedrooms, "q_bedrooms"),
+        (
+            lead.move_in.is_none() && !lead.move_flexible,
+            Field::MoveIn,
+            "q_move_in",
+        ),
+        (
+            lead.budget_range.is_none() && !lead.budget_open,
+            Field::Budget,
+            "q_budget",
+        ),
+        (lead.pets.is_none(), Field::Pets, "q_pets"),
+    ]
+    .into_iter()
+    .find(|(unknown, f, _)| *unknown && Some(*f) != except)
+    .map(|(_, f, id)| (f, id))
 }
 
 fn laundry_id(k: LaundryKind) -> &'static str {

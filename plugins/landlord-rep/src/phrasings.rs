@@ -11,7 +11,7 @@
 //! `lm=<kind>` (landmark asked about), `util=<key>`, `name=<Name>|-`, and flags (`person`,
 //! `upset`, `bot`, `who`, `called`, `when_contact`, `phone_fails`, `done`, `docs`, `tour`,
 //! `reschedule`, `cancel`, `thanks`, `greeting`, `yes`, `no`, `about`, `recommend`,
-//! `lang_req`, `voucher`, `empty`, `cheaper`), `cmp=<id>,<id>|-` (buildings named
+//! `lang_req`, `voucher`, `empty`, `cheaper`, `budget_open`, `move_flex`), `cmp=<id>,<id>|-` (buildings named
 //! together, compared); `!x` negates a topic or flag. Today is Sunday
 //! 2026-11-22.
 
@@ -689,6 +689,29 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
         "t:rent b=yates-park cmp=-",
     ),
     ("", "whats cheapest you got", "t:rent cheaper cmp=-"),
+    // ---- "no limit", "whenever": answers, not silence ---------------------------------
+    ("asked=budget", "no limit", "budget_open"),
+    ("asked=budget", "doesnt matter", "budget_open"),
+    ("asked=budget", "im flexible on price", "budget_open"),
+    ("asked=budget", "idc", "budget_open"),
+    ("asked=budget", "around 1400", "$=1400 !budget_open"),
+    ("asked=budget", "how much is the 2br?", "!budget_open"),
+    ("asked=budget", "no importa", "budget_open"),
+    (
+        "",
+        "price doesnt matter i need 3 bedrooms",
+        "budget_open beds=3",
+    ),
+    ("", "doesnt matter", "!budget_open !move_flex"),
+    ("asked=move", "whenever", "move_flex"),
+    ("asked=move", "no rush", "move_flex"),
+    ("asked=move", "not sure yet", "move_flex"),
+    ("asked=move", "whenever its ready", "move_flex"),
+    ("asked=move", "flexible", "move_flex"),
+    ("asked=move", "next month", "move=2026-12-01 !move_flex"),
+    ("asked=move", "cuando sea", "move_flex"),
+    ("asked=move", "no tengo prisa", "move_flex"),
+    ("", "whenever", "!move_flex"),
 ];
 
 fn context(spec: &str) -> (Option<Field>, bool, Option<&'static str>) {
@@ -881,6 +904,8 @@ pub(crate) fn misses(r: &Reading, spec: &str) -> Vec<String> {
                     "voucher" => r.voucher_holder,
                     "empty" => r.empty,
                     "cheaper" => r.cheaper,
+                    "budget_open" => r.budget_open,
+                    "move_flex" => r.move_flexible,
                     other => panic!("unknown expectation {other}"),
                 };
                 check(got != neg, item, got.to_string());

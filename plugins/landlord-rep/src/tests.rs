@@ -853,3 +853,49 @@ fn two_buildings_named_together_are_compared_not_dropped() {
         "the data still makes one fit and one not"
     );
 }
+
+#[test]
+fn no_limit_and_whenever_are_answers_and_an_unread_text_gets_the_question_again() {
+    let mut c = Convo::new();
+    let (first, _) = c.say("hi");
+    let (r, _) = c.say("lol idk");
+    assert!(r.starts_with("Sorry, I"), "{r}");
+    // Asked again, in its other wording.
+    assert!(
+        r.contains("bedrooms")
+            && !first.ends_with(r.trim_start_matches("Sorry, I didn't catch that. ")),
+        "{r}"
+    );
+    c.say("2");
+    let (r, _) = c.say("whenever");
+    assert!(
+        r.contains("flexible move-in") && r.to_lowercase().contains("budget"),
+        "{r}"
+    );
+    assert!(c.lead.move_flexible && c.lead.move_in.is_none());
+    let (r, _) = c.say("no limit");
+    assert!(r.contains("no max rent") && r.contains("pets"), "{r}");
+    assert!(c.lead.budget_open && c.lead.budget_range.is_none());
+    // A date later replaces "whenever"; a budget later replaces "no limit".
+    c.say("actually we need to move dec 1, and 1200 max");
+    assert_eq!(c.lead.move_in.as_deref(), Some("2026-12-01"));
+    assert!(!c.lead.move_flexible && !c.lead.budget_open);
+    assert_eq!(c.lead.budget_range.map(|b| b.max), Some(1200));
+}
+
+#[test]
+fn a_building_named_with_a_size_answers_what_is_there() {
+    let p = sample();
+    let yates = p.building("yates-park").unwrap();
+    let mut c = Convo::new();
+    let (r, _) = c.say("2br at yates");
+    assert!(r.contains(&yates.name), "{r}");
+    // Every unit it lists is from the data, with its rent.
+    for u in &yates.units {
+        if r.contains(&format!("{}/mo, {} sq ft", dollars(u.rent.into()), u.sqft)) {
+            continue;
+        }
+        // A unit may be left out only for the size asked.
+        assert_eq!(u.bedrooms, 2, "{r}");
+    }
+}

@@ -155,6 +155,10 @@ pub struct Reading {
     pub landmark: Option<&'static str>,
     pub beds: Option<Beds>,
     pub budget: Option<Budget>,
+    /// "No limit" (to the budget question), "price doesn't matter".
+    pub budget_open: bool,
+    /// "Whenever", "flexible" (to the move-in question).
+    pub move_flexible: bool,
     pub pets: Option<Pets>,
     /// Day number of the move-in date.
     pub move_in: Option<i64>,
@@ -173,6 +177,8 @@ impl Reading {
     pub fn has_facts(&self) -> bool {
         self.beds.is_some()
             || self.budget.is_some()
+            || self.budget_open
+            || self.move_flexible
             || self.pets.is_some()
             || self.move_in.is_some()
             || !self.hoods.is_empty()
@@ -338,6 +344,9 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     let hoods = p.find_neighborhoods(&rest);
     let beds = read::bedrooms(&norm, lex, cx.asked == Some(Field::Bedrooms));
     let budget = read::budget(&norm, lex, cx.asked == Some(Field::Budget));
+    let budget_open = budget.is_none()
+        && (has("budget_open_strong")
+            || (cx.asked == Some(Field::Budget) && has("budget_open") && !question));
     let pets = read::pets(&norm, lex, cx.asked == Some(Field::Pets));
     let credit = read::credit(&norm, lex);
     let name = read::name(body, lex);
@@ -366,6 +375,11 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     if move_in.is_none() && move_cue && w.asap {
         move_in = Some(cx.today);
     }
+    let move_flexible = move_in.is_none()
+        && !w.has_day()
+        && (!question || norm.len_words() <= 3)
+        && cx.asked == Some(Field::MoveIn)
+        && has("move_flexible");
     let empty = norm.len_words() == 0;
     // "I have a dog" answers our question; it does not ask for the pet policy.
     if pets.is_some() && !question {
@@ -397,6 +411,8 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
         landmark,
         beds,
         budget,
+        budget_open,
+        move_flexible,
         pets,
         move_in,
         when: tour_when,

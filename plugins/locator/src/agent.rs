@@ -562,6 +562,7 @@ impl<'a> Turn<'a> {
                 say.t("not_caught", &[], ANSWER);
             }
         }
+        let again = skipped && r.asked == Some(field);
         r.asked = Some(field);
         r.question_turn = r.messages_in;
         let areas: Vec<&str> = self
@@ -573,6 +574,9 @@ impl<'a> Turn<'a> {
             .map(|a| a.name.as_str())
             .collect();
         say.opt(id, &[("examples", areas.join(", "))], QUESTION);
+        if again {
+            say.again();
+        }
     }
 
     fn beds_label(&self, r: &Renter, b: Beds) -> String {

@@ -18,6 +18,8 @@ struct Piece {
     forms: Vec<Src>,
     priority: u8,
     required: bool,
+    /// Added to the seed: a question asked again starts from its other wording.
+    shift: usize,
 }
 
 /// The pieces of one reply.
@@ -39,6 +41,7 @@ impl Say {
             forms: vec![Src::T(id, a.to_vec())],
             priority,
             required: true,
+            shift: 0,
         });
         self
     }
@@ -54,6 +57,7 @@ impl Say {
             forms: vec![Src::T(id, a.to_vec())],
             priority,
             required: false,
+            shift: 0,
         });
         self
     }
@@ -65,6 +69,7 @@ impl Say {
                 forms: vec![Src::Raw(text)],
                 priority,
                 required,
+                shift: 0,
             });
         }
         self
@@ -74,6 +79,14 @@ impl Say {
     pub fn or_t(&mut self, id: &'static str, a: &[(&'static str, String)]) -> &mut Self {
         if let Some(p) = self.pieces.last_mut() {
             p.forms.push(Src::T(id, a.to_vec()));
+        }
+        self
+    }
+
+    /// The last piece in its next wording (a question asked again, said differently).
+    pub fn again(&mut self) -> &mut Self {
+        if let Some(p) = self.pieces.last_mut() {
+            p.shift += 1;
         }
         self
     }
@@ -98,7 +111,7 @@ impl Say {
                         Src::T(id, a) => {
                             let refs: Vec<(&str, &str)> =
                                 a.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                            langs.render(lang, id, seed, &refs)
+                            langs.render(lang, id, seed + p.shift, &refs)
                         }
                         Src::Raw(s) => s.clone(),
                     })
