@@ -739,7 +739,7 @@ impl<'a> Turn<'a> {
             } else if !new_lead {
                 // The question we just asked, unanswered: ask it again in other words
                 // (saying we did not follow when the text was not a plain "ok").
-                if let Some((field, id)) = next_field(lead, None)
+                if let Some((field, id)) = next_field(lead)
                     && lead.asked == Some(field)
                 {
                     if !(i.yes || i.no || i.thanks) {
@@ -765,19 +765,18 @@ impl<'a> Turn<'a> {
     /// The one next step after an answer: the next unknown qualification field, the best
     /// fits once qualified, or a tour offer for the building in focus.
     fn next_step(&mut self, lead: &mut Lead, r: &Reading, answered: bool, say: &mut Say) {
-        if let Some((field, id)) = next_field(lead, None) {
+        if let Some((field, id)) = next_field(lead) {
             let skipped = lead.asked == Some(field) && lead.messages_in <= lead.question_turn + 1;
-            // A question just passed over is not asked again straight away: the next
-            // unknown one is, if any.
-            let next = if skipped {
-                next_field(lead, Some(field))
-            } else {
-                Some((field, id))
-            };
-            if let Some((field, id)) = next {
-                lead.asked = Some(field);
-                lead.question_turn = lead.messages_in;
-                say.opt(id, &[], QUESTION);
+            // A question just passed over: while the lead asks their own questions they
+            // lead (no question added); otherwise it is asked again, in its other wording.
+            if skipped && r.question {
+                return;
+            }
+            lead.asked = Some(field);
+            lead.question_turn = lead.messages_in;
+            say.opt(id, &[], QUESTION);
+            if skipped {
+                say.again();
             }
             return;
         }
@@ -2162,7 +2161,7 @@ impl<'a> Turn<'a> {
         let mut fallback_say = say.take();
         let id = if again { "unknown_again" } else { "unknown" };
         fallback_say.t(id, &[("where", place), ("eta", eta)], ANSWER);
-        if let Some((field, q)) = next_field(lead, None)
+        if let Some((field, q)) = next_field(lead)
             && !again
             && !(lead.asked == Some(field) && lead.messages_in <= lead.question_turn + 1)
         {
@@ -3406,7 +3405,7 @@ impl<'a> Turn<'a> {
 }
 
 /// The next qualification field not known yet, and its question template.
-fn next_field(lead: &Lead, except: Option<Field>) -> Option<(Field, &'static str)> {
+fn next_field(lead: &Lead) -> Option<(Field, &'static str)> {
     [
         (lead.beds.is_none(), Field::Bedrooms, "q_bedrooms"),
         (
@@ -3422,7 +3421,7 @@ fn next_field(lead: &Lead, except: Option<Field>) -> Option<(Field, &'static str
         (lead.pets.is_none(), Field::Pets, "q_pets"),
     ]
     .into_iter()
-    .find(|(unknown, f, _)| *unknown && Some(*f) != except)
+    .find(|(unknown, _, _)| *unknown)
     .map(|(_, f, id)| (f, id))
 }
 

@@ -485,7 +485,7 @@ impl<'a> Turn<'a> {
         {
             show_options = true;
         }
-        let qualified = next_field(r, None).is_none();
+        let qualified = next_field(r).is_none();
         // New requirements once qualified, or a first full set: options.
         if (changed && (qualified || !r.options.is_empty())) || show_options {
             let more = i.more && !changed && !r.options.is_empty();
@@ -529,7 +529,7 @@ impl<'a> Turn<'a> {
             }
             if i.greeting && !new {
                 say.t("greeting_back", &[], ANSWER);
-            } else if !new && next_field(r, None).is_none() {
+            } else if !new && next_field(r).is_none() {
                 say.t(
                     "empty_reply",
                     &[("n", r.options.len().max(1).to_string())],
@@ -544,25 +544,23 @@ impl<'a> Turn<'a> {
     }
 
     /// At most one next question: the next requirement not known yet. One the renter
-    /// just passed over is not asked again straight away (another unknown one is, if
-    /// any); when their text said nothing we could read, it is asked again in other words.
+    /// just passed over is not asked while they ask their own questions; otherwise it is
+    /// asked again in its other wording (saying we did not follow when nothing was read).
     fn next_question(&mut self, r: &mut Renter, rd: &Reading, say: &mut Say) {
-        let Some((mut field, mut id)) = next_field(r, None) else {
+        let Some((field, id)) = next_field(r) else {
             return;
         };
         let skipped = r.asked == Some(field) && r.messages_in <= r.question_turn + 1;
-        if skipped && !say.is_empty() {
-            match next_field(r, Some(field)) {
-                Some(other) => (field, id) = other,
-                None => return,
-            }
-        } else if skipped {
+        if skipped && !say.is_empty() && rd.question {
+            return;
+        }
+        if skipped && say.is_empty() {
             let i = &rd.intents;
             if !(i.yes || i.thanks || i.no) {
                 say.t("not_caught", &[], ANSWER);
             }
         }
-        let again = skipped && r.asked == Some(field);
+        let again = skipped;
         r.asked = Some(field);
         r.question_turn = r.messages_in;
         let areas: Vec<&str> = self
@@ -1272,13 +1270,13 @@ impl<'a> Turn<'a> {
         let Some(l) = id.and_then(|id| self.inv.listing(&id).cloned()) else {
             if r.options.is_empty() {
                 // Nothing shown yet: find options first (the next requirement).
-                let q = next_field(r, None)
+                let q = next_field(r)
                     .map(|(_, id)| {
                         self.t(r, id, &[("examples", "Hyde Park, Pilsen, Logan Square")])
                     })
                     .unwrap_or_default();
                 if !q.is_empty() {
-                    r.asked = next_field(r, None).map(|(f, _)| f);
+                    r.asked = next_field(r).map(|(f, _)| f);
                     r.question_turn = r.messages_in;
                 }
                 say.t("tour_no_options", &[("question", q)], ANSWER);
@@ -1688,7 +1686,7 @@ fn when_text(lang: &Language, turn: &Turn, r: &Renter, rd: &Reading) -> Option<S
 }
 
 /// The next requirement not known yet, and its question.
-fn next_field(r: &Renter, except: Option<Field>) -> Option<(Field, &'static str)> {
+fn next_field(r: &Renter) -> Option<(Field, &'static str)> {
     [
         (r.beds.is_none(), Field::Bedrooms, "q_bedrooms"),
         (
@@ -1701,7 +1699,7 @@ fn next_field(r: &Renter, except: Option<Field>) -> Option<(Field, &'static str)
         (r.pets.is_none(), Field::Pets, "q_pets"),
     ]
     .into_iter()
-    .find(|(unknown, f, _)| *unknown && Some(*f) != except)
+    .find(|(unknown, _, _)| *unknown)
     .map(|(_, f, id)| (f, id))
 }
 
