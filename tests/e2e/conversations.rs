@@ -808,6 +808,85 @@ async fn landlord_rep_sweep_recovers_a_lost_follow_up_on_the_leads_conversation(
     assert_eq!(a.sent_to(lead).len(), 2, "{:?}", a.sent_to(lead));
 }
 
+/// "Yates Park Residences" is written "Yates Park" in lists, as the agent shortens names.
+fn short_name(b: &serde_json::Value) -> String {
+    let name = b["name"].as_str().unwrap();
+    [" Apartments", " Residences"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name)
+        .to_owned()
+}
+
+fn min_rent(b: &serde_json::Value) -> u64 {
+    b["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["rent"].as_u64().unwrap())
+        .min()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn landlord_rep_compares_two_buildings_and_takes_no_limit_for_an_answer() {
+    let a = agents(&[]).await;
+    let d = data("landlord-rep");
+    let lead = "+15557660011";
+    let (yates, evans) = (
+        building(&d, "yates-park"),
+        building(&d, "evans-avenue-flats"),
+    );
+    let r = a
+        .say(lead, LANDLORD, "which is cheaper, yates or evans?")
+        .await;
+    for b in [yates, evans] {
+        assert!(
+            r.contains(&format!("{} (", short_name(b))) && r.contains(&dollars(min_rent(b))),
+            "{r}"
+        );
+    }
+    let low = if min_rent(yates) < min_rent(evans) {
+        yates
+    } else {
+        evans
+    };
+    assert!(
+        r.contains(&format!(
+            "{} starts lower, at {}",
+            short_name(low),
+            dollars(min_rent(low))
+        )) || r.contains(&format!(
+            "Of the two, {} is less expensive: from {}",
+            short_name(low),
+            dollars(min_rent(low))
+        )),
+        "{r}"
+    );
+    // The same question of both, answered for each from its own data.
+    let r = a.say(lead, LANDLORD, "do yates or evans take pets?").await;
+    for b in [yates, evans] {
+        assert!(
+            r.contains(&format!("Pets at {}", b["name"].as_str().unwrap())),
+            "{r}"
+        );
+        if let Some(dep) = b["pets"]["pet_deposit"].as_u64() {
+            assert!(r.contains(&dollars(dep)), "{r}");
+        }
+    }
+    // "whenever" and "no limit" answer the questions they follow.
+    let lead = "+15557660012";
+    let r = a.say(lead, LANDLORD, "hi, 2 bedrooms").await;
+    assert!(r.contains("move in"), "{r}");
+    let r = a.say(lead, LANDLORD, "whenever").await;
+    assert!(
+        r.contains("flexible move-in") && r.contains("budget"),
+        "{r}"
+    );
+    let r = a.say(lead, LANDLORD, "no limit").await;
+    assert!(r.contains("no max rent") && r.contains("pets"), "{r}");
+}
+
 // ---- Locator -----------------------------------------------------------------------------
 
 fn listing<'a>(d: &'a serde_json::Value, title: &str) -> &'a serde_json::Value {
@@ -988,6 +1067,45 @@ async fn locator_is_honest_and_speaks_spanish() {
             "{l}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locator_answers_about_several_options_at_once() {
+    let a = agents(&[]).await;
+    let d = data("locator");
+    let renter = "+15557660013";
+    let r = a
+        .say(
+            renter,
+            LOCATOR,
+            "1br in rogers park under 1400, move dec 1, no pets",
+        )
+        .await;
+    let shown = options(&r);
+    assert!(shown.len() >= 2, "{r}");
+    let r = a.say(renter, LOCATOR, "which of those allow dogs?").await;
+    for title in &shown {
+        let l = listing(&d, title);
+        assert!(r.contains(&format!("Pets at {title}")), "{r}");
+        match (
+            l["dogs"].as_bool().unwrap(),
+            l["dog_weight_limit_lbs"].as_u64(),
+        ) {
+            (true, Some(w)) => assert!(r.contains(&format!("up to {w} lbs")), "{r}"),
+            (false, _) => assert!(
+                r.contains(&format!("Pets at {title}: ")) && r.contains("no dogs"),
+                "{r}"
+            ),
+            _ => {}
+        }
+    }
+    let r = a.say(renter, LOCATOR, "which is cheaper, 1 or 2?").await;
+    let rent = |t: &String| listing(&d, t)["rent"].as_u64().unwrap();
+    let low = shown[..2].iter().min_by_key(|t| rent(t)).unwrap();
+    assert!(
+        r.contains(low.as_str()) && r.contains(&dollars(rent(low))),
+        "{r}"
+    );
 }
 
 // ---- Insurance ---------------------------------------------------------------------------
