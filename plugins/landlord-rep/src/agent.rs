@@ -125,6 +125,9 @@ pub struct Lead {
     pub move_in: Option<String>,
     /// "Whenever": no move-in date yet (not asked again).
     pub move_flexible: bool,
+    /// Buildings being compared ("yates or evans?"): follow-up questions cover each,
+    /// until one building or an area is named.
+    pub compare: Vec<String>,
     pub pets: Option<Pets>,
     /// Neighborhoods wanted.
     pub areas: Vec<String>,
@@ -511,6 +514,11 @@ impl<'a> Turn<'a> {
 
     /// Stores what the message states.
     fn remember(&mut self, lead: &mut Lead, r: &Reading) {
+        if r.compare.len() >= 2 {
+            lead.compare = r.compare.clone();
+        } else if r.building.is_some() || !r.hoods.is_empty() {
+            lead.compare.clear();
+        }
         if let Some(b) = &r.building {
             if lead.building.as_ref() != Some(b) {
                 lead.offered_slots.clear();
@@ -816,8 +824,15 @@ impl<'a> Turn<'a> {
         topics: &[Topic],
         say: &mut Say,
     ) {
-        if r.compare.len() >= 2 {
-            return self.answer_compare(lead, stats, r, topics, say);
+        let compare = if r.compare.len() >= 2 {
+            r.compare.clone()
+        } else if r.building.is_none() && r.hoods.is_empty() && r.near.is_empty() {
+            lead.compare.clone()
+        } else {
+            Vec::new()
+        };
+        if compare.len() >= 2 {
+            return self.answer_compare(lead, stats, r, &compare, topics, say);
         }
         let focus = self.focus(lead, r);
         let mut listed = false;
@@ -833,11 +848,12 @@ impl<'a> Turn<'a> {
         lead: &mut Lead,
         stats: &mut Stats,
         r: &Reading,
+        ids: &[String],
         topics: &[Topic],
         say: &mut Say,
     ) {
         let p = self.p;
-        let bs: Vec<&'a Building> = r.compare.iter().filter_map(|id| p.building(id)).collect();
+        let bs: Vec<&'a Building> = ids.iter().filter_map(|id| p.building(id)).collect();
         let o = &p.office;
         let same = |f: &dyn Fn(&Building) -> String| bs.iter().all(|b| f(b) == f(bs[0]));
         for &t in topics {

@@ -689,6 +689,16 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
         "t:rent b=yates-park cmp=-",
     ),
     ("", "whats cheapest you got", "t:rent cheaper cmp=-"),
+    (
+        "",
+        "I get paid friday, can I come see yates saturday at 11?",
+        "tour b=yates-park day=2026-11-28 at=11:00",
+    ),
+    (
+        "sched",
+        "i work monday so tuesday is better",
+        "day=2026-11-24",
+    ),
     // ---- "no limit", "whenever": answers, not silence ---------------------------------
     ("asked=budget", "no limit", "budget_open"),
     ("asked=budget", "doesnt matter", "budget_open"),

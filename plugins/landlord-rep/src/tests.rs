@@ -813,6 +813,11 @@ fn two_buildings_named_together_are_compared_not_dropped() {
     );
     // The comparison leaves no single building in focus.
     assert_eq!(c.lead.building, None);
+    // A follow-up question still covers both.
+    let (r, _) = c.say("and parking?");
+    for b in [yates, evans] {
+        assert!(r.contains(&format!("Parking at {}", b.name)), "{r}");
+    }
 
     // A topic asked of both is answered for each, from each one's data.
     let (r, _) = c.say("do they take dogs? and what about pets at yates or evans");

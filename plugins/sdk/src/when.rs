@@ -296,15 +296,49 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
             }
         }
     }
-    // Weekdays: "sat", "this saturday", "next friday", "el sábado".
+    // Weekdays: "sat", "this saturday", "next friday", "el sábado". With several ("I get
+    // paid friday, can I come saturday at 11?"), the one named with a time of day, else
+    // the first not said of pay or work.
     if w.day.is_none() || w.asap {
-        for (i, t) in toks.iter().enumerate() {
-            if !t.is_word() {
-                continue;
-            }
-            let Some(&wd) = lex.weekdays.get(&t.text) else {
-                continue;
-            };
+        let named: Vec<(usize, u32)> = toks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_word())
+            .filter_map(|(i, t)| lex.weekdays.get(&t.text).map(|&wd| (i, wd)))
+            .collect();
+        let clock: Vec<usize> = toks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                t.num().is_some_and(|n| {
+                    n.minutes.is_some()
+                        || matches!(n.suffix.as_str(), "am" | "pm" | "a" | "p")
+                        || toks
+                            .get(i + 1)
+                            .is_some_and(|x| x.is_word() && matches!(x.text.as_str(), "am" | "pm"))
+                        || lex
+                            .find_all(norm, "at_time")
+                            .iter()
+                            .any(|&(_, e)| e < *i && norm.gap(e, *i) == 1)
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let busy = lex.find_all(norm, "busy_day");
+        let said_busy = |i: usize| busy.iter().any(|&(_, e)| e < i && norm.gap(e, i) <= 2);
+        let pick = if named.len() > 1 && !clock.is_empty() {
+            named
+                .iter()
+                .min_by_key(|(i, _)| clock.iter().map(|c| c.abs_diff(*i)).min().unwrap_or(0))
+                .copied()
+        } else {
+            named
+                .iter()
+                .find(|(i, _)| !said_busy(*i))
+                .or(named.first())
+                .copied()
+        };
+        if let Some((i, wd)) = pick {
             let next = i >= 1 && (is(i - 1, "next") || (i >= 2 && is(i - 2, "next")))
                 || toks.get(i + 1).is_some_and(|t| lex.is(&t.text, "next"))
                 || (i + 2 < toks.len() && toks[i + 1].text == "que" && toks[i + 2].text == "viene");
@@ -316,7 +350,6 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
             w.weekday = Some(wd);
             w.asap = false;
             w.tokens.push(i);
-            break;
         }
     }
     if w.day.is_none() {
@@ -612,6 +645,29 @@ mod tests {
         assert_eq!(day("el proximo mes"), Some("2026-12-01".into()));
         assert_eq!(day("pasado mañana"), Some("2026-11-24".into()));
         assert_eq!(day("on 71st st"), None);
+    }
+
+    #[test]
+    fn several_weekdays_the_one_meant() {
+        // Named with the time of day.
+        let w = read("I get paid friday, can I come see it saturday at 11?");
+        assert_eq!(w.day.map(iso_date), Some("2026-11-28".into()));
+        assert_eq!(w.minute, Some(660));
+        assert_eq!(
+            day("saturday at 10am works, not friday"),
+            Some("2026-11-28".into())
+        );
+        // Not the day of pay or work.
+        assert_eq!(
+            day("i work monday so tuesday is better"),
+            Some("2026-11-24".into())
+        );
+        assert_eq!(
+            day("me pagan el viernes, puedo ir el sabado?"),
+            Some("2026-11-28".into())
+        );
+        // Otherwise the first.
+        assert_eq!(day("saturday or sunday"), Some("2026-11-28".into()));
     }
 
     #[test]
