@@ -10,6 +10,9 @@
 //! - `clock`    — time-driven behaviour on a libfaketime clock: follow-ups, SLA ladder,
 //!   missed cron slots, one firing per slot across replicas.
 //! - `agents`   — the three agents' conversations through the real host.
+//! - `conversations` — the agents as renters text them: answers first, common questions
+//!   from the data, constraints, messy numbers, scheduling with reminders, handoffs,
+//!   Spanish, no repeats, the LLM guard, a config refused at load.
 //! - `llm`      — agents with an LLM (fake OpenAI-compatible server): context in prompts,
 //!   budget exhaustion falls back with one alert.
 //! - `state`    — `scripts/verify-deploy.sh` and `agenthost state` against a real host.
@@ -22,6 +25,7 @@
 
 mod agents;
 mod clock;
+mod conversations;
 mod deploys;
 mod harness;
 mod hostile;

@@ -1,45 +1,160 @@
-//! Insurance: a renters-insurance agent. It collects the four things a quote needs (ZIP,
-//! personal-property coverage, deductible, prior claims in 5 years) one at a time,
-//! remembering them in state, quotes exactly from the rate table in its config (see
-//! [`rates`] for the formula), explains the quote in one message, follows up once after a
-//! silence, and hands off to a licensed agent on request. It needs no LLM.
+//! Insurance: a renters-insurance agent. It answers what customers ask — what a policy
+//! covers, liability vs property, whether a peril (theft, flood, a roommate's things...)
+//! is covered, what the deductible and a claim are, what it costs — from its config, in
+//! English or Spanish; collects the four things a quote needs (ZIP, belongings to cover,
+//! deductible, claims in 5 years) one at a time, reading each number by its context
+//! ("15 grand" of stuff is coverage, "$100,000 of liability" is not); quotes exactly from
+//! the rate table (see [`rates`]), takes "whichever is cheapest" literally, follows up
+//! once, and hands off to a licensed agent with an ETA on request or when the claims
+//! history needs a person. With an LLM, unknown questions get an answer the guard checks
+//! against the data.
 //!
-//! Config (`config/plugins/insurance.json`): `office` (object), `rates` (object).
-//! State: `customer:<number>` (see [`agent::Customer`]).
+//! Config (`config/plugins/insurance.json`): `office`, `rates`, `coverage`, optional
+//! `languages`, validated at load. State: `customer:<number>` (see [`agent::Customer`]).
 
 mod agent;
+mod data;
 mod rates;
+mod understand;
 
-use agent::{Action, Customer, FOLLOWUP_JOB, Office, Turn};
+use agent::{Action, Customer, FOLLOWUP_JOB, Turn};
+use agenthost_sdk::lang::{Languages, SDK_LEXICONS};
+use agenthost_sdk::llm::{ChatMessage, CompletionRequest, Role};
 use agenthost_sdk::{
-    self as sdk, Description, Guest, InboundMessage, Job, Limits, PluginError, Severity,
+    self as sdk, Description, Direction, Guest, HistoryEntry, InboundMessage, Job, Limits,
+    PluginError, Severity,
 };
-use rates::RateTable;
+use data::Config;
+
+const PACKS: &[&str] = &[
+    include_str!("../lang/en.json"),
+    include_str!("../lang/es.json"),
+];
+const LLM_HISTORY: usize = 8;
 
 struct Insurance;
 
-fn config() -> Result<(Office, RateTable), PluginError> {
-    let office = sdk::config::get_json::<Office>("office")?
-        .ok_or_else(|| sdk::error("config-missing", "config key `office` is not set"))?;
-    let rates = sdk::config::get_json::<RateTable>("rates")?
-        .ok_or_else(|| sdk::error("config-missing", "config key `rates` is not set"))?;
-    Ok((office, rates))
+fn config() -> Result<Config, PluginError> {
+    let get = |k: &str| {
+        sdk::config::get(k)
+            .ok_or_else(|| sdk::error("config-missing", &format!("config key `{k}` is not set")))
+    };
+    let (office, rates, coverage) = (get("office")?, get("rates")?, get("coverage")?);
+    let languages = sdk::config::get("languages");
+    Config::from_json(&office, &rates, &coverage, languages.as_deref())
+        .map_err(|e| sdk::error("config-invalid", &e))
+}
+
+fn languages(c: &Config) -> Result<Languages, PluginError> {
+    Languages::build(SDK_LEXICONS, PACKS, &c.extra_languages)
+        .map_err(|e| sdk::error("config-invalid", &format!("languages: {e}")))
 }
 
 fn key(number: &str) -> String {
     format!("customer:{number}")
 }
 
-fn apply(to: &str, actions: Vec<Action>) {
+fn chat_messages(history: &[HistoryEntry], question: &str) -> Vec<ChatMessage> {
+    let start = history.len().saturating_sub(LLM_HISTORY);
+    history[start..]
+        .iter()
+        .map(|h| ChatMessage {
+            role: match h.direction {
+                Direction::Inbound => Role::User,
+                Direction::Outbound => Role::Assistant,
+            },
+            content: h.body.clone(),
+        })
+        .chain(std::iter::once(ChatMessage {
+            role: Role::User,
+            content: question.to_owned(),
+        }))
+        .collect()
+}
+
+/// The LLM's proposed answer if the guard accepts it: no premium, limit, deductible or
+/// date that the facts do not state, no claim of a bound policy, fits, repeats nothing.
+fn propose(
+    cfg: &Config,
+    langs: &Languages,
+    c: &Customer,
+    question: &str,
+    context: &str,
+    fallback: &str,
+    history: &[HistoryEntry],
+) -> Option<String> {
+    let lang = langs.get(c.lang.as_deref().unwrap_or("en"));
+    let request = CompletionRequest {
+        system: Some(format!(
+            "You are the automated SMS assistant of {}, a renters-insurance agency. Reply in {} in at most 300 characters, using ONLY these facts. \
+             If they do not answer the question, say a licensed agent will confirm. Never state a price, limit, deductible or date that is not in the facts, \
+             and never say a policy is bound, active or approved.\n\nFacts:\n{context}",
+            cfg.office.company, lang.name
+        )),
+        messages: chat_messages(history, question),
+        max_tokens: 160,
+        temperature: Some(0.2),
+    };
+    let text = match sdk::llm::complete(&request) {
+        Ok(r) if !r.text.trim().is_empty() => r.text.trim().to_owned(),
+        Ok(_) => return None,
+        Err(e) => {
+            sdk::log::debug(&format!("llm not used: {e:?}"));
+            return None;
+        }
+    };
+    let today = cfg.office.zone().to_local(sdk::clock::now_ms()).days;
+    let mut allowed = sdk::guard::Allowed::default();
+    for t in [context, fallback, question, cfg.office.phone.as_str()] {
+        allowed.add_text(t, &langs.lex, today);
+    }
+    for h in history.iter().filter(|h| h.direction == Direction::Inbound) {
+        allowed.add_text(&h.body, &langs.lex, today);
+    }
+    let unbacked = sdk::guard::unbacked(&text, &allowed, &langs.lex, today);
+    if !unbacked.is_empty() {
+        sdk::log::warn(&format!(
+            "llm-guard: replaced an LLM reply to {} stating {} not in the data: {text:?}",
+            c.number,
+            unbacked.join(", ")
+        ));
+        return None;
+    }
+    let earlier: Vec<String> = history
+        .iter()
+        .filter(|h| h.direction == Direction::Outbound)
+        .map(|h| h.body.clone())
+        .collect();
+    (sdk::compose::fits(&text) && !sdk::compose::is_repeat(&text, &earlier, &c.replies))
+        .then_some(text)
+}
+
+fn apply(
+    cfg: &Config,
+    langs: &Languages,
+    c: &Customer,
+    to: &str,
+    actions: Vec<Action>,
+    history: &[HistoryEntry],
+) {
     for action in actions {
         match action {
             Action::Reply(text) => sdk::sms::send_fitted(to, &text),
-            Action::Handoff { message, fields } => {
+            Action::Alert {
+                kind,
+                severity,
+                message,
+                fields,
+            } => {
                 let fields: Vec<(&str, &str)> = fields
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                sdk::alert("handoff", Severity::Warning, &message, &fields);
+                let severity = match severity {
+                    agent::Severity::Info => Severity::Info,
+                    agent::Severity::Warning => Severity::Warning,
+                };
+                sdk::alert(kind, severity, &message, &fields);
             }
             Action::Schedule {
                 key,
@@ -54,38 +169,67 @@ fn apply(to: &str, actions: Vec<Action>) {
                 conversation_id.as_deref(),
             ),
             Action::Cancel(key) => sdk::jobs::cancel(&key),
+            Action::AskLlm {
+                question,
+                context,
+                fallback,
+                on_fallback,
+            } => {
+                let proposal = if cfg.office.use_llm {
+                    propose(cfg, langs, c, &question, &context, &fallback, history)
+                } else {
+                    None
+                };
+                match proposal {
+                    Some(text) => sdk::sms::send_fitted(to, &text),
+                    None => {
+                        sdk::sms::send_fitted(to, &fallback);
+                        apply(cfg, langs, c, to, on_fallback, history);
+                    }
+                }
+            }
         }
     }
 }
 
 impl Guest for Insurance {
     fn describe() -> Description {
+        let any = ["office", "rates", "coverage"]
+            .iter()
+            .any(|k| sdk::config::get(k).is_some());
+        if any && let Err(e) = config().and_then(|c| languages(&c).map(|_| ())) {
+            sdk::config::refuse(&e.message);
+        }
         Description {
             limits: Limits {
-                fuel: Some(200_000_000),
-                memory_bytes: Some(16 << 20),
-                wall_clock_ms: Some(5_000),
+                fuel: Some(1_000_000_000),
+                memory_bytes: Some(32 << 20),
+                wall_clock_ms: Some(10_000),
                 max_concurrency: Some(16),
                 max_attempts: Some(5),
             },
             ..Description::new(
                 "insurance",
                 env!("CARGO_PKG_VERSION"),
-                "Renters insurance: collects ZIP, coverage, deductible and claims, quotes from rate tables, follows up once, hands off",
+                "Renters insurance: answers coverage questions from its data in English and Spanish, quotes from rate tables, follows up once, hands off to a licensed agent",
             )
         }
     }
 
     fn handle_message(message: InboundMessage) -> Result<(), PluginError> {
-        let (office, rates) = config()?;
-        let mut c: Customer =
-            sdk::state::get_json(&key(&message.from))?.unwrap_or_else(|| Customer {
-                number: message.from.clone(),
-                ..Customer::default()
-            });
-        let mut turn = Turn::new(&office, &rates, sdk::clock::now_ms());
+        let cfg = config()?;
+        let langs = languages(&cfg)?;
+        let mut c: Customer = sdk::state::get_json(&key(&message.from))?
+            .unwrap_or_else(|| Customer::new(&message.from));
+        let mut turn = Turn::new(&cfg, &langs, sdk::clock::now_ms());
+        turn.history = message
+            .history
+            .iter()
+            .map(|h| (h.direction == Direction::Inbound, h.body.clone()))
+            .collect();
         turn.on_message(&mut c, &message.body, &message.conversation_id);
-        apply(&message.from, turn.actions);
+        let actions = std::mem::take(&mut turn.actions);
+        apply(&cfg, &langs, &c, &message.from, actions, &message.history);
         sdk::state::set_json(&key(&message.from), &c)
     }
 
@@ -94,18 +238,22 @@ impl Guest for Insurance {
             sdk::log::warn(&format!("unknown job {}", job.name));
             return Ok(());
         }
-        let (office, rates) = config()?;
+        let cfg = config()?;
+        let langs = languages(&cfg)?;
         let Some(mut c) = sdk::state::get_json::<Customer>(&key(&job.payload))? else {
             return Ok(());
         };
-        let mut turn = Turn::new(&office, &rates, sdk::clock::now_ms());
+        let mut turn = Turn::new(&cfg, &langs, sdk::clock::now_ms());
         turn.on_followup(&mut c);
-        apply(&job.payload, turn.actions);
+        let actions = std::mem::take(&mut turn.actions);
+        apply(&cfg, &langs, &c, &job.payload, actions, &[]);
         sdk::state::set_json(&key(&job.payload), &c)
     }
 }
 
 agenthost_sdk::export_plugin!(Insurance);
 
+#[cfg(test)]
+mod phrasings;
 #[cfg(test)]
 mod tests;

@@ -12,11 +12,15 @@
 //! converted once, rounding to the nearest cent / thousandth), so the arithmetic is exact:
 //! `monthly_cents = (subtotal_cents * ded_milli * claims_milli + 500_000) / 1_000_000`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateTable {
+    /// The formula in words, for people reading the file.
+    #[serde(default)]
+    pub formula: String,
     pub territories_by_zip_prefix: BTreeMap<String, String>,
     #[serde(default)]
     pub territory_names: BTreeMap<String, String>,
@@ -98,6 +102,98 @@ impl RateTable {
             .then_some(c)
     }
 
+    /// Problems with the table, each naming its field (`rates.<field>`).
+    pub fn validate(&self, p: &mut agenthost_sdk::config::Problems) {
+        if !self.base_monthly.contains_key(&self.default_territory) {
+            p.push(
+                "rates.default_territory",
+                format!("`{}` has no base_monthly rate", self.default_territory),
+            );
+        }
+        for (prefix, t) in &self.territories_by_zip_prefix {
+            if !self.base_monthly.contains_key(t) {
+                p.push(
+                    &format!("rates.territories_by_zip_prefix.{prefix}"),
+                    format!("territory `{t}` has no base_monthly rate"),
+                );
+            }
+            if prefix.len() != 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+                p.push(
+                    &format!("rates.territories_by_zip_prefix.{prefix}"),
+                    "must be 3 digits",
+                );
+            }
+        }
+        for (t, v) in &self.base_monthly {
+            if !(*v > 0.0 && *v < 1000.0) {
+                p.push(
+                    &format!("rates.base_monthly.{t}"),
+                    "must be a positive monthly amount",
+                );
+            }
+        }
+        if !(self.per_1k_coverage_monthly > 0.0 && self.per_1k_coverage_monthly < 100.0) {
+            p.push("rates.per_1k_coverage_monthly", "must be positive");
+        }
+        if self.coverage_min == 0
+            || self.coverage_min >= self.coverage_max
+            || !self.coverage_min.is_multiple_of(1000)
+        {
+            p.push(
+                "rates.coverage_min",
+                "must be whole thousands below coverage_max",
+            );
+        }
+        if self.deductible_factors.is_empty() {
+            p.push(
+                "rates.deductible_factors",
+                "must list at least one deductible",
+            );
+        }
+        for (k, f) in &self.deductible_factors {
+            if k.parse::<u32>().is_err() {
+                p.push(
+                    &format!("rates.deductible_factors.{k}"),
+                    "key must be a whole-dollar deductible",
+                );
+            }
+            if !(*f > 0.0 && *f < 10.0) {
+                p.push(
+                    &format!("rates.deductible_factors.{k}"),
+                    "factor must be between 0 and 10",
+                );
+            }
+        }
+        if self.claims_factors.is_empty()
+            || self.claims_factors.iter().any(|f| !(*f > 0.0 && *f < 10.0))
+        {
+            p.push(
+                "rates.claims_factors",
+                "must list positive factors, 0 claims first",
+            );
+        }
+        if self.liability_limit == 0 {
+            p.push("rates.liability_limit", "must be positive");
+        }
+    }
+
+    /// The deductible with the lowest price.
+    pub fn cheapest_deductible(&self) -> Option<u32> {
+        self.deductible_factors
+            .iter()
+            .filter_map(|(k, f)| Some((k.parse::<u32>().ok()?, milli(*f))))
+            .min_by_key(|&(d, f)| (f, std::cmp::Reverse(d)))
+            .map(|(d, _)| d)
+    }
+
+    /// A ZIP in `territory` ("606" + "00"), for example quotes.
+    pub fn zip_of(&self, territory: &str) -> Option<String> {
+        self.territories_by_zip_prefix
+            .iter()
+            .find(|(_, t)| *t == territory)
+            .map(|(prefix, _)| format!("{prefix}00"))
+    }
+
     /// The quote for the inputs; `None` if the territory or deductible is not in the table.
     pub fn quote(&self, zip: &str, coverage: u32, deductible: u32, claims: u32) -> Option<Quote> {
         let territory = self.territory(zip);
@@ -138,9 +234,7 @@ pub fn factor(m: u64) -> String {
 
 #[cfg(test)]
 pub(crate) fn sample() -> RateTable {
-    let v: serde_json::Value =
-        serde_json::from_str(include_str!("../../../config/plugins/insurance.json")).unwrap();
-    serde_json::from_value(v["rates"].clone()).unwrap()
+    crate::data::sample().rates
 }
 
 #[cfg(test)]

@@ -28,14 +28,22 @@
 //! Every effect (SMS, alert, job, SLA item, state write) is buffered by the host and
 //! committed only if the handler returns `Ok`, so returning an error is always safe.
 
+pub mod compose;
+pub mod config;
 mod effects;
 mod error;
-pub mod lead;
+pub mod guard;
+pub mod hours;
+pub mod lang;
 pub mod llm;
 pub mod log;
+pub mod read;
+pub mod reply;
 pub mod state;
 pub mod text;
 pub mod time;
+pub mod when;
+pub mod words;
 
 /// Everything `wit-bindgen` generates for the world. Plugins rarely need it directly: the
 /// crate root re-exports the types and the modules below wrap the imports.
@@ -93,25 +101,5 @@ pub mod clock {
     /// Unix epoch milliseconds as the host sees them.
     pub fn now_ms() -> u64 {
         crate::bindings::agenthost::plugin::clock::now_ms()
-    }
-}
-
-/// Values the operator configured for this plugin.
-pub mod config {
-    use crate::PluginError;
-    use crate::bindings::agenthost::plugin::config;
-    use serde::de::DeserializeOwned;
-
-    /// The raw value of `key`, if the operator set one.
-    pub fn get(key: &str) -> Option<String> {
-        config::get(key)
-    }
-
-    /// The value of `key` parsed as JSON (e.g. a portfolio or a rate table). A value that
-    /// does not parse is a non-retryable `config-decode` error: retrying cannot fix it.
-    pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>, PluginError> {
-        get(key)
-            .map(|raw| crate::error::decode_json("config-decode", key, &raw))
-            .transpose()
     }
 }

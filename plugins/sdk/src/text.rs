@@ -59,7 +59,8 @@ pub fn segments(s: &str) -> usize {
 }
 
 /// Replaces typographic characters (curly quotes, dashes, ellipsis, non-breaking spaces,
-/// bullets) with plain ASCII, so LLM-phrased text stays in GSM-7.
+/// bullets) with plain ASCII and strips accents GSM-7 lacks (á, í, ó, ú; é, ñ, ü, ¿, ¡
+/// are GSM-7 and kept), so replies and LLM-phrased text stay in GSM-7.
 pub fn to_plain_ascii(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -72,6 +73,19 @@ pub fn to_plain_ascii(s: &str) -> String {
             '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2009}' | '\t' => out.push(' '),
             '\u{2022}' | '\u{00B7}' => out.push('-'),
             '\u{00D7}' => out.push('x'),
+            // Accented letters outside GSM-7 (Spanish á, í, ó, ú) lose the accent rather
+            // than push the whole reply into UCS-2 (3 x 67 characters instead of 3 x 153).
+            'á' | 'â' | 'ã' => out.push('a'),
+            'Á' | 'Â' | 'Ã' | 'À' => out.push('A'),
+            'í' | 'î' | 'ï' => out.push('i'),
+            'Í' | 'Î' | 'Ï' | 'Ì' => out.push('I'),
+            'ó' | 'ô' | 'õ' => out.push('o'),
+            'Ó' | 'Ô' | 'Õ' | 'Ò' => out.push('O'),
+            'ú' | 'û' => out.push('u'),
+            'Ú' | 'Û' | 'Ù' => out.push('U'),
+            'ê' | 'ë' => out.push('e'),
+            'Ê' | 'Ë' | 'È' => out.push('E'),
+            'ç' => out.push('c'),
             _ => out.push(c),
         }
     }
@@ -353,6 +367,16 @@ mod tests {
         assert!(fitted.encode_utf16().count() <= MAX_UCS2_UNITS);
         assert!(fitted.ends_with("..."));
         assert!(segments(&fitted) <= 3);
+    }
+
+    #[test]
+    fn spanish_stays_in_gsm7() {
+        let s = fit_sms("¿Cuántas recámaras? Sí, el sábado a las 11. Señor Muñoz, ¡qué bien!");
+        assert_eq!(
+            s,
+            "¿Cuantas recamaras? Si, el sabado a las 11. Señor Muñoz, ¡qué bien!"
+        );
+        assert!(is_gsm7(&s));
     }
 
     #[test]
