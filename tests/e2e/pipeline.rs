@@ -26,6 +26,8 @@ on_both_setups!(
     unrouted_number_is_kept_and_alerted,
     permanent_twilio_error_is_recorded_alerted_and_not_retried,
     admin_api_sets_routes_behind_its_token,
+    stop_is_recorded_even_when_the_plugin_traps,
+    a_send_whose_answer_was_lost_is_looked_up_not_sent_twice,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -386,4 +388,96 @@ async fn admin_api_sets_routes_behind_its_token(setup: Setup) {
         .unwrap();
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("AGENTHOST_ADMIN_TOKEN"));
+}
+
+async fn stop_is_recorded_even_when_the_plugin_traps(setup: Setup) {
+    let world = World::new(setup, &[("echo", "echo"), ("test-trap", "trap")]).await;
+    let host = world.start(&[]);
+    host.ready().await;
+    let storage = world.storage().await;
+    // The lead texts STOP to an agent whose version traps on everything.
+    let stop = "SM00000000000000000000000000000020";
+    assert_eq!(host.post_sms(stop, LEAD, TRAP_NUMBER, "Stop.").await.0, 200);
+    // Recorded at ingest, before any plugin ran: every agent of the business is silent.
+    assert!(storage.is_opted_out(LEAD).await.unwrap());
+    host.post_sms(
+        "SM00000000000000000000000000000021",
+        LEAD,
+        AGENT_NUMBER,
+        "hello",
+    )
+    .await;
+    let suppressed = eventually(WAIT, || async {
+        let rows = storage
+            .outbox_for_event("sms:SM00000000000000000000000000000021")
+            .await
+            .ok()?;
+        rows.first()
+            .filter(|r| r.status == agenthost_storage::OutboxStatus::Suppressed)
+            .cloned()
+    })
+    .await;
+    assert!(suppressed.is_some(), "log:\n{}", host.logs());
+    // START opts back in, and that very text is answered.
+    host.post_sms(
+        "SM00000000000000000000000000000022",
+        LEAD,
+        AGENT_NUMBER,
+        "START",
+    )
+    .await;
+    let sent = world.twilio.wait_for(1, WAIT).await;
+    assert_eq!(sent.len(), 1, "log:\n{}", host.logs());
+    assert_eq!(sent[0].body, "echo: START");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        world.twilio.requests().len(),
+        1,
+        "nothing went out while opted out"
+    );
+}
+
+async fn a_send_whose_answer_was_lost_is_looked_up_not_sent_twice(setup: Setup) {
+    let world = World::new(setup, &[("echo", "echo")]).await;
+    let host = world.start(&[]);
+    host.ready().await;
+    // Twilio takes the message but the answer never comes back within the host's
+    // timeout (15 s): the send is ambiguous.
+    world
+        .twilio
+        .accept_then_stall_next(1, Duration::from_secs(20));
+    host.post_sms(
+        "SM00000000000000000000000000000030",
+        LEAD,
+        AGENT_NUMBER,
+        "once only",
+    )
+    .await;
+    let storage = world.storage().await;
+    let sent = eventually(Duration::from_secs(45), || async {
+        let rows = storage
+            .outbox_for_event("sms:SM00000000000000000000000000000030")
+            .await
+            .ok()?;
+        rows.first()
+            .filter(|r| r.status == agenthost_storage::OutboxStatus::Sent)
+            .cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("never recorded as sent; log:\n{}", host.logs()));
+    let posts = world.twilio.requests();
+    assert_eq!(
+        posts.len(),
+        1,
+        "sent again after the lost answer: {posts:#?}"
+    );
+    assert_eq!(
+        sent.provider_sid, posts[0].sid,
+        "recorded with the sid Twilio gave it"
+    );
+    assert!(
+        host.logs().contains("an earlier attempt reached Twilio"),
+        "log:\n{}",
+        host.logs()
+    );
 }
