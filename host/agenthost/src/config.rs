@@ -204,6 +204,11 @@ pub fn all_vars() -> Vec<(&'static str, bool, &'static str)> {
                 .iter()
                 .map(|v| (v.name, v.secret, v.help)),
         )
+        .chain(
+            agenthost_pipeline::policy::VARS
+                .iter()
+                .map(|v| (v.name, v.secret, v.help)),
+        )
         .collect()
 }
 
@@ -318,6 +323,10 @@ pub struct Config {
     pub scheduler: agenthost_scheduler::SchedulerConfig,
     /// Alert channels and routing from alert kind to channels.
     pub alerts: agenthost_alerts::AlertConfig,
+    /// What every outbound text is checked against (quiet hours, caps, pace).
+    pub send_policy: agenthost_pipeline::policy::SendPolicy,
+    /// The host's own answers to STOP and HELP.
+    pub host_texts: agenthost_pipeline::policy::HostTexts,
 }
 
 impl Config {
@@ -476,10 +485,15 @@ impl Config {
         // Channel kinds and routes are checked by building them, so an unknown kind or
         // a route to an undefined channel stops start-up here, not later in a role.
         agenthost_alerts::Dispatcher::from_config(&alerts).map_err(|e| err(e.var, e.message))?;
+        let (send_policy, host_texts) =
+            agenthost_pipeline::policy::SendPolicy::from_lookup(unset_if_blank)
+                .map_err(|e| err(e.var, e.message))?;
         Ok(Config {
             llm,
             scheduler,
             alerts,
+            send_policy,
+            host_texts,
             listen,
             public_url,
             roles,

@@ -89,6 +89,14 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         metric_sources.push(Arc::new(move || llm.render_prometheus()));
     }
     let pipeline_metrics = Arc::new(agenthost_pipeline::metrics::PipelineMetrics::default());
+    let send_policy = Arc::new(agenthost_pipeline::policy::SendPolicy {
+        status_callback: Some(format!(
+            "{}{}",
+            config.public_url.trim_end_matches('/'),
+            agenthost_api::twilio::STATUS_PATH
+        )),
+        ..config.send_policy.clone()
+    });
     {
         let m = pipeline_metrics.clone();
         metric_sources.push(Arc::new(move || m.render()));
@@ -173,6 +181,8 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             observers: vec![Arc::new(deployer.watch()), pipeline_metrics.clone()],
             conversations: Arc::default(),
             leases: leases.clone(),
+            policy: send_policy.clone(),
+            metrics: pipeline_metrics.clone(),
         };
         // Heartbeats: which lanes this replica consumes, for the deployment record and
         // the post-deploy check.
@@ -236,6 +246,8 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             lease: config.outbox_lease,
             leases,
             down_after: config.alerts.dependency_down_after,
+            policy: send_policy.clone(),
+            metrics: pipeline_metrics.clone(),
         };
         tasks.spawn(dispatcher.run(work_cancel.clone()));
     }
@@ -348,6 +360,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 routes: routes.clone(),
                 ingest,
                 dry_run_numbers: config.dry_run_numbers.clone().into(),
+                texts: Arc::new(config.host_texts.clone()),
+                storage: storage.clone(),
+                policy: send_policy.clone(),
+                metrics: pipeline_metrics.clone(),
             },
             health: health.clone(),
             admin: Admin {

@@ -29,6 +29,8 @@ pub enum Accepted {
     Duplicate,
     /// No plugin serves the number: stored, alerted, not processed.
     Unrouted,
+    /// The host answered it itself (HELP): stored with the answer, no plugin sees it.
+    AnsweredByHost,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -211,7 +213,14 @@ fn classify(
     for (p, ins) in batch.iter().zip(inserted) {
         let lane = p.submission.lane.clone();
         let id = p.submission.event.id.clone();
+        let by_host = p
+            .submission
+            .event
+            .inbound
+            .as_ref()
+            .is_some_and(|m| m.answered_by_host());
         let result = match (ins, lane) {
+            (Inserted::New, _) if by_host => Accepted::AnsweredByHost,
             (Inserted::New, Some(lane)) => {
                 by_lane
                     .entry(lane)

@@ -9,7 +9,9 @@
 //!   conversation), invoke, commit effects in ONE transaction, ack.
 //! - `retry`    — the one retry policy: attempts, backoff, what dead-letters.
 //! - `leases`   — this process's lease tokens and the heartbeat that keeps them alive.
-//! - `consent`  — STOP/START keywords, decided at ingest before any plugin runs.
+//! - `policy`   — the send policy: quiet hours, frequency cap, pace, pauses (with
+//!   `agenthost-compliance`'s rules).
+//! - `delivery` — Twilio's status callbacks: monotonic delivery status, filtered-rate pause.
 //! - `outbox`   — sends committed SMS through Twilio; retries, permanent failures, leases.
 //! - `metrics`  — invocations by outcome, duration, fuel, retries, dead letters (Prometheus).
 //! - `sweep`    — re-publishes events that were stored but never reached the queue.
@@ -19,11 +21,12 @@
 //! happens at most once per event (`commit_success` refuses an event already done), so
 //! redelivery never duplicates a reply.
 
-pub mod consent;
+pub mod delivery;
 pub mod ingest;
 pub mod leases;
 pub mod metrics;
 pub mod outbox;
+pub mod policy;
 pub mod registry;
 pub mod retry;
 pub mod routes;

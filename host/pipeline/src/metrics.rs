@@ -49,6 +49,14 @@ struct Inner {
     /// (plugin, event label): bounces, state conflicts, lost leases, shed shadow runs,
     /// crash loops, retries by kind.
     noted: BTreeMap<(String, &'static str), u64>,
+    /// SMS segments committed for sending, per plugin.
+    segments: BTreeMap<String, u64>,
+    /// Outbound texts held back, by reason (quiet hours, frequency cap, ...).
+    held: BTreeMap<String, u64>,
+    /// Delivery statuses reported by Twilio, per plugin and status.
+    delivery: BTreeMap<(String, String), u64>,
+    /// Consent changes recorded at ingest: opt_out, opt_in, help.
+    consent: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +78,30 @@ impl PipelineMetrics {
                 .map(|(_, n)| *n)
                 .sum()
         })
+    }
+
+    /// Segments committed for sending by `plugin`.
+    pub fn segments(&self, plugin: &str, n: u64) {
+        self.with(|m| *m.segments.entry(plugin.to_owned()).or_default() += n);
+    }
+
+    /// A text held back for `reason`.
+    pub fn held(&self, reason: &str) {
+        self.with(|m| *m.held.entry(reason.to_owned()).or_default() += 1);
+    }
+
+    /// Twilio said a text of `plugin` reached `status`.
+    pub fn delivery(&self, plugin: &str, status: &str) {
+        self.with(|m| {
+            *m.delivery
+                .entry((plugin.to_owned(), status.to_owned()))
+                .or_default() += 1
+        });
+    }
+
+    /// A consent change recorded at ingest (`opt_out`, `opt_in`, `help`).
+    pub fn consent(&self, kind: &'static str) {
+        self.with(|m| *m.consent.entry(kind).or_default() += 1);
     }
 
     /// The metrics in the Prometheus text format.
@@ -120,6 +152,25 @@ impl PipelineMetrics {
                     out,
                     "agenthost_worker_events_total{{plugin=\"{plugin}\",event=\"{event}\"}} {n}"
                 );
+            }
+            out.push_str("# HELP agenthost_sms_segments_total SMS segments committed for sending.\n# TYPE agenthost_sms_segments_total counter\n");
+            for (plugin, n) in &m.segments {
+                let _ = writeln!(out, "agenthost_sms_segments_total{{plugin=\"{plugin}\"}} {n}");
+            }
+            out.push_str("# HELP agenthost_sms_held_total Outbound texts held back, by reason.\n# TYPE agenthost_sms_held_total counter\n");
+            for (reason, n) in &m.held {
+                let _ = writeln!(out, "agenthost_sms_held_total{{reason=\"{reason}\"}} {n}");
+            }
+            out.push_str("# HELP agenthost_sms_delivery_total Delivery statuses reported by Twilio.\n# TYPE agenthost_sms_delivery_total counter\n");
+            for ((plugin, status), n) in &m.delivery {
+                let _ = writeln!(
+                    out,
+                    "agenthost_sms_delivery_total{{plugin=\"{plugin}\",status=\"{status}\"}} {n}"
+                );
+            }
+            out.push_str("# HELP agenthost_consent_total Consent changes recorded at ingest.\n# TYPE agenthost_consent_total counter\n");
+            for (kind, n) in &m.consent {
+                let _ = writeln!(out, "agenthost_consent_total{{kind=\"{kind}\"}} {n}");
             }
             out
         })

@@ -27,8 +27,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agenthost_storage::{NewAlert, OutboxRow, Storage, redact_url};
-use agenthost_twilio::{Backoff, SendError, TwilioClient};
+use agenthost_storage::{NewAlert, OutboxRow, Storage, StorageError, redact_url};
+use agenthost_twilio::{Backoff, SendError, SendOptions, TwilioClient};
+
+use crate::policy::{BRAND_WARN_PERCENT, SendPolicy, jitter_ms};
 use tokio::sync::{Mutex, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +56,9 @@ const SEND_BACKOFF: Backoff = Backoff {
 /// How far before a row's creation a listed message may be dated and still be it (clock
 /// skew between us and Twilio).
 const LOOKUP_SKEW_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+/// The budget subject of the brand's daily segments (all its senders together).
+const BRAND: &str = "brand";
 
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -69,6 +74,17 @@ pub struct Dispatcher {
     /// How long sends must keep failing transiently (no success in between) before one
     /// `dependency_down` alert for Twilio is stored.
     pub down_after: Duration,
+    /// What every send is checked against (quiet hours, frequency cap, pace, ...).
+    pub policy: Arc<SendPolicy>,
+    pub metrics: Arc<crate::metrics::PipelineMetrics>,
+}
+
+/// What the send policy says of a row right now.
+enum Gate {
+    /// Send it, with this `ValidityPeriod` (seconds) if it must not arrive after hours.
+    Go { validity_secs: Option<u32> },
+    /// It was held, suppressed or failed: nothing more to do now.
+    Settled,
 }
 
 /// Twilio's current failure streak, shared by every send of one `run`.
@@ -143,20 +159,11 @@ impl Dispatcher {
     }
 
     async fn send(&self, row: OutboxRow, token: &str, health: &TwilioHealth) {
-        // Consent, again, right before the call: a STOP recorded after the commit wins.
-        match self.storage.is_opted_out(&row.to_number).await {
-            Ok(false) => {}
-            Ok(true) => {
-                tracing::info!(outbox = %row.id, to = %row.to_number, "sms suppressed: the recipient opted out after it was committed");
-                let marked = self
-                    .storage
-                    .mark_outbox_suppressed(&row.id, token, "recipient opted out", crate::now_ms())
-                    .await;
-                self.check_marked(&row, marked);
-                return;
-            }
+        let validity_secs = match self.gate(&row, token).await {
+            Ok(Gate::Go { validity_secs }) => validity_secs,
+            Ok(Gate::Settled) => return,
             Err(e) => {
-                tracing::warn!(outbox = %row.id, error = %e, "cannot check consent; trying the row later");
+                tracing::warn!(outbox = %row.id, error = %e, "cannot check the send policy; trying the row later");
                 let now = crate::now_ms();
                 let marked = self
                     .storage
@@ -165,7 +172,7 @@ impl Dispatcher {
                 self.check_marked(&row, marked);
                 return;
             }
-        }
+        };
         if row.ambiguous {
             let since = row.created_at_ms - LOOKUP_SKEW_MS;
             match self
@@ -212,9 +219,13 @@ impl Dispatcher {
                 }
             }
         }
+        let options = SendOptions {
+            validity_period_secs: validity_secs,
+            status_callback: self.policy.status_callback.clone(),
+        };
         let result = self
             .twilio
-            .send(&row.to_number, &row.from_number, &row.body)
+            .send_with(&row.to_number, &row.from_number, &row.body, &options)
             .await;
         let now = crate::now_ms();
         match &result {
@@ -225,6 +236,7 @@ impl Dispatcher {
         let marked = match result {
             Ok(sent) => {
                 tracing::info!(outbox = %row.id, sid = %sent.sid, to = %row.to_number, "sms sent");
+                self.count_brand_segments(&row, now).await;
                 self.storage
                     .mark_outbox_sent(&row.id, token, &sent.sid, now)
                     .await
@@ -238,6 +250,12 @@ impl Dispatcher {
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| format!("http {http_status}"));
                 tracing::error!(outbox = %row.id, to = %row.to_number, code = %code_text, "sms permanently refused: {message}");
+                if code == Some(21610) {
+                    // The recipient unsubscribed at the carrier: nothing more for them.
+                    if let Err(e) = self.storage.set_opt_out(&row.to_number, true, now).await {
+                        tracing::error!(outbox = %row.id, error = %e, "could not record the carrier's opt-out");
+                    }
+                }
                 let alert = NewAlert {
                     kind: "sms_permanent_failure".into(),
                     severity: "warning".into(),
@@ -283,6 +301,153 @@ impl Dispatcher {
             }
         };
         self.check_marked(&row, marked);
+    }
+
+    /// The send policy for `row`, now. Holds, suppresses or fails the row itself when it
+    /// may not go.
+    async fn gate(&self, row: &OutboxRow, token: &str) -> Result<Gate, StorageError> {
+        let now = crate::now_ms();
+        let p = &self.policy;
+        // Consent, right before the call (and so again when a held text is released): a
+        // STOP recorded after the commit wins. The host's own answers (the one opt-out
+        // confirmation, HELP) go to whoever asked.
+        if row.host_message.is_none() && self.storage.is_opted_out(&row.to_number).await? {
+            tracing::info!(outbox = %row.id, to = %row.to_number, "sms suppressed: the recipient opted out");
+            let marked = self
+                .storage
+                .mark_outbox_suppressed(&row.id, token, "recipient opted out", now)
+                .await;
+            self.check_marked(row, marked);
+            return Ok(Gate::Settled);
+        }
+        let mut validity_secs = None;
+        if row.initiated {
+            if let Some(until) = self.storage.plugin_paused_until(&row.plugin, now).await? {
+                return self.hold(row, token, until, "paused").await;
+            }
+            let zones = p.zones_of(&row.to_number);
+            if !p.quiet.open(&zones, now) {
+                let Some(opens) = p.quiet.next_open(&zones, now) else {
+                    let marked = self
+                        .storage
+                        .mark_outbox_failed(
+                            &row.id,
+                            token,
+                            Some("quiet_hours"),
+                            "the recipient's possible time zones share no sending window",
+                            now,
+                        )
+                        .await;
+                    self.check_marked(row, marked);
+                    return Ok(Gate::Settled);
+                };
+                return self
+                    .hold(row, token, opens + jitter_ms(&row.id), "quiet_hours")
+                    .await;
+            }
+            let (sent, oldest) = self
+                .storage
+                .initiated_sent_since(&row.to_number, now - DAY_MS)
+                .await?;
+            if sent >= i64::from(p.frequency_cap) {
+                let until = oldest.unwrap_or(now) + DAY_MS + jitter_ms(&row.id);
+                return self.hold(row, token, until, "frequency_cap").await;
+            }
+            // Never delivered after the window closes, whatever queues on the way.
+            validity_secs = p.quiet.closes_at(&zones, now).map(|closes| {
+                u32::try_from((closes - now) / 1000)
+                    .unwrap_or(u32::MAX)
+                    .max(1)
+            });
+        }
+        let day = now / DAY_MS;
+        let spent = self
+            .storage
+            .budget_spent(BRAND, "sms_segments", day)
+            .await?;
+        if spent.saturating_add(row.segments.max(1) as u64) > p.brand_daily_segments {
+            let tomorrow = (day + 1) * DAY_MS;
+            return self
+                .hold(row, token, tomorrow + jitter_ms(&row.id), "brand_daily")
+                .await;
+        }
+        let sender = self
+            .twilio
+            .config()
+            .messaging_service_sid
+            .clone()
+            .unwrap_or_else(|| row.from_number.clone());
+        let cost = p.segment_ms() * row.segments.max(1);
+        if let Some(retry_at) = self
+            .storage
+            .reserve_sender_pace(&sender, cost, 0, now)
+            .await?
+        {
+            return self.hold(row, token, retry_at, "sender_rate").await;
+        }
+        Ok(Gate::Go { validity_secs })
+    }
+
+    async fn hold(
+        &self,
+        row: &OutboxRow,
+        token: &str,
+        until_ms: i64,
+        reason: &'static str,
+    ) -> Result<Gate, StorageError> {
+        tracing::debug!(outbox = %row.id, reason, until_ms, "sms held");
+        self.metrics.held(reason);
+        let marked = self
+            .storage
+            .hold_outbox(&row.id, token, until_ms, reason, crate::now_ms())
+            .await;
+        self.check_marked(row, marked);
+        Ok(Gate::Settled)
+    }
+
+    /// Counts a sent text's segments against the brand's day; one warning at 80%.
+    async fn count_brand_segments(&self, row: &OutboxRow, now: i64) {
+        let day = now / DAY_MS;
+        let limit = self.policy.brand_daily_segments;
+        let total = match self
+            .storage
+            .budget_charge(BRAND, "sms_segments", day, row.segments.max(1) as u64)
+            .await
+        {
+            Ok(total) => total,
+            Err(e) => {
+                tracing::error!(outbox = %row.id, error = %e, "could not count the brand's segments");
+                return;
+            }
+        };
+        if total.saturating_mul(100) < limit.saturating_mul(BRAND_WARN_PERCENT) {
+            return;
+        }
+        match self
+            .storage
+            .budget_first_exhaustion(BRAND, "sms_segments_80pct", day, now)
+            .await
+        {
+            Ok(true) => {
+                let alert = NewAlert {
+                    kind: "sms_daily_limit_near".into(),
+                    severity: "warning".into(),
+                    plugin: None,
+                    version: None,
+                    conversation_id: None,
+                    message: format!(
+                        "{total} of the brand's {limit} daily SMS segments are used (80% reached); past the limit texts wait for the next UTC day (AGENTHOST_BRAND_DAILY_SEGMENTS)"
+                    ),
+                    fields: vec![
+                        ("used".into(), total.to_string()),
+                        ("limit".into(), limit.to_string()),
+                    ],
+                };
+                self.store_alert(&alert, now).await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not mark the brand's 80% warning"),
+        }
     }
 
     /// Logs a result that could not be recorded: the database failed (the lease expires,

@@ -102,6 +102,9 @@ pub struct Worker {
     pub conversations: Arc<ConversationLocks>,
     /// This process's leases; its heartbeat runs beside the workers.
     pub leases: Arc<LeaseKeeper>,
+    /// What counts as a reply (vs an agent-initiated text) is the send policy's.
+    pub policy: Arc<crate::policy::SendPolicy>,
+    pub metrics: Arc<crate::metrics::PipelineMetrics>,
 }
 
 /// An event ready to run: the invocation, who it is about, and the number replies go from.
@@ -110,6 +113,9 @@ struct Prepared {
     scope: Scope,
     from_number: Option<String>,
     dry_run: bool,
+    /// For a message: when the lead's text arrived (replies within the reply window are
+    /// not agent-initiated).
+    received_at_ms: Option<i64>,
 }
 
 /// The one alert a dead letter raises.
@@ -352,7 +358,13 @@ impl Worker {
                     .await;
                 return;
             }
-            match self.commit(event, plugin, claimed, prepared, &report).await {
+            let committed = self.commit(event, plugin, claimed, prepared, &report).await;
+            match committed.map(|(result, segments)| {
+                if matches!(result, CommitResult::Committed { .. }) && segments > 0 {
+                    self.metrics.segments(plugin.name(), segments);
+                }
+                result
+            }) {
                 Ok(CommitResult::Committed { outbox_ids }) => {
                     if !outbox_ids.is_empty() {
                         self.outbox_wake.notify_one();
@@ -708,11 +720,13 @@ impl Worker {
                     shadow: false,
                 };
                 let (from_number, dry_run) = (Some(m.to.clone()), m.dry_run);
+                let received_at_ms = Some(i64::try_from(m.received_at_ms).unwrap_or(i64::MAX));
                 Prepared {
                     invocation,
                     scope,
                     from_number,
                     dry_run,
+                    received_at_ms,
                 }
             }
             Invocation::Job(j) => {
@@ -742,13 +756,15 @@ impl Worker {
                     scope,
                     from_number,
                     dry_run,
+                    received_at_ms: None,
                 }
             }
         })
     }
 
     /// One transaction: the lease checked, state (against the versions read), budgets,
-    /// outbox, jobs, alerts, SLA items, history, event done.
+    /// outbox, jobs, alerts, SLA items, history, event done. Also returns the segments it
+    /// queued for sending.
     async fn commit(
         &self,
         event: &EventRow,
@@ -756,22 +772,32 @@ impl Worker {
         claimed: &Claimed,
         prepared: &Prepared,
         report: &InvocationReport,
-    ) -> Result<CommitResult, agenthost_storage::StorageError> {
+    ) -> Result<(CommitResult, u64), agenthost_storage::StorageError> {
         let now = crate::now_ms();
         let conversation_id = prepared.scope.conversation_id.clone();
         let from_number = &prepared.from_number;
         let effects = &report.effects;
         let mut outbound = Vec::with_capacity(effects.sms.len());
         let mut segments = 0u64;
+        let reply_window = self.policy.reply_window.as_millis() as i64;
         for (i, sms) in effects.sms.iter().enumerate() {
             let opted_out = self.storage.is_opted_out(&sms.to).await?;
             if opted_out {
                 tracing::info!(event = %event.id, to = %sms.to, "reply suppressed: recipient opted out");
             }
             let suppressed = opted_out || prepared.dry_run || from_number.is_none();
+            // Smart punctuation to GSM-7 where the meaning stays, then counted.
+            let body = agenthost_compliance::lint::normalize(&sms.body);
+            let sms_segments = agenthost_runtime::sms::segments(&body);
             if !suppressed {
-                segments += u64::from(sms.segments);
+                segments += u64::from(sms_segments);
             }
+            // A reply: to the lead who texted, within the reply window. Anything else
+            // (follow-ups, jobs, texts to staff) is agent-initiated.
+            let is_reply = prepared.scope.lead.as_deref() == Some(sms.to.as_str())
+                && prepared
+                    .received_at_ms
+                    .is_some_and(|at| now.saturating_sub(at) <= reply_window);
             outbound.push(NewOutbound {
                 // Derived from the event: a redelivered event maps to the same keys.
                 id: format!("{}#{i}", event.id),
@@ -781,8 +807,10 @@ impl Worker {
                     .filter(|_| prepared.scope.lead.as_deref() == Some(sms.to.as_str())),
                 to: sms.to.clone(),
                 from: from_number.clone().unwrap_or_default(),
-                body: sms.body.clone(),
+                body,
                 suppressed,
+                initiated: !is_reply,
+                segments: sms_segments,
             });
         }
         let budgets = plugin.limits().budgets;
@@ -879,7 +907,7 @@ impl Worker {
                 })
                 .collect(),
         };
-        self.storage.commit_success(&commit).await
+        Ok((self.storage.commit_success(&commit).await?, segments))
     }
 
     /// Gives up on an event: the dead letter and the event's `dead` status in one

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agenthost_pipeline::outbox::Dispatcher;
-use agenthost_storage::{AlertRow, Commit, EventKind, NewEvent, NewOutbound, Storage};
+use agenthost_pipeline::policy::SendPolicy;
+use agenthost_storage::{
+    AlertRow, Commit, EventKind, NewEvent, NewOutbound, OutboxStatus, Storage,
+};
 use agenthost_twilio::TwilioClient;
 use agenthost_twilio::fake::FakeTwilio;
 use tokio::sync::Notify;
@@ -24,6 +27,35 @@ struct Harness {
 /// Storage holding `rows` due outbound SMS, a fake Twilio scripted by `script`, and a
 /// running dispatcher that calls Twilio down after `down_after`.
 async fn start(rows: usize, down_after: Duration, script: impl FnOnce(&FakeTwilio)) -> Harness {
+    let outbound = (0..rows)
+        .map(|i| NewOutbound {
+            id: format!("ev-1#{i}"),
+            conversation_id: None,
+            to: format!("+1555000000{i}"),
+            from: "+15559990000".into(),
+            body: format!("hello {i}"),
+            suppressed: false,
+            initiated: false,
+            segments: 1,
+        })
+        .collect();
+    start_with(outbound, fast_policy(), down_after, script).await
+}
+
+/// The default policy but a sender pace that never gets in a test's way.
+fn fast_policy() -> SendPolicy {
+    SendPolicy {
+        sender_segments_per_minute: 60_000,
+        ..SendPolicy::default()
+    }
+}
+
+async fn start_with(
+    outbound: Vec<NewOutbound>,
+    policy: SendPolicy,
+    down_after: Duration,
+    script: impl FnOnce(&FakeTwilio),
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
     let now = agenthost_pipeline::now_ms();
@@ -40,16 +72,6 @@ async fn start(rows: usize, down_after: Duration, script: impl FnOnce(&FakeTwili
         }])
         .await
         .unwrap();
-    let outbound = (0..rows)
-        .map(|i| NewOutbound {
-            id: format!("ev-1#{i}"),
-            conversation_id: None,
-            to: format!("+1555000000{i}"),
-            from: "+15559990000".into(),
-            body: format!("hello {i}"),
-            suppressed: false,
-        })
-        .collect();
     storage
         .commit_success(&Commit {
             outbound,
@@ -66,6 +88,8 @@ async fn start(rows: usize, down_after: Duration, script: impl FnOnce(&FakeTwili
         lease: Duration::from_secs(30),
         leases: agenthost_pipeline::leases::LeaseKeeper::new(),
         down_after,
+        policy: Arc::new(policy),
+        metrics: Arc::default(),
     };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(dispatcher.run(cancel.clone()));
@@ -170,4 +194,168 @@ async fn brief_transient_failures_raise_nothing() {
     let storage = h.storage.clone();
     h.stop().await;
     assert_eq!(storage.pending_alerts(1_000).await.unwrap(), []);
+}
+
+fn row(id: &str, to: &str, initiated: bool) -> NewOutbound {
+    NewOutbound {
+        id: id.into(),
+        conversation_id: None,
+        to: to.into(),
+        from: "+15559990000".into(),
+        body: format!("text {id}"),
+        suppressed: false,
+        initiated,
+        segments: 1,
+    }
+}
+
+#[tokio::test]
+async fn the_fourth_agent_initiated_text_in_a_day_is_held() {
+    // Business zone = the recipient's, and quiet hours wide open, so only the cap acts.
+    let policy = SendPolicy {
+        quiet: "00:00-23:59".parse().unwrap(),
+        ..fast_policy()
+    };
+    let lead = "+13125550101";
+    let rows = vec![
+        row("a", lead, true),
+        row("b", lead, true),
+        row("c", lead, true),
+        row("d", lead, true),
+        // A reply is not capped.
+        row("e", lead, false),
+    ];
+    let h = start_with(rows, policy, Duration::from_secs(60), |_| {}).await;
+    h.twilio.wait_for_accepted(4, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let storage = h.storage.clone();
+    h.stop().await;
+    let sent: Vec<String> = h_sent(&storage, &["a", "b", "c", "d", "e"]).await;
+    assert_eq!(sent.len(), 4, "three initiated and the reply: {sent:?}");
+    assert!(sent.contains(&"e".to_owned()));
+    let held = ["a", "b", "c", "d"]
+        .iter()
+        .filter(|id| !sent.contains(&id.to_string()))
+        .collect::<Vec<_>>();
+    assert_eq!(held.len(), 1);
+    let row = storage.outbox_row(held[0]).await.unwrap().unwrap();
+    assert_eq!(row.status, OutboxStatus::Pending);
+    assert_eq!(row.held.as_deref(), Some("frequency_cap"));
+    assert_eq!(row.attempts, 0, "a hold is not an attempt");
+    let day = 86_400_000;
+    assert!(
+        row.next_attempt_at_ms >= agenthost_pipeline::now_ms() + day - 60_000,
+        "held a day from the first: {row:?}"
+    );
+}
+
+async fn h_sent(storage: &Storage, ids: &[&str]) -> Vec<String> {
+    let mut sent = Vec::new();
+    for id in ids {
+        if storage.outbox_row(id).await.unwrap().unwrap().status == OutboxStatus::Sent {
+            sent.push((*id).to_owned());
+        }
+    }
+    sent
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_agent_initiated_texts_and_not_replies() {
+    use chrono::{Timelike, Utc};
+    // A window that is surely closed now in Chicago: three hours from now, for an hour.
+    let chicago_hour = Utc::now()
+        .with_timezone(&chrono_tz::America::Chicago)
+        .hour();
+    let start = (chicago_hour + 3) % 24;
+    let start = if start == 23 { 1 } else { start };
+    let window = format!("{start:02}:00-{:02}:00", start + 1);
+    let policy = SendPolicy {
+        quiet: window.parse().unwrap(),
+        ..fast_policy()
+    };
+    let lead = "+13125550102";
+    let rows = vec![row("follow-up", lead, true), row("reply", lead, false)];
+    let h = start_with(rows, policy.clone(), Duration::from_secs(60), |_| {}).await;
+    h.twilio.wait_for_accepted(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let storage = h.storage.clone();
+    let accepted = h.twilio.accepted();
+    h.stop().await;
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].body, "text reply");
+    assert_eq!(
+        accepted[0].validity_period, None,
+        "a reply is not bound to the window"
+    );
+    let held = storage.outbox_row("follow-up").await.unwrap().unwrap();
+    assert_eq!(held.held.as_deref(), Some("quiet_hours"));
+    let opens = policy
+        .quiet
+        .next_open(&policy.zones_of(lead), agenthost_pipeline::now_ms())
+        .unwrap();
+    assert!(
+        (opens..opens + agenthost_pipeline::policy::RELEASE_JITTER_MS)
+            .contains(&held.next_attempt_at_ms),
+        "released when the window opens, with jitter: {held:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_backlog_leaves_at_the_senders_pace() {
+    let policy = SendPolicy {
+        sender_segments_per_minute: 600,
+        ..SendPolicy::default()
+    };
+    let rows: Vec<NewOutbound> = (0..20)
+        .map(|i| row(&format!("r{i:02}"), &format!("+1312555{i:04}"), false))
+        .collect();
+    let h = start_with(rows, policy, Duration::from_secs(60), |_| {}).await;
+    let sent = h
+        .twilio
+        .wait_for_accepted(20, Duration::from_secs(30))
+        .await;
+    h.stop().await;
+    assert_eq!(sent.len(), 20);
+    let span = sent.last().unwrap().at - sent.first().unwrap().at;
+    // 600 segments a minute is one every 100 ms: 20 texts take at least 1.9 s.
+    assert!(span >= Duration::from_millis(1_800), "{span:?}");
+    for pair in sent.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(60), "burst of {gap:?}");
+    }
+}
+
+#[tokio::test]
+async fn status_callbacks_only_move_a_message_forward() {
+    let h = start(1, Duration::from_secs(60), |_| {}).await;
+    let sent = h.twilio.wait_for_accepted(1, Duration::from_secs(10)).await;
+    let sid = sent[0].sid.clone().unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let storage = h.storage.clone();
+    h.stop().await;
+    let policy = SendPolicy::default();
+    let metrics = agenthost_pipeline::metrics::PipelineMetrics::default();
+    let record = |status: &'static str| {
+        let (storage, policy, metrics, sid) = (&storage, &policy, &metrics, sid.clone());
+        async move {
+            agenthost_pipeline::delivery::record(storage, policy, metrics, &sid, status, None, 1)
+                .await
+                .unwrap()
+        }
+    };
+    use agenthost_pipeline::delivery::Recorded;
+    assert!(matches!(record("sent").await, Recorded::Moved { .. }));
+    assert!(matches!(record("delivered").await, Recorded::Moved { .. }));
+    // Late and repeated callbacks change nothing.
+    assert_eq!(record("sending").await, Recorded::Unchanged);
+    assert_eq!(record("sent").await, Recorded::Unchanged);
+    assert_eq!(record("delivered").await, Recorded::Unchanged);
+    assert_eq!(record("bogus").await, Recorded::UnknownStatus);
+    let row = storage.outbox_row("ev-1#0").await.unwrap().unwrap();
+    assert_eq!(row.delivery_status.as_deref(), Some("delivered"));
+    assert!(
+        metrics
+            .render()
+            .contains("agenthost_sms_delivery_total{plugin=\"echo\",status=\"delivered\"} 1")
+    );
 }

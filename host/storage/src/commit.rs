@@ -23,6 +23,11 @@ pub struct NewOutbound {
     pub body: String,
     /// Recorded but never sent (the recipient opted out): stored as `suppressed`.
     pub suppressed: bool,
+    /// Agent-initiated (not a reply to an inbound text within the reply window): quiet
+    /// hours and the frequency cap apply.
+    pub initiated: bool,
+    /// SMS segments the body costs.
+    pub segments: u32,
 }
 
 /// A change to the plugin's one-off delayed jobs.
@@ -321,8 +326,8 @@ async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String
         };
         let inserted = sqlx::query(
             "INSERT INTO outbox (id, event_id, plugin, conversation_id, to_number, from_number, \
-             body, status, attempts, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9) \
+             body, status, attempts, next_attempt_at, created_at, updated_at, initiated, segments) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9, $10, $11) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&sms.id)
@@ -334,6 +339,8 @@ async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String
         .bind(&sms.body)
         .bind(status.as_str())
         .bind(c.now_ms)
+        .bind(sms.initiated)
+        .bind(i64::from(sms.segments))
         .execute(&mut *conn)
         .await
         .map_err(query("commit_success: insert outbox"))?
@@ -344,14 +351,15 @@ async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String
         pending.push(sms.id.clone());
         if let Some(conversation_id) = &sms.conversation_id {
             sqlx::query(
-                "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id, outbox_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(conversation_id)
             .bind(Direction::Outbound.as_str())
             .bind(&sms.body)
             .bind(c.now_ms)
             .bind(&c.event_id)
+            .bind(&sms.id)
             .execute(&mut *conn)
             .await
             .map_err(query("commit_success: append outbound message"))?;

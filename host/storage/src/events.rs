@@ -49,7 +49,47 @@ pub struct InboundMessage {
     /// out (STOP and its kin), `Some(false)` back in (START). Recorded in the same
     /// transaction as the event, before any plugin runs, whatever the plugin then does.
     pub opt_out: Option<bool>,
+    /// A text the host itself sends back, queued in the same transaction.
+    pub host_reply: Option<HostReply>,
 }
+
+impl InboundMessage {
+    /// Whether the host answers this text itself and no plugin sees it (HELP).
+    pub fn answered_by_host(&self) -> bool {
+        self.host_reply
+            .as_ref()
+            .is_some_and(|r| r.kind == HostMessage::Help)
+    }
+}
+
+/// The host's own texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMessage {
+    /// The one confirmation of an opt-out (at most one per 5 minutes per number).
+    OptOutConfirmation,
+    /// The operator's answer to HELP.
+    Help,
+}
+
+impl HostMessage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostMessage::OptOutConfirmation => "opt_out_confirmation",
+            HostMessage::Help => "help",
+        }
+    }
+}
+
+/// A text the host sends back to an inbound one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostReply {
+    pub kind: HostMessage,
+    pub body: String,
+    pub segments: u32,
+}
+
+/// At most one opt-out confirmation per number within this long.
+pub const OPT_OUT_CONFIRMATION_INTERVAL_MS: i64 = 5 * 60_000;
 
 /// One event to store at ingress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +211,9 @@ impl Storage {
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for e in chunk {
-                let status = if e.plugin.is_some() {
+                let status = if e.inbound.as_ref().is_some_and(|m| m.answered_by_host()) {
+                    EventStatus::Done
+                } else if e.plugin.is_some() {
                     EventStatus::Queued
                 } else {
                     EventStatus::Unrouted
@@ -366,6 +408,62 @@ impl Storage {
             .execute(&mut *conn)
             .await
             .map_err(query("insert_events: record consent"))?;
+        }
+
+        // The host's own answers, queued with the text they answer.
+        for (e, conversation_id, m) in &messages {
+            let Some(reply) = &m.host_reply else { continue };
+            if reply.kind == HostMessage::OptOutConfirmation {
+                // One confirmation, not one per repeated STOP.
+                let first = sqlx::query(
+                    "UPDATE opt_outs SET confirmed_at = $2 WHERE number = $1 \
+                     AND (confirmed_at IS NULL OR confirmed_at < $3)",
+                )
+                .bind(&m.lead_number)
+                .bind(e.received_at_ms)
+                .bind(e.received_at_ms - OPT_OUT_CONFIRMATION_INTERVAL_MS)
+                .execute(&mut *conn)
+                .await
+                .map_err(query("insert_events: mark confirmation"))?
+                .rows_affected()
+                    > 0;
+                if !first {
+                    continue;
+                }
+            }
+            let id = format!("host:{}", e.id);
+            sqlx::query(
+                "INSERT INTO outbox (id, event_id, plugin, conversation_id, to_number, from_number, \
+                 body, status, attempts, next_attempt_at, created_at, updated_at, initiated, \
+                 segments, host_message) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8, FALSE, $9, $10) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&e.id)
+            .bind(e.plugin.as_deref().unwrap_or("host"))
+            .bind(*conversation_id)
+            .bind(&m.lead_number)
+            .bind(&m.agent_number)
+            .bind(&reply.body)
+            .bind(e.received_at_ms)
+            .bind(i64::from(reply.segments))
+            .bind(reply.kind.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(query("insert_events: queue the host's reply"))?;
+            sqlx::query(
+                "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id, outbox_id) \
+                 VALUES ($1, 'outbound', $2, $3, $4, $5)",
+            )
+            .bind(*conversation_id)
+            .bind(&reply.body)
+            .bind(e.received_at_ms)
+            .bind(&e.id)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(query("insert_events: record the host's reply"))?;
         }
         Ok(())
     }

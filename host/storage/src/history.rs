@@ -24,6 +24,8 @@ pub struct HistoryRow {
     pub direction: Direction,
     pub body: String,
     pub at_ms: i64,
+    /// For an outbound message: what Twilio last said of its delivery (`delivered`, ...).
+    pub delivery_status: Option<String>,
 }
 
 /// Who a conversation is between, and which plugin it belongs to.
@@ -69,7 +71,7 @@ impl Storage {
         // `COALESCE(event_id = $2, FALSE)` is false for NULL on either side, so a `None`
         // exclusion and messages without an event both pass.
         let rows = sqlx::query(
-            "SELECT direction, body, at_ms FROM messages \
+            "SELECT direction, body, at_ms, delivery_status FROM messages \
              WHERE conversation_id = $1 \
              AND NOT (direction = 'inbound' AND COALESCE(event_id = $2, FALSE)) \
              ORDER BY id DESC LIMIT $3",
@@ -89,6 +91,7 @@ impl Storage {
                     direction: Direction::from_db(row.try_get("direction").map_err(decode())?)?,
                     body: row.try_get("body").map_err(decode())?,
                     at_ms: row.try_get("at_ms").map_err(decode())?,
+                    delivery_status: row.try_get("delivery_status").map_err(decode())?,
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()?;

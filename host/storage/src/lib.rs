@@ -63,7 +63,8 @@ pub use deploys::{
 };
 pub use error::StorageError;
 pub use events::{
-    DeadLetter, EventKind, EventRow, EventStatus, InboundMessage, Inserted, NewEvent,
+    DeadLetter, EventKind, EventRow, EventStatus, HostMessage, HostReply, InboundMessage, Inserted,
+    NewEvent, OPT_OUT_CONFIRMATION_INTERVAL_MS,
 };
 pub use history::{ConversationRow, Direction, HistoryRow};
 pub use outbox::{OutboxRow, OutboxStatus};

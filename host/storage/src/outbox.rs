@@ -54,11 +54,23 @@ pub struct OutboxRow {
     /// An earlier attempt may have reached the provider (its sender died mid-send, or the
     /// answer never came): look the message up before sending it again.
     pub ambiguous: bool,
+    /// Agent-initiated: quiet hours and the frequency cap apply.
+    pub initiated: bool,
+    pub segments: i64,
+    /// Why it waits, while it does (`quiet_hours`, `frequency_cap`, `sender_rate`, ...).
+    pub held: Option<String>,
+    /// One of the host's own texts (`opt_out_confirmation`, `help`), sent whatever the
+    /// recipient's consent says.
+    pub host_message: Option<String>,
+    /// What Twilio's status callbacks last said (`delivered`, `undelivered`, ...).
+    pub delivery_status: Option<String>,
+    pub delivery_error: Option<String>,
 }
 
 const OUTBOX_COLUMNS: &str = "id, event_id, plugin, conversation_id, to_number, from_number, \
      body, status, attempts, next_attempt_at, lease_until, provider_sid, error_code, \
-     error_message, created_at, updated_at, sent_at, lease_token, ambiguous";
+     error_message, created_at, updated_at, sent_at, lease_token, ambiguous, initiated, \
+     segments, held, host_message, delivery_status, delivery_error";
 
 /// Statuses a dispatcher may still finish: a row already sent, failed or suppressed stays so.
 const UNFINISHED: &str = "status IN ('pending', 'sending')";
@@ -118,7 +130,7 @@ impl Storage {
     ) -> Result<bool, StorageError> {
         self.finish_outbox(
             "mark_outbox_sent",
-            "status = 'sent', provider_sid = $2, sent_at = $4",
+            "status = 'sent', provider_sid = $2, sent_at = $4, held = NULL",
             id,
             token,
             Some(provider_sid),
@@ -203,6 +215,221 @@ impl Storage {
             )
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Holds the row until `until_ms` for `reason` (quiet hours, the frequency cap, the
+    /// sender's rate, ...): back to `pending`, NOT counted as an attempt. Returns `false`
+    /// if the row is not (any more) held by `token`.
+    pub async fn hold_outbox(
+        &self,
+        id: &str,
+        token: &str,
+        until_ms: i64,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StorageError> {
+        let done = self
+            .execute_write(
+                "hold_outbox",
+                sqlx::query(
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = $2, held = $3, \
+                     updated_at = $4, lease_until = NULL, lease_token = NULL \
+                     WHERE id = $1 AND status = 'sending' AND lease_token = $5",
+                )
+                .bind(id)
+                .bind(until_ms)
+                .bind(reason)
+                .bind(now_ms)
+                .bind(token),
+            )
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Agent-initiated texts sent to `to` since `since_ms`: how many, and when the oldest
+    /// went (the rolling frequency cap).
+    pub async fn initiated_sent_since(
+        &self,
+        to: &str,
+        since_ms: i64,
+    ) -> Result<(i64, Option<i64>), StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM outbox \
+             WHERE to_number = $1 AND sent_at >= $2 AND status = 'sent' AND initiated = TRUE",
+        )
+        .bind(to)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query("initiated_sent_since"))?;
+        Ok((
+            row.try_get("n")
+                .map_err(query("initiated_sent_since: decode"))?,
+            row.try_get("oldest")
+                .map_err(query("initiated_sent_since: decode"))?,
+        ))
+    }
+
+    /// Reserves `cost_ms` of `sender`'s pace (GCRA): granted when the sender's theoretical
+    /// arrival time is at most `tolerance_ms` ahead of `now_ms`, which pushes it on by
+    /// `cost_ms`. `None` when granted, else the instant to try again. Shared by every
+    /// replica through the database, so a backlog never bursts past the sender's rate.
+    pub async fn reserve_sender_pace(
+        &self,
+        sender: &str,
+        cost_ms: i64,
+        tolerance_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        let greatest = match self.backend {
+            crate::Backend::Sqlite => "MAX",
+            crate::Backend::Postgres => "GREATEST",
+        };
+        let mut tx = self.begin_write("reserve_sender_pace: begin").await?;
+        sqlx::query(
+            "INSERT INTO sender_pace (sender, tat_ms) VALUES ($1, $2) ON CONFLICT (sender) DO NOTHING",
+        )
+        .bind(sender)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(query("reserve_sender_pace: ensure row"))?;
+        let granted = sqlx::query(&format!(
+            "UPDATE sender_pace SET tat_ms = {greatest}(tat_ms, $2) + $3 \
+             WHERE sender = $1 AND tat_ms <= $2 + $4"
+        ))
+        .bind(sender)
+        .bind(now_ms)
+        .bind(cost_ms)
+        .bind(tolerance_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(query("reserve_sender_pace: reserve"))?
+        .rows_affected()
+            > 0;
+        let retry_at = if granted {
+            None
+        } else {
+            let tat: i64 = sqlx::query("SELECT tat_ms FROM sender_pace WHERE sender = $1")
+                .bind(sender)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get("tat_ms"))
+                .map_err(query("reserve_sender_pace: read"))?;
+            Some(tat - tolerance_ms)
+        };
+        tx.commit("reserve_sender_pace: commit").await?;
+        Ok(retry_at)
+    }
+
+    /// Until when `plugin`'s agent-initiated sends are paused, if they are at `now_ms`.
+    pub async fn plugin_paused_until(
+        &self,
+        plugin: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        sqlx::query("SELECT until_ms FROM plugin_pauses WHERE plugin = $1 AND until_ms > $2")
+            .bind(plugin)
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("plugin_paused_until"))?
+            .map(|r| r.try_get("until_ms"))
+            .transpose()
+            .map_err(query("plugin_paused_until: decode"))
+    }
+
+    /// Pauses `plugin`'s agent-initiated sends until `until_ms`; `true` if it was not
+    /// paused already (so the pause is alerted once).
+    pub async fn pause_plugin(
+        &self,
+        plugin: &str,
+        until_ms: i64,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StorageError> {
+        let done = self
+            .execute_write(
+                "pause_plugin",
+                sqlx::query(
+                    "INSERT INTO plugin_pauses (plugin, until_ms, reason, at_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (plugin) DO UPDATE SET until_ms = excluded.until_ms, \
+                     reason = excluded.reason, at_ms = excluded.at_ms \
+                     WHERE plugin_pauses.until_ms <= excluded.at_ms",
+                )
+                .bind(plugin)
+                .bind(until_ms)
+                .bind(reason)
+                .bind(now_ms),
+            )
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a delivery status from Twilio's status callback for message `sid`, only if
+    /// `rank` is past what is known (callbacks arrive out of order and more than once).
+    /// Returns the row's id and plugin when it changed.
+    pub async fn record_delivery_status(
+        &self,
+        sid: &str,
+        status: &str,
+        rank: i64,
+        error_code: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<(String, String)>, StorageError> {
+        let mut tx = self.begin_write("record_delivery_status: begin").await?;
+        let row = sqlx::query(
+            "UPDATE outbox SET delivery_status = $2, delivery_rank = $3, delivery_error = $4, \
+             delivery_at = $5 WHERE provider_sid = $1 AND delivery_rank < $3 \
+             RETURNING id, plugin",
+        )
+        .bind(sid)
+        .bind(status)
+        .bind(rank)
+        .bind(error_code)
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query("record_delivery_status: update outbox"))?;
+        let Some(row) = row else {
+            tx.rollback("record_delivery_status: rollback").await?;
+            return Ok(None);
+        };
+        let decode = || query("record_delivery_status: decode");
+        let id: String = row.try_get("id").map_err(decode())?;
+        let plugin: String = row.try_get("plugin").map_err(decode())?;
+        sqlx::query("UPDATE messages SET delivery_status = $2 WHERE outbox_id = $1")
+            .bind(&id)
+            .bind(status)
+            .execute(&mut *tx)
+            .await
+            .map_err(query("record_delivery_status: update history"))?;
+        tx.commit("record_delivery_status: commit").await?;
+        Ok(Some((id, plugin)))
+    }
+
+    /// Of `plugin`'s messages whose delivery ended since `since_ms`: how many, and how many
+    /// carriers filtered (Twilio error 30007).
+    pub async fn filtered_since(
+        &self,
+        plugin: &str,
+        since_ms: i64,
+    ) -> Result<(i64, i64), StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, \
+             COALESCE(SUM(CASE WHEN delivery_error = '30007' THEN 1 ELSE 0 END), 0) AS filtered \
+             FROM outbox WHERE plugin = $1 AND delivery_at >= $2 AND delivery_rank >= 5",
+        )
+        .bind(plugin)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query("filtered_since"))?;
+        let decode = || query("filtered_since: decode");
+        Ok((
+            row.try_get("n").map_err(decode())?,
+            row.try_get("filtered").map_err(decode())?,
+        ))
     }
 
     /// One lease-checked final update: `set` may use `$2` (sid), `$4` (now), `$5` (error
@@ -300,5 +527,11 @@ fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StorageError> {
         sent_at_ms: row.try_get("sent_at").map_err(decode())?,
         lease_token: row.try_get("lease_token").map_err(decode())?,
         ambiguous: crate::sql::flag(row, "ambiguous").map_err(decode())?,
+        initiated: crate::sql::flag(row, "initiated").map_err(decode())?,
+        segments: row.try_get("segments").map_err(decode())?,
+        held: row.try_get("held").map_err(decode())?,
+        host_message: row.try_get("host_message").map_err(decode())?,
+        delivery_status: row.try_get("delivery_status").map_err(decode())?,
+        delivery_error: row.try_get("delivery_error").map_err(decode())?,
     })
 }

@@ -126,6 +126,20 @@ pub enum ConfigError {
     Http(#[source] reqwest::Error),
 }
 
+/// Per-message send parameters beyond the recipient, sender and body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// `ValidityPeriod`: seconds the message may wait in Twilio's queue before it is
+    /// dropped instead of sent (1..=36000; clamped). So a text meant for business hours
+    /// cannot be delivered after them.
+    pub validity_period_secs: Option<u32>,
+    /// `StatusCallback`: where Twilio posts this message's delivery status.
+    pub status_callback: Option<String>,
+}
+
+/// Twilio's bounds on `ValidityPeriod`.
+pub const MAX_VALIDITY_PERIOD_SECS: u32 = 36_000;
+
 /// A message Twilio accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMessage {
@@ -448,12 +462,33 @@ impl TwilioClient {
     /// `maybe_sent`; Twilio's Messages API has no idempotency key, so the caller looks the
     /// message up ([`TwilioClient::find_sent`]) before sending it again.
     pub async fn send(&self, to: &str, from: &str, body: &str) -> Result<SentMessage, SendError> {
+        self.send_with(to, from, body, &SendOptions::default())
+            .await
+    }
+
+    /// [`TwilioClient::send`] with a `ValidityPeriod` and a `StatusCallback`.
+    pub async fn send_with(
+        &self,
+        to: &str,
+        from: &str,
+        body: &str,
+        options: &SendOptions,
+    ) -> Result<SentMessage, SendError> {
+        let validity = options
+            .validity_period_secs
+            .map(|v| v.clamp(1, MAX_VALIDITY_PERIOD_SECS).to_string());
         let mut form: Vec<(&str, &str)> = vec![("To", to)];
         match &self.config.messaging_service_sid {
             Some(sid) => form.push(("MessagingServiceSid", sid)),
             None => form.push(("From", from)),
         }
         form.push(("Body", body));
+        if let Some(v) = &validity {
+            form.push(("ValidityPeriod", v));
+        }
+        if let Some(url) = &options.status_callback {
+            form.push(("StatusCallback", url));
+        }
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();

@@ -47,6 +47,14 @@ pub struct RecordedSms {
     pub sid: Option<String>,
     /// When it was accepted, as Twilio's `date_created` (empty otherwise).
     pub created: String,
+    /// The `ValidityPeriod` form field, when sent.
+    pub validity_period: Option<String>,
+    /// The `StatusCallback` form field, when sent.
+    pub status_callback: Option<String>,
+    /// Every form field as sent, in order (for checking against Twilio's API description).
+    pub fields: Vec<(String, String)>,
+    /// When the fake received it.
+    pub at: std::time::Instant,
 }
 
 impl RecordedSms {
@@ -335,6 +343,12 @@ async fn create_message(
         status: 0,
         sid: None,
         created: String::new(),
+        validity_period: fields.get("ValidityPeriod").cloned(),
+        status_callback: fields.get("StatusCallback").cloned(),
+        fields: form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        at: std::time::Instant::now(),
     };
     let response = answer(&shared, &account_sid, &headers, &mut record);
     record.status = response.status().as_u16();

@@ -19,8 +19,8 @@ pub mod signature;
 
 pub use backoff::Backoff;
 pub use client::{
-    ConfigError, DEFAULT_API_BASE, MessageStatus, SendError, SentMessage, TwilioClient,
-    TwilioConfig,
+    ConfigError, DEFAULT_API_BASE, MAX_VALIDITY_PERIOD_SECS, MessageStatus, SendError, SendOptions,
+    SentMessage, TwilioClient, TwilioConfig,
 };
 #[cfg(feature = "fake")]
 pub use fake::{FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilio, RecordedSms};

@@ -531,3 +531,93 @@ async fn a_message_accepted_behind_a_lost_answer_is_found_by_lookup() -> anyhow:
     );
     Ok(())
 }
+
+/// Twilio's own API description of `Messages.json` (an excerpt of twilio-oai, MIT).
+fn messages_spec() -> serde_json::Value {
+    serde_json::from_str(include_str!("data/messages.openapi.json")).unwrap()
+}
+
+/// Checks one recorded create-message request against Twilio's API description: every
+/// field is one the operation declares, required ones are there, integers are integers
+/// within the documented range, URIs are absolute http(s) URLs, phone numbers E.164.
+fn assert_valid_create(request: &agenthost_twilio::RecordedSms) {
+    let spec = messages_spec();
+    let schema = &spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]["requestBody"]
+        ["content"]["application/x-www-form-urlencoded"]["schema"];
+    let properties = schema["properties"].as_object().unwrap();
+    for required in schema["required"].as_array().unwrap() {
+        let name = required.as_str().unwrap();
+        assert!(
+            request.fields.iter().any(|(k, _)| k == name),
+            "missing required {name}: {:?}",
+            request.fields
+        );
+    }
+    for (name, value) in &request.fields {
+        let property = properties
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not a field of Messages.json"));
+        match (property["type"].as_str(), property["format"].as_str()) {
+            (Some("integer"), _) => {
+                let n: i64 = value.parse().unwrap_or_else(|_| panic!("{name}={value:?}"));
+                if name == "ValidityPeriod" {
+                    assert!((1..=36_000).contains(&n), "{name}={n} outside 1..=36000");
+                }
+            }
+            (_, Some("uri")) => assert!(
+                value.starts_with("https://") || value.starts_with("http://"),
+                "{name}={value:?} is not a URI"
+            ),
+            (_, Some("phone-number")) => assert!(
+                value.starts_with('+') && value[1..].bytes().all(|b| b.is_ascii_digit()),
+                "{name}={value:?} is not E.164"
+            ),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_validate_against_twilios_api_description() -> anyhow::Result<()> {
+    let fake = FakeTwilio::start().await;
+    let client = TwilioClient::new(fake.config())?;
+    client.send("+15551230001", FROM, "plain").await?;
+    client
+        .send_with(
+            "+15551230001",
+            FROM,
+            "with options",
+            &agenthost_twilio::SendOptions {
+                validity_period_secs: Some(90_000),
+                status_callback: Some("https://sms.example.test/hooks/twilio/status".into()),
+            },
+        )
+        .await?;
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 2);
+    for request in &sent {
+        assert_valid_create(request);
+    }
+    assert_eq!(
+        sent[1].validity_period.as_deref(),
+        Some("36000"),
+        "clamped to Twilio's maximum"
+    );
+    assert_eq!(
+        sent[1].status_callback.as_deref(),
+        Some("https://sms.example.test/hooks/twilio/status")
+    );
+    // The lookup's query parameters are ones the list operation declares.
+    let spec = messages_spec();
+    let declared: Vec<&str> =
+        spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+    for used in ["To", "From", "PageSize"] {
+        assert!(declared.contains(&used), "{used} is not a list parameter");
+    }
+    Ok(())
+}

@@ -24,6 +24,7 @@ pub fn message_event(
         received_at_ms: at_ms,
         inbound: Some(InboundMessage {
             opt_out: None,
+            host_reply: None,
             lead_number: LEAD.to_owned(),
             agent_number: AGENT.to_owned(),
             body: body.to_owned(),
@@ -59,6 +60,8 @@ pub fn sms(id: &str, conversation: Option<&str>, body: &str) -> NewOutbound {
         from: AGENT.to_owned(),
         body: body.to_owned(),
         suppressed: false,
+        initiated: false,
+        segments: 1,
     }
 }
 

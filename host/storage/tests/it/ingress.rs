@@ -187,12 +187,14 @@ pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyh
             HistoryRow {
                 direction: Direction::Inbound,
                 body: "Is 2B available?".into(),
-                at_ms: 1_000
+                at_ms: 1_000,
+                delivery_status: None,
             },
             HistoryRow {
                 direction: Direction::Outbound,
                 body: "Yes, from June 1.".into(),
-                at_ms: 1_100
+                at_ms: 1_100,
+                delivery_status: None,
             },
         ]
     );
