@@ -36,6 +36,28 @@ ENV CARGO_TARGET_DIR=/src/target \
 RUN scripts/build-plugins.sh \
  && cargo build --release --locked -p agenthost \
  && /src/target/release/agenthost --version
+# Sign the bundled plugins with the release key when the build is given one (Cloud
+# Build: `--secret id=plugin_signing_key,...` from Secret Manager; deploy/README.md,
+# "Signed plugins"). A BuildKit secret is mounted for this RUN only and never lands in
+# a layer; what ships is `<plugin>.wasm.sig` next to each component, which the host
+# checks against AGENTHOST_PLUGIN_TRUSTED_KEYS. With REQUIRE_PLUGIN_SIGNATURES=true a
+# build without the key fails instead of shipping plugins production would refuse.
+ARG REQUIRE_PLUGIN_SIGNATURES=false
+RUN --mount=type=secret,id=plugin_signing_key,required=false \
+    key=/run/secrets/plugin_signing_key; \
+    if [ -s "$key" ]; then \
+      n=0; \
+      for wasm in /src/dist/plugins/*.wasm; do \
+        /src/target/release/agenthost plugin sign "$wasm" --key "$key" \
+          && [ -s "$wasm.sig" ] || { echo "signing $wasm wrote no $wasm.sig" >&2; exit 1; }; \
+        n=$((n + 1)); \
+      done; \
+      echo "bundled plugins signed: $n"; \
+    elif [ "$REQUIRE_PLUGIN_SIGNATURES" = true ]; then \
+      echo "REQUIRE_PLUGIN_SIGNATURES=true but no plugin_signing_key secret was given" >&2; exit 1; \
+    else \
+      echo "no plugin_signing_key secret: the bundled plugins are not signed"; \
+    fi
 
 # ---- runtime: binary, plugins, plugin config, CA certificates --------------------------
 FROM debian:bookworm-20250520-slim AS runtime
@@ -64,6 +86,9 @@ ENV AGENTHOST_LISTEN=0.0.0.0:8080 \
 VOLUME ["/var/lib/agenthost"]
 USER 10001:10001
 WORKDIR /var/lib/agenthost
+# The public listener only. The admin listener (AGENTHOST_ADMIN_LISTEN) stays on the
+# host's loopback default unless configured: deploy/ sets 0.0.0.0:9090 behind a ClusterIP
+# Service and a NetworkPolicy, and never publishes it.
 EXPOSE 8080
 # Liveness only (the process answers); /readyz also checks storage and the queue.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \

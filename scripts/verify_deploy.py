@@ -1,23 +1,40 @@
 #!/usr/bin/env python3
-"""Post-deploy verification of a running agenthost, against any base URL.
+"""Post-deploy verification of a running agenthost: its public and its admin listener.
 
-Usage: scripts/verify-deploy.sh --base-url URL [--public-url URL] [--kube NAMESPACE]
-                                [--timeout SECONDS]
+Usage: scripts/verify-deploy.sh [--base-url URL] [--admin-url URL] [--public-url URL]
+                                [--kube NAMESPACE] [--timeout SECONDS]
 
-Environment: TWILIO_AUTH_TOKEN (signs the test webhook), AGENTHOST_ADMIN_TOKEN (admin
-API), VERIFY_TO (a number routed to an agent, e.g. +15550001111), VERIFY_FROM (a
-dry-run sender: in AGENTHOST_DRY_RUN_NUMBERS, so replies are processed, never sent).
-Optional: KUBECTL (path to kubectl, default `kubectl`).
+  --base-url   where the test webhook goes: the PUBLIC listener, through the load
+               balancer (https://<host> in a cluster). Default: with --kube the deployed
+               AGENTHOST_PUBLIC_URL, else http://127.0.0.1:8080.
+  --admin-url  the ADMIN listener (/admin/*, /readyz, /healthz), default
+               http://127.0.0.1:8081. Never exposed publicly: reach it through
+               `kubectl port-forward svc/agenthost-admin 9090` (http://127.0.0.1:9090).
+               The admin token is only ever sent over https:// or to a loopback address:
+               an http:// URL to any other host is refused before anything is sent.
+  --public-url the URL Twilio signs (AGENTHOST_PUBLIC_URL); default: read from the
+               cluster with --kube, else --base-url.
+
+Environment: TWILIO_AUTH_TOKEN (signs the test webhook), VERIFY_ADMIN_TOKEN or else
+AGENTHOST_ADMIN_TOKEN (admin API: a named token with scope `read` is enough), VERIFY_TO
+(a number routed to an agent, e.g. +15550001111), VERIFY_FROM (a dry-run sender: in
+AGENTHOST_DRY_RUN_NUMBERS, so replies are processed, never sent). Optional: KUBECTL
+(path to kubectl, default `kubectl`).
 
 Checks, each printed as `ok <check>` or `FAIL <check>: <why>`; exits 1 if any failed:
-  kube ...   (only with --kube) every agenthost pod Ready, zero restarts, no
-             CrashLoopBackOff/OOMKilled, one scheduler pod, each role running, the
-             LoadBalancer Service has an address, VERIFY_FROM is a dry-run number
-  healthz, readyz
-  webhook    a test SMS signed exactly as Twilio signs it, through POST /twilio/sms
-  event      the event is processed: GET /admin/events/<MessageSid> reaches status
-             "done" with replies, every one "suppressed" (dry-run sender)
-  state      GET /admin/state: the scheduler has upcoming jobs, every lane has consumers
+  kube ...       (only with --kube) every agenthost pod Ready, zero restarts, no
+                 CrashLoopBackOff/OOMKilled, one scheduler pod, each role running; the
+                 Gateway programmed with an address and only HTTPS listeners, its route
+                 accepted; no agenthost Service reachable from outside the cluster (the
+                 admin one ClusterIP); AGENTHOST_PUBLIC_URL https:// and its host
+                 resolving to the Gateway; VERIFY_FROM a dry-run number
+  admin healthz, admin readyz   on the admin URL
+  public surface   /admin/state, /metrics and /readyz do NOT answer on the public URL
+  public http closed  (with --kube) plain http:// to the public host is not served
+  webhook        a test SMS signed exactly as Twilio signs it, through POST /twilio/sms
+  event          the event is processed: GET /admin/events/<MessageSid> reaches status
+                 "done" with replies, every one "suppressed" (dry-run sender)
+  state          GET /admin/state: the scheduler has upcoming jobs, every lane has consumers
 
 Standard library only (runs in any image with python3).
 """
@@ -28,9 +45,11 @@ import argparse
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -59,17 +78,52 @@ class Report:
 # ---- HTTP ------------------------------------------------------------------------------
 
 
-def http(method: str, url: str, *, headers=None, body: bytes | None = None):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers to check, never followed (a token must not travel on)."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def http(method: str, url: str, *, headers=None, body: bytes | None = None, timeout: float = HTTP_TIMEOUT):
     """(status, body bytes); status 0 with the error text when there is no answer."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as resp:
+        with OPENER.open(req, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         return 0, f"no answer: {reason}".encode()
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_url_refusal(url: str) -> str | None:
+    """Why the admin token must not be sent to `url` (None: https, or http to loopback)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return None
+    if parts.scheme == "http":
+        return (f"--admin-url {url} is plain http:// to a non-loopback host: the admin token would "
+                "cross the network in clear text. Use https://, or port-forward the admin Service "
+                "(kubectl port-forward svc/agenthost-admin 9090) and http://127.0.0.1:9090")
+    return f"--admin-url {url} is not an http(s) URL"
 
 
 def answer(status: int, body: bytes) -> str:
@@ -159,24 +213,63 @@ def check_pods(r: Report, ns: str) -> None:
         r.ok("kube one scheduler")
 
 
-def check_service(r: Report, ns: str) -> None:
+def conditions(obj) -> dict[str, str]:
+    return {c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def check_edge(r: Report, ns: str) -> list[str]:
+    """The Gateway (HTTPS only, programmed, with an address), its route, and no Service
+    reachable from outside; returns the Gateway's addresses."""
+    addrs: list[str] = []
+    try:
+        gws = kubectl_json(["get", "gateways.gateway.networking.k8s.io", "-n", ns,
+                            "-l", "app.kubernetes.io/name=agenthost"])
+        routes = kubectl_json(["get", "httproutes.gateway.networking.k8s.io", "-n", ns,
+                               "-l", "app.kubernetes.io/name=agenthost"])
+    except (RuntimeError, ValueError) as e:
+        r.fail("kube gateway", str(e))
+    else:
+        problems = []
+        items = gws.get("items", [])
+        if not items:
+            problems.append(f"no agenthost Gateway in {ns}")
+        for g in items:
+            name = g["metadata"]["name"]
+            plain = [l.get("name") for l in g.get("spec", {}).get("listeners", []) if l.get("protocol") != "HTTPS"]
+            if plain:
+                problems.append(f"{name}: non-HTTPS listener(s) {plain}")
+            if conditions(g).get("Programmed") != "True":
+                problems.append(f"{name}: not Programmed ({conditions(g)})")
+            found = [a.get("value") for a in (g.get("status") or {}).get("addresses") or [] if a.get("value")]
+            if not found:
+                problems.append(f"{name}: no address yet")
+            addrs += found
+        for rt in routes.get("items", []):
+            for parent in (rt.get("status") or {}).get("parents") or []:
+                conds = {c.get("type"): c.get("status") for c in parent.get("conditions") or []}
+                if conds.get("Accepted") != "True" or conds.get("ResolvedRefs", "True") != "True":
+                    problems.append(f"HTTPRoute {rt['metadata']['name']}: {conds}")
+        if problems:
+            r.fail("kube gateway", "; ".join(problems))
+        else:
+            r.ok("kube gateway", f"HTTPS only, programmed, {', '.join(addrs)}")
     try:
         svcs = kubectl_json(["get", "services", "-n", ns, "-l", "app.kubernetes.io/name=agenthost"])
     except (RuntimeError, ValueError) as e:
-        r.fail("kube service address", str(e))
-        return
-    lbs = [s for s in svcs.get("items", []) if s.get("spec", {}).get("type") == "LoadBalancer"]
-    if not lbs:
-        r.fail("kube service address", f"no LoadBalancer Service for agenthost in {ns}")
-        return
-    for s in lbs:
-        ingress = s.get("status", {}).get("loadBalancer", {}).get("ingress") or []
-        addrs = [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
-        name = s["metadata"]["name"]
-        if addrs:
-            r.ok("kube service address", f"{name}: {', '.join(addrs)}")
-        else:
-            r.fail("kube service address", f"{name} has no load balancer address yet")
+        r.fail("kube services internal", str(e))
+        return addrs
+    outside = [
+        f"{s['metadata']['name']} ({s['spec'].get('type')})" for s in svcs.get("items", [])
+        if s.get("spec", {}).get("type") in ("LoadBalancer", "NodePort") or s.get("spec", {}).get("externalIPs")
+    ]
+    names = {s["metadata"]["name"] for s in svcs.get("items", [])}
+    if outside:
+        r.fail("kube services internal", "reachable from outside the cluster: " + ", ".join(outside))
+    elif "agenthost-admin" not in names:
+        r.fail("kube services internal", f"no Service agenthost-admin in {ns}")
+    else:
+        r.ok("kube services internal", ", ".join(sorted(names)) + ": ClusterIP")
+    return addrs
 
 
 def deployed_env(ns: str, var: str) -> str | None:
@@ -209,6 +302,50 @@ def check_get(r: Report, check: str, url: str) -> None:
         r.fail(check, f"GET {url} -> {answer(status, body)}")
 
 
+def check_public_surface(r: Report, base: str) -> None:
+    """The public URL serves Twilio's paths only: the admin API, metrics and readiness
+    must not answer there (401/403 would mean the admin API itself is reachable)."""
+    exposed = []
+    for path in ("/admin/state", "/metrics", "/readyz"):
+        status, body = http("GET", base + path)
+        if status == 0:
+            r.fail("public surface", f"GET {base}{path}: {answer(status, body)}")
+            return
+        if status in (200, 401, 403):
+            exposed.append(f"{path} -> {status}")
+    if exposed:
+        r.fail("public surface", f"the admin listener answers on the public URL {base}: " + ", ".join(exposed))
+    else:
+        r.ok("public surface", "/admin, /metrics, /readyz not served")
+
+
+def check_http_closed(r: Report, public: str) -> None:
+    """Nothing but a redirect to https answers plain http:// on the public host."""
+    host = urllib.parse.urlsplit(public).netloc
+    url = f"http://{host}/twilio/sms"
+    status, body = http("POST", url, body=b"", timeout=5.0)
+    if status == 0:
+        r.ok("public http closed", f"no answer on {url}")
+    elif status in (301, 302, 307, 308):
+        r.ok("public http closed", f"{status} redirect")
+    else:
+        r.fail("public http closed", f"POST {url} -> {answer(status, body)}: a plain-HTTP listener "
+               "serves the webhook path (Gateway listeners must all be HTTPS)")
+
+
+def check_dns(r: Report, public: str, addrs: list[str]) -> None:
+    host = urllib.parse.urlsplit(public).hostname or ""
+    try:
+        resolved = sorted({ai[4][0] for ai in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)})
+    except OSError as e:
+        r.fail("public dns", f"{host}: {e}")
+        return
+    if addrs and not set(resolved) & set(addrs):
+        r.fail("public dns", f"{host} resolves to {resolved}, the Gateway's address is {addrs}")
+    else:
+        r.ok("public dns", f"{host} -> {', '.join(resolved)}")
+
+
 def send_test_sms(r: Report, base: str, public: str, token: str, to: str, frm: str) -> str | None:
     sid = "SM" + secrets.token_hex(16)
     params = {
@@ -236,12 +373,12 @@ def send_test_sms(r: Report, base: str, public: str, token: str, to: str, frm: s
     return None
 
 
-def check_event(r: Report, base: str, admin: str, sid: str | None, timeout: float) -> None:
+def check_event(r: Report, admin_url: str, token: str, sid: str | None, timeout: float) -> None:
     if sid is None:
         r.fail("event", "skipped: the test webhook was not accepted")
         return
-    url = f"{base}/admin/events/{urllib.parse.quote(sid)}"
-    headers = {"Authorization": f"Bearer {admin}", "Accept": "application/json"}
+    url = f"{admin_url}/admin/events/{urllib.parse.quote(sid)}"
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while True:
@@ -280,7 +417,7 @@ def check_event(r: Report, base: str, admin: str, sid: str | None, timeout: floa
                 if st == "done":
                     last = "status 'done' but no replies"
         elif status in (401, 403, 503):
-            r.fail("event", f"GET {url} -> {answer(status, body)} (admin token?)")
+            r.fail("event", f"GET {url} -> {answer(status, body)} (the admin token, or its scope: read is enough)")
             return
         else:
             last = f"HTTP {answer(status, body)}" if status else answer(status, body)
@@ -290,11 +427,11 @@ def check_event(r: Report, base: str, admin: str, sid: str | None, timeout: floa
         time.sleep(1.0)
 
 
-def check_state(r: Report, base: str, admin: str) -> None:
-    headers = {"Authorization": f"Bearer {admin}", "Accept": "application/json"}
-    status, body = http("GET", base + "/admin/state", headers=headers)
+def check_state(r: Report, admin_url: str, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    status, body = http("GET", admin_url + "/admin/state", headers=headers)
     if status != 200:
-        r.fail("state", f"GET {base}/admin/state -> {answer(status, body)}")
+        r.fail("state", f"GET {admin_url}/admin/state -> {answer(status, body)}")
         return
     try:
         state = json.loads(body)
@@ -334,36 +471,49 @@ def main(argv: list[str]) -> int:
         prog="verify-deploy.sh",
         description="Verify a deployed agenthost end to end (see the header of scripts/verify_deploy.py).",
     )
-    ap.add_argument("--base-url", required=True, help="where to send requests, e.g. http://203.0.113.7")
+    ap.add_argument("--base-url", help="the public listener, where the test webhook goes; default: "
+                    "the deployed AGENTHOST_PUBLIC_URL with --kube, else http://127.0.0.1:8080")
+    ap.add_argument("--admin-url", default="http://127.0.0.1:8081",
+                    help="the admin listener (https://, or http:// to a loopback address only; "
+                    "default http://127.0.0.1:8081)")
     ap.add_argument("--public-url", help="the URL Twilio signs (AGENTHOST_PUBLIC_URL); default: "
                     "read from the cluster with --kube, else --base-url")
-    ap.add_argument("--kube", metavar="NAMESPACE", help="also check the pods and Service in this namespace")
+    ap.add_argument("--kube", metavar="NAMESPACE", help="also check the pods, Gateway and Services in this namespace")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the event (default 30)")
     args = ap.parse_args(argv)
 
-    env = {k: os.environ.get(k, "").strip() for k in
-           ("TWILIO_AUTH_TOKEN", "AGENTHOST_ADMIN_TOKEN", "VERIFY_TO", "VERIFY_FROM")}
-    missing = [k for k, v in env.items() if not v]
+    admin = args.admin_url.rstrip("/")
+    refusal = admin_url_refusal(admin)
+    if refusal:
+        print(f"verify-deploy: {refusal}", file=sys.stderr)
+        return 2
+    env = {k: os.environ.get(k, "").strip() for k in ("TWILIO_AUTH_TOKEN", "VERIFY_TO", "VERIFY_FROM")}
+    env["admin token"] = (os.environ.get("VERIFY_ADMIN_TOKEN", "").strip()
+                          or os.environ.get("AGENTHOST_ADMIN_TOKEN", "").strip())
+    missing = [k if k != "admin token" else "VERIFY_ADMIN_TOKEN (or AGENTHOST_ADMIN_TOKEN)"
+               for k, v in env.items() if not v]
     if missing:
         print(f"verify-deploy: set {', '.join(missing)} (see --help)", file=sys.stderr)
         return 2
-    base = args.base_url.rstrip("/")
+    token = env["admin token"]
+    base = args.base_url.rstrip("/") if args.base_url else None
     public = args.public_url.rstrip("/") if args.public_url else None
 
     r = Report()
     # With --kube, the test SMS is only sent once VERIFY_FROM is confirmed to be a dry-run
     # number of the deployed configuration: otherwise the agent's replies would be sent.
     may_send = True
+    gateway_addrs: list[str] = []
     if args.kube:
         check_pods(r, args.kube)
-        check_service(r, args.kube)
+        gateway_addrs = check_edge(r, args.kube)
         try:
-            if public is None:
-                public = (deployed_env(args.kube, "AGENTHOST_PUBLIC_URL") or "").rstrip("/") or None
+            deployed_public = (deployed_env(args.kube, "AGENTHOST_PUBLIC_URL") or "").rstrip("/") or None
             dry = deployed_env(args.kube, "AGENTHOST_DRY_RUN_NUMBERS")
         except (RuntimeError, ValueError) as e:
             r.fail("kube dry-run sender", f"cannot read the deployed configuration: {e}")
             may_send = False
+            deployed_public = None
         else:
             numbers = [n.strip() for n in (dry or "").split(",") if n.strip()]
             if env["VERIFY_FROM"] in numbers:
@@ -372,19 +522,31 @@ def main(argv: list[str]) -> int:
                 r.fail("kube dry-run sender", f"VERIFY_FROM {env['VERIFY_FROM']} is not in "
                        f"AGENTHOST_DRY_RUN_NUMBERS ({dry!r}): its replies would really be sent")
                 may_send = False
+        if deployed_public and deployed_public.startswith("https://"):
+            r.ok("kube public url https", deployed_public)
+        else:
+            r.fail("kube public url https", f"AGENTHOST_PUBLIC_URL is {deployed_public!r}: Twilio must call "
+                   "an https:// URL (the Gateway's)")
+        public = public or deployed_public
+        base = base or deployed_public
+    base = base or "http://127.0.0.1:8080"
     public = public or base
-    print(f"verify-deploy: base {base}, signing for {public}/twilio/sms, "
+    print(f"verify-deploy: public {base} (signing for {public}/twilio/sms), admin {admin}, "
           f"{env['VERIFY_FROM']} -> {env['VERIFY_TO']}", flush=True)
 
-    check_get(r, "healthz", base + "/healthz")
-    check_get(r, "readyz", base + "/readyz")
+    check_get(r, "admin healthz", admin + "/healthz")
+    check_get(r, "admin readyz", admin + "/readyz")
+    check_public_surface(r, base)
+    if args.kube and base.startswith("https://"):
+        check_dns(r, base, gateway_addrs)
+        check_http_closed(r, base)
     if may_send:
         sid = send_test_sms(r, base, public, env["TWILIO_AUTH_TOKEN"], env["VERIFY_TO"], env["VERIFY_FROM"])
-        check_event(r, base, env["AGENTHOST_ADMIN_TOKEN"], sid, args.timeout)
+        check_event(r, admin, token, sid, args.timeout)
     else:
         r.fail("webhook", "skipped: VERIFY_FROM is not confirmed as a dry-run sender (no test SMS sent)")
         r.fail("event", "skipped: no test SMS sent")
-    check_state(r, base, env["AGENTHOST_ADMIN_TOKEN"])
+    check_state(r, admin, token)
 
     print(f"verify-deploy: {r.passed} passed, {r.failed} failed")
     return 1 if r.failed else 0
