@@ -423,10 +423,13 @@ for target in targets:
 
         # The two listeners: distinct ports, each the container port of its name.
         shown = shown_of.get(dname, {})
-        listen = resolved.get("AGENTHOST_LISTEN") or shown.get("AGENTHOST_LISTEN", ("",))[0] \
-            or default_addr("AGENTHOST_LISTEN", "0.0.0.0:8080")
-        admin = resolved.get("AGENTHOST_ADMIN_LISTEN") or shown.get("AGENTHOST_ADMIN_LISTEN", ("",))[0] \
-            or default_addr("AGENTHOST_ADMIN_LISTEN", "127.0.0.1:8081")
+        def effective(var, fallback):
+            shown_value = shown.get(var, ("",))[0]
+            return resolved.get(var) or (shown_value if listen_port(shown_value)[1] else "") \
+                or default_addr(var, fallback)
+
+        listen = effective("AGENTHOST_LISTEN", "127.0.0.1:8080")
+        admin = effective("AGENTHOST_ADMIN_LISTEN", "127.0.0.1:8081")
         (pub_host, pub_port), (adm_host, adm_port) = listen_port(listen), listen_port(admin)
         ports = {}
         for c in spec.get("containers", []):
