@@ -27,7 +27,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agenthost_storage::{NewAlert, OutboxRow, Storage, StorageError, redact_url};
+use agenthost_storage::{
+    NewAlert, OPT_OUT_CONFIRMATION_WINDOW_MS, OutboxRow, Storage, StorageError, redact_url,
+};
 use agenthost_twilio::{Backoff, SendError, SendOptions, TwilioClient};
 
 use crate::policy::{BRAND_WARN_PERCENT, SendPolicy, jitter_ms};
@@ -321,6 +323,26 @@ impl Dispatcher {
             return Ok(Gate::Settled);
         }
         let mut validity_secs = None;
+        if row.host_message.as_deref() == Some("opt_out_confirmation") {
+            // Within five minutes of the STOP or never: later, it is one more text.
+            let left = row.created_at_ms + OPT_OUT_CONFIRMATION_WINDOW_MS - now;
+            if left < 1_000 {
+                tracing::warn!(outbox = %row.id, "opt-out confirmation not sent: its five minutes passed");
+                let marked = self
+                    .storage
+                    .mark_outbox_failed(
+                        &row.id,
+                        token,
+                        Some("confirmation_late"),
+                        "the opt-out confirmation could not go out within five minutes of the STOP",
+                        now,
+                    )
+                    .await;
+                self.check_marked(row, marked);
+                return Ok(Gate::Settled);
+            }
+            validity_secs = u32::try_from(left / 1000).ok();
+        }
         if row.initiated {
             if let Some(until) = self.storage.plugin_paused_until(&row.plugin, now).await? {
                 return self.hold(row, token, until, "paused").await;
@@ -365,7 +387,11 @@ impl Dispatcher {
             .storage
             .budget_spent(BRAND, "sms_segments", day)
             .await?;
-        if spent.saturating_add(row.segments.max(1) as u64) > p.brand_daily_segments {
+        // The host's own answers (HELP, the opt-out confirmation) are owed whatever the
+        // day's spend; they still count against it.
+        if row.host_message.is_none()
+            && spent.saturating_add(row.segments.max(1) as u64) > p.brand_daily_segments
+        {
             let tomorrow = (day + 1) * DAY_MS;
             return self
                 .hold(row, token, tomorrow + jitter_ms(&row.id), "brand_daily")

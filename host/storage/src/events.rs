@@ -88,8 +88,9 @@ pub struct HostReply {
     pub segments: u32,
 }
 
-/// At most one opt-out confirmation per number within this long.
-pub const OPT_OUT_CONFIRMATION_INTERVAL_MS: i64 = 5 * 60_000;
+/// The one confirmation of an opt-out goes out within this long of the STOP, or not at
+/// all: a confirmation arriving later (after an outage) would read as one more text.
+pub const OPT_OUT_CONFIRMATION_WINDOW_MS: i64 = 5 * 60_000;
 
 /// One event to store at ingress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,13 +395,15 @@ impl Storage {
                 .map_err(query("insert_events: append messages"))?;
         }
 
-        // Consent keywords, in arrival order (a STOP then a START leaves the lead in).
+        // Consent keywords, in arrival order (a STOP then a START leaves the lead in). An
+        // opt-in clears the confirmation mark: the next opt-out gets its own confirmation.
         for (e, _, m) in &messages {
             let Some(opted_out) = m.opt_out else { continue };
             sqlx::query(
                 "INSERT INTO opt_outs (number, opted_out, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (number) DO UPDATE SET opted_out = excluded.opted_out, \
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at, \
+                 confirmed_at = CASE WHEN excluded.opted_out THEN opt_outs.confirmed_at END",
             )
             .bind(&m.lead_number)
             .bind(opted_out)
@@ -414,14 +417,13 @@ impl Storage {
         for (e, conversation_id, m) in &messages {
             let Some(reply) = &m.host_reply else { continue };
             if reply.kind == HostMessage::OptOutConfirmation {
-                // One confirmation, not one per repeated STOP.
+                // One confirmation per opt-out, not one per repeated STOP.
                 let first = sqlx::query(
                     "UPDATE opt_outs SET confirmed_at = $2 WHERE number = $1 \
-                     AND (confirmed_at IS NULL OR confirmed_at < $3)",
+                     AND confirmed_at IS NULL",
                 )
                 .bind(&m.lead_number)
                 .bind(e.received_at_ms)
-                .bind(e.received_at_ms - OPT_OUT_CONFIRMATION_INTERVAL_MS)
                 .execute(&mut *conn)
                 .await
                 .map_err(query("insert_events: mark confirmation"))?

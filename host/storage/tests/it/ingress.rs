@@ -1,6 +1,8 @@
 //! Cases for storing inbound events and reading conversations back.
 
-use agenthost_storage::{Direction, EventStatus, HistoryRow, Inserted, NewEvent};
+use agenthost_storage::{
+    Direction, EventStatus, HistoryRow, HostMessage, HostReply, Inserted, NewEvent,
+};
 
 use crate::fixtures::{
     AGENT, LEAD, PLUGIN, count, empty_commit, job_event, message_event, sms, store,
@@ -218,5 +220,46 @@ pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyh
     assert_eq!(without_first[0].direction, Direction::Outbound);
 
     assert!(db.conversation_history("nope", 10, None).await?.is_empty());
+    Ok(())
+}
+
+/// A STOP carrying the host's confirmation.
+fn keyword(id: &str, body: &str, opt_out: bool, at_ms: i64) -> NewEvent {
+    let mut e = message_event(id, id, "conv-consent", body, at_ms);
+    let inbound = e.inbound.as_mut().expect("a message event");
+    inbound.opt_out = Some(opt_out);
+    inbound.host_reply = opt_out.then(|| HostReply {
+        kind: HostMessage::OptOutConfirmation,
+        body: "unsubscribed".into(),
+        segments: 1,
+    });
+    e
+}
+
+pub async fn an_opt_out_is_confirmed_once_until_the_next_opt_in(db: &TestDb) -> anyhow::Result<()> {
+    async fn confirmations(db: &TestDb) -> anyhow::Result<i64> {
+        count(db, "outbox", "host_message = 'opt_out_confirmation'").await
+    }
+    db.insert_events(&[keyword("SM-stop-1", "STOP", true, 1_000)])
+        .await?;
+    assert_eq!(confirmations(db).await?, 1);
+    // Repeated STOPs, however far apart, in one batch or later: no second confirmation.
+    db.insert_events(&[
+        keyword("SM-stop-2", "stop.", true, 2_000),
+        keyword("SM-stop-3", "QUIT", true, 3_000),
+    ])
+    .await?;
+    db.insert_events(&[keyword("SM-stop-4", "end", true, 3_600_000)])
+        .await?;
+    assert_eq!(confirmations(db).await?, 1);
+    assert!(db.is_opted_out(LEAD).await?);
+    // START, then STOP again: that opt-out gets its own confirmation.
+    db.insert_events(&[keyword("SM-start", "START", false, 3_700_000)])
+        .await?;
+    assert!(!db.is_opted_out(LEAD).await?);
+    db.insert_events(&[keyword("SM-stop-5", "STOP", true, 3_800_000)])
+        .await?;
+    assert_eq!(confirmations(db).await?, 2);
+    assert!(db.is_opted_out(LEAD).await?);
     Ok(())
 }
