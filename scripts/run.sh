@@ -12,7 +12,9 @@ cargo build --release -p agenthost
 # Laptop defaults; anything already set in the environment wins. The placeholder Twilio
 # credentials and the loopback API base mean nothing can reach Twilio by accident:
 # replies wait in the outbox (retried with backoff) until real credentials are set.
+# Public listener (Twilio webhooks) and the admin one (admin API, /metrics, /readyz).
 export AGENTHOST_LISTEN="${AGENTHOST_LISTEN:-127.0.0.1:8080}"
+export AGENTHOST_ADMIN_LISTEN="${AGENTHOST_ADMIN_LISTEN:-127.0.0.1:8081}"
 export AGENTHOST_DATA_DIR="${AGENTHOST_DATA_DIR:-data}"
 export AGENTHOST_PLUGIN_DIR="${AGENTHOST_PLUGIN_DIR:-dist/plugins}"
 export AGENTHOST_PLUGIN_CONFIG_DIR="${AGENTHOST_PLUGIN_CONFIG_DIR:-config/plugins}"

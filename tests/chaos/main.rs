@@ -139,7 +139,7 @@ async fn kill9_under_load(setup: Setup) -> Row {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let loader = load(
-        host.url(""),
+        host.public_url(""),
         "+1555201",
         Duration::from_millis(40),
         stop.clone(),
@@ -202,7 +202,7 @@ async fn rabbitmq_stop_start() -> Row {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let loader = load(
-        host.url(""),
+        host.public_url(""),
         "+1555202",
         Duration::from_millis(30),
         stop.clone(),
@@ -251,7 +251,7 @@ async fn postgres_restart() -> Row {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let loader = load(
-        host.url(""),
+        host.public_url(""),
         "+1555203",
         Duration::from_millis(30),
         stop.clone(),
@@ -447,7 +447,7 @@ async fn counter_across_two_replicas() -> Row {
     let b = world.start(&env_refs(&env));
     a.ready().await;
     b.ready().await;
-    let bases = [a.url(""), b.url("")];
+    let bases = [a.public_url(""), b.public_url("")];
     let started = Instant::now();
     let mut posters = Vec::new();
     for p in 0..8u64 {

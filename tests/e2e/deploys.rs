@@ -210,7 +210,7 @@ async fn upload_activate_rollback_and_refused_uploads(setup: Setup) {
             .args(args)
             .env_clear()
             .env("AGENTHOST_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("AGENTHOST_ADMIN_URL", host.url(""))
+            .env("AGENTHOST_ADMIN_URL", host.admin_url(""))
             .output()
             .expect("running the CLI")
     };

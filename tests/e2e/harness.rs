@@ -151,6 +151,12 @@ impl FakeClock {
         ]
     }
 
+    /// The host's wall clock now: the real time plus the offset.
+    #[allow(dead_code)]
+    pub fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + Duration::from_secs(*self.offset_secs.lock().unwrap())
+    }
+
     /// Moves the host's clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut offset = self.offset_secs.lock().unwrap();
@@ -222,7 +228,10 @@ pub async fn try_post_sms(
 /// A running `agenthost serve`.
 pub struct Host {
     child: Option<Child>,
+    /// The public listener: `/twilio/*` and `/healthz` only.
     pub port: u16,
+    /// The admin listener: the admin API, `/metrics`, `/readyz`.
+    pub admin_port: u16,
     env: Vec<(String, String)>,
     pub log_path: PathBuf,
     http: reqwest::Client,
@@ -239,8 +248,13 @@ fn free_port() -> u16 {
 impl Host {
     fn start(world: &World, extra_env: &[(&str, &str)]) -> Host {
         let port = free_port();
+        let admin_port = free_port();
         let mut env: Vec<(String, String)> = vec![
             ("AGENTHOST_LISTEN".into(), format!("127.0.0.1:{port}")),
+            (
+                "AGENTHOST_ADMIN_LISTEN".into(),
+                format!("127.0.0.1:{admin_port}"),
+            ),
             (
                 "AGENTHOST_PUBLIC_URL".into(),
                 "https://sms.example.test:8443/hooks".to_string(),
@@ -284,6 +298,7 @@ impl Host {
         let mut host = Host {
             child: None,
             port,
+            admin_port,
             env,
             log_path,
             http: reqwest::Client::new(),
@@ -309,8 +324,24 @@ impl Host {
         self.child = Some(child);
     }
 
+    /// `path` on the listener that serves it: the public one for `/twilio/*`, the admin
+    /// one for everything else (admin API, metrics, readiness).
     pub fn url(&self, path: &str) -> String {
+        if path.starts_with("/twilio/") {
+            self.public_url(path)
+        } else {
+            self.admin_url(path)
+        }
+    }
+
+    /// `path` on the public listener, whatever it is.
+    pub fn public_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `path` on the admin listener, whatever it is.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.admin_port)
     }
 
     pub fn logs(&self) -> String {

@@ -20,11 +20,17 @@
 //!   strangers, foreign conversations, spoofed alerts, NUL bytes, many memories, pool
 //!   hogging, spent budgets): a typed refusal, the host's memory bounded, nothing sent or
 //!   written, one alert naming the rule, every other plugin still answering.
+//! - `compliance` — consent keywords and revocations across agents, HELP, quiet hours in
+//!   the lead's zone on a libfaketime clock, the frequency cap, a backlog at the sender's
+//!   pace across replicas, out-of-order status callbacks, the 30007 pause.
+//! - `security` — the public listener serves Twilio and liveness only; scoped, audited
+//!   admin tokens; only signed versions accepted when required (API, CLI, folder).
 //! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
 //!   SIGTERM under load, config that fails fast, no secret in any log line.
 
 mod agents;
 mod clock;
+mod compliance;
 mod conversations;
 mod deploys;
 mod harness;
@@ -32,4 +38,5 @@ mod hostile;
 mod llm;
 mod ops;
 mod pipeline;
+mod security;
 mod state;

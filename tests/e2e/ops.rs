@@ -260,6 +260,7 @@ async fn bad_config_fails_fast_naming_the_variable() {
             .env_clear()
             .env("AGENTHOST_DATA_DIR", data.path())
             .env("AGENTHOST_LISTEN", "127.0.0.1:0")
+            .env("AGENTHOST_ADMIN_LISTEN", "127.0.0.1:0")
             .env(
                 "TWILIO_ACCOUNT_SID",
                 agenthost_twilio::fake::FAKE_ACCOUNT_SID,

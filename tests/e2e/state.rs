@@ -24,7 +24,9 @@ fn verify(host: &Host, to: &str, from: &str) -> (bool, String) {
     let out = Command::new(repo().join("scripts/verify-deploy.sh"))
         .args([
             "--base-url",
-            &host.url(""),
+            &host.public_url(""),
+            "--admin-url",
+            &host.admin_url(""),
             "--public-url",
             "https://sms.example.test:8443/hooks",
             "--timeout",
@@ -125,7 +127,7 @@ async fn state_records_upload_activation_automatic_rollback_and_dead_letter() {
     .await
     .unwrap_or_else(|| panic!("no automatic rollback; log:\n{}", host.logs()));
 
-    let admin_url = host.url("");
+    let admin_url = host.admin_url("");
     let cli = |args: &[&str], extra: &[(&str, &str)]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_agenthost"));
         c.args(args)

@@ -67,11 +67,12 @@ async fn main() {
     );
     wait_ready(port).await;
     let base = format!("http://127.0.0.1:{port}");
+    let admin_base = format!("http://127.0.0.1:{}", admin_port(port));
     let client = reqwest::Client::new();
 
     // Upload v2 (this compiles it; excluded from the measure).
     let r = client
-        .post(format!("{base}/admin/plugins/echo/versions"))
+        .post(format!("{admin_base}/admin/plugins/echo/versions"))
         .bearer_auth(ADMIN_TOKEN)
         .body(variant(v1_bytes.clone(), "v2"))
         .send()
@@ -130,7 +131,7 @@ async fn main() {
         let called_at = now_ms();
         let t = Instant::now();
         let r = client
-            .post(format!("{base}/admin/plugins/echo/activate"))
+            .post(format!("{admin_base}/admin/plugins/echo/activate"))
             .bearer_auth(ADMIN_TOKEN)
             .json(&serde_json::json!({ "version": target, "reason": "bench" }))
             .send()

@@ -1,8 +1,12 @@
-//! `agenthost plugin upload|list|show|activate|rollback|rollout` and `agenthost state`:
-//! the admin API from a terminal. Each command is one HTTP call to a running host
-//! (`--url`, default `AGENTHOST_ADMIN_URL` or the local listen address) with the bearer
-//! token from `AGENTHOST_ADMIN_TOKEN`; the answer is printed as pretty JSON (the state
-//! as Markdown), and a refusal prints the host's error and exits non-zero.
+//! `agenthost plugin upload|list|show|activate|rollback|rollout|audit` and
+//! `agenthost state`: the admin API from a terminal. Each command is one HTTP call to a
+//! running host's admin listener (`--url`, default `AGENTHOST_ADMIN_URL` or
+//! `http://<AGENTHOST_ADMIN_LISTEN>`) with the bearer token from `AGENTHOST_ADMIN_TOKEN`;
+//! the answer is printed as pretty JSON (the state as Markdown), and a refusal prints the
+//! host's error and exits non-zero.
+//!
+//! `agenthost plugin keygen|sign` work offline: a signing key file, and the signature of a
+//! component (`<file>.sig`) that `upload` sends along and the plugins folder reads.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +18,8 @@ use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct Target {
-    /// Base URL of the running host (default: AGENTHOST_ADMIN_URL, else http://<AGENTHOST_LISTEN>).
+    /// Base URL of the running host's admin listener (default: AGENTHOST_ADMIN_URL, else
+    /// http://<AGENTHOST_ADMIN_LISTEN>).
     #[arg(long, env = "AGENTHOST_ADMIN_URL")]
     url: Option<String>,
 }
@@ -33,6 +38,39 @@ pub enum DeployCommand {
         /// Activate it right after the upload.
         #[arg(long)]
         activate: bool,
+        /// The signature file (default: <file>.sig when it exists).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Make a signing key: writes the secret key file (mode 0600) and prints the entry for
+    /// AGENTHOST_PLUGIN_TRUSTED_KEYS.
+    Keygen {
+        /// The key's id, recorded as the signer of what it signs (e.g. release-2026).
+        id: String,
+        /// Where to write the secret key (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a component for a plugin: writes <file>.sig (what `upload` and the plugins
+    /// folder read).
+    Sign {
+        file: PathBuf,
+        /// Plugin name the signature is for (default: the file stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// The secret key file from `keygen`.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// The admin audit log, newest first (needs an admin-scope token).
+    Audit {
+        /// Only this token name's calls.
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
         #[command(flatten)]
         target: Target,
     },
@@ -101,7 +139,7 @@ impl Client {
         let base = target
             .url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", config.listen))
+            .unwrap_or_else(|| format!("http://{}", config.admin_listen))
             .trim_end_matches('/')
             .to_owned();
         Ok(Client {
@@ -109,7 +147,12 @@ impl Client {
                 .timeout(std::time::Duration::from_secs(120))
                 .build()?,
             base,
-            token: config.admin_token.as_ref().map(|t| t.expose().to_owned()),
+            // AGENTHOST_ADMIN_TOKEN: whichever token this operator holds.
+            token: config
+                .admin_tokens
+                .first()
+                .filter(|t| t.name == "admin")
+                .map(|t| t.secret.expose().to_owned()),
         })
     }
 
@@ -140,6 +183,59 @@ impl Client {
     }
 }
 
+/// The plugin a file is for: `--name`, else the file stem.
+fn plugin_name(file: &std::path::Path, name: Option<String>) -> anyhow::Result<String> {
+    match name {
+        Some(n) => Ok(n),
+        None => Ok(file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("the file has no usable name; pass --name")?
+            .to_owned()),
+    }
+}
+
+/// `<file>.sig`.
+fn sig_path(file: &std::path::Path) -> PathBuf {
+    let mut p = file.as_os_str().to_owned();
+    p.push(".sig");
+    PathBuf::from(p)
+}
+
+/// The signature to send: `--signature`, else `<file>.sig` if it exists.
+fn read_signature(
+    file: &std::path::Path,
+    given: Option<PathBuf>,
+) -> anyhow::Result<Option<String>> {
+    let (path, must) = match given {
+        Some(p) => (p, true),
+        None => (sig_path(file), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Ok(Some(s.trim().to_owned())),
+        Err(e) if !must && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading the signature {}", path.display())),
+    }
+}
+
+/// Writes a new file readable by its owner only; refuses to overwrite.
+fn write_secret_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 fn print_json(text: &str) {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
@@ -155,30 +251,30 @@ pub async fn run(config: &Config, command: DeployCommand) -> anyhow::Result<Exit
             name,
             note,
             activate,
+            signature,
             target,
         } => {
             let c = Client::new(config, &target)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let name = match name {
-                Some(n) => n,
-                None => file
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .context("the file has no usable name; pass --name")?
-                    .to_owned(),
-            };
+            let name = plugin_name(&file, name)?;
+            let signature = read_signature(&file, signature)?;
             let mut query = vec![("actor", actor())];
             if let Some(n) = note {
                 query.push(("note", n));
             }
             let text = c
-                .send(
-                    c.request(Method::POST, &format!("/admin/plugins/{name}/versions"))
+                .send({
+                    let r = c
+                        .request(Method::POST, &format!("/admin/plugins/{name}/versions"))
                         .query(&query)
-                        .header("content-type", "application/wasm")
-                        .body(bytes),
-                )
+                        .header("content-type", "application/wasm");
+                    match &signature {
+                        Some(sig) => r.header(agenthost_api::deploys::SIGNATURE_HEADER, sig),
+                        None => r,
+                    }
+                    .body(bytes)
+                })
                 .await?;
             print_json(&text);
             if activate {
@@ -194,6 +290,56 @@ pub async fn run(config: &Config, command: DeployCommand) -> anyhow::Result<Exit
                     .await?;
                 print_json(&text);
             }
+        }
+        DeployCommand::Keygen { id, out } => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed)
+                .map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+            let key = agenthost_deploy::signing::SecretKey::from_seed(&id, seed)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            write_secret_file(&out, &key.to_file())?;
+            eprintln!(
+                "wrote the secret key {} to {}; keep it out of the repository. Trust it with:",
+                key.id(),
+                out.display()
+            );
+            println!("AGENTHOST_PLUGIN_TRUSTED_KEYS={}", key.trusted_entry());
+        }
+        DeployCommand::Sign { file, name, key } => {
+            let text = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading the key file {}", key.display()))?;
+            let key = agenthost_deploy::signing::SecretKey::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = plugin_name(&file, name)?;
+            let version = agenthost_runtime::VersionId::of_bytes(&bytes);
+            let line = key.sign(&name, version.as_str());
+            let out = sig_path(&file);
+            std::fs::write(&out, format!("{line}\n"))
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "signed {} as plugin {name} (version {}) with key {}: {}",
+                file.display(),
+                version.short(),
+                key.id(),
+                out.display()
+            );
+        }
+        DeployCommand::Audit {
+            actor,
+            limit,
+            target,
+        } => {
+            let c = Client::new(config, &target)?;
+            let mut query = vec![("limit", limit.to_string())];
+            if let Some(a) = actor {
+                query.push(("actor", a));
+            }
+            print_json(
+                &c.send(c.request(Method::GET, "/admin/audit").query(&query))
+                    .await?,
+            );
         }
         DeployCommand::List { target } => {
             let c = Client::new(config, &target)?;

@@ -24,7 +24,12 @@ pub const VARS: &[Var] = &[
     Var {
         name: "AGENTHOST_LISTEN",
         secret: false,
-        help: "address the HTTP server binds (default 127.0.0.1:8080)",
+        help: "address the PUBLIC listener binds: only /twilio/* and /healthz (default 127.0.0.1:8080)",
+    },
+    Var {
+        name: "AGENTHOST_ADMIN_LISTEN",
+        secret: false,
+        help: "address the INTERNAL listener binds: the admin API, /metrics, /readyz, /healthz; never expose it publicly (default 127.0.0.1:8081)",
     },
     Var {
         name: "AGENTHOST_PUBLIC_URL",
@@ -149,7 +154,22 @@ pub const VARS: &[Var] = &[
     Var {
         name: "AGENTHOST_ADMIN_TOKEN",
         secret: true,
-        help: "bearer token for /admin (unset: admin API answers 503)",
+        help: "bearer token for /admin, named `admin` with every right (unset, with no AGENTHOST_ADMIN_TOKENS: admin API answers 503)",
+    },
+    Var {
+        name: "AGENTHOST_ADMIN_TOKENS",
+        secret: true,
+        help: "named admin tokens with scopes, name:scope:token;... scope read|deploy|admin, tokens of 16+ characters (every call is audited under the name)",
+    },
+    Var {
+        name: "AGENTHOST_PLUGIN_TRUSTED_KEYS",
+        secret: false,
+        help: "keys that may sign plugin versions, id=<base64 ed25519 public key>,... (`agenthost plugin keygen` prints the entry)",
+    },
+    Var {
+        name: "AGENTHOST_REQUIRE_SIGNED_PLUGINS",
+        secret: false,
+        help: "true: uploads and plugin-folder files must carry a signature by a trusted key (default false)",
     },
     Var {
         name: "TWILIO_ACCOUNT_SID",
@@ -227,6 +247,88 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// One admin token from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTokenConfig {
+    pub name: String,
+    pub scope: agenthost_api::admin::Scope,
+    pub secret: Secret,
+}
+
+/// `AGENTHOST_ADMIN_TOKEN` (named `admin`, scope admin) and `AGENTHOST_ADMIN_TOKENS`
+/// (`name:scope:token;...`). Names and tokens are unique.
+fn admin_tokens(
+    single: Option<&str>,
+    named: Option<&str>,
+) -> Result<Vec<AdminTokenConfig>, ConfigError> {
+    use agenthost_api::admin::Scope;
+    const VAR: &str = "AGENTHOST_ADMIN_TOKENS";
+    let mut out = Vec::new();
+    if let Some(t) = single {
+        out.push(AdminTokenConfig {
+            name: "admin".into(),
+            scope: Scope::Admin,
+            secret: Secret(t.to_owned()),
+        });
+    }
+    for (i, entry) in named
+        .unwrap_or("")
+        .split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        // Never echo the entry: it holds a secret.
+        let mut parts = entry.splitn(3, ':');
+        let (Some(name), Some(scope), Some(token)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(err(VAR, format!("entry {} is not name:scope:token", i + 1)));
+        };
+        let (name, scope, token) = (name.trim(), scope.trim(), token.trim());
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(err(
+                VAR,
+                format!(
+                    "entry {}: the name must be 1-64 letters, digits, '-', '_' or '.'",
+                    i + 1
+                ),
+            ));
+        }
+        let scope = Scope::parse(scope).ok_or_else(|| {
+            err(
+                VAR,
+                format!("token {name:?}: scope {scope:?} is not read, deploy or admin"),
+            )
+        })?;
+        if token.chars().count() < 16 {
+            return Err(err(
+                VAR,
+                format!("token {name:?} is shorter than 16 characters"),
+            ));
+        }
+        if out.iter().any(|t: &AdminTokenConfig| t.name == name) {
+            return Err(err(VAR, format!("token name {name:?} is used twice")));
+        }
+        if out.iter().any(|t| t.secret.expose() == token) {
+            return Err(err(
+                VAR,
+                format!("token {name:?} has the same secret as another token"),
+            ));
+        }
+        out.push(AdminTokenConfig {
+            name: name.to_owned(),
+            scope,
+            secret: Secret(token.to_owned()),
+        });
+    }
+    Ok(out)
+}
+
 /// A secret value: usable by the code, printed as `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -290,6 +392,8 @@ pub struct TwilioSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The internal listener: admin API, metrics, readiness.
+    pub admin_listen: SocketAddr,
     pub public_url: String,
     pub roles: Roles,
     pub data_dir: PathBuf,
@@ -313,7 +417,10 @@ pub struct Config {
     pub auto_rollback: AutoRollback,
     /// Senders whose traffic is processed but never sent (post-deploy verification).
     pub dry_run_numbers: Vec<String>,
-    pub admin_token: Option<Secret>,
+    /// Every admin token, `AGENTHOST_ADMIN_TOKEN` first (as `admin`).
+    pub admin_tokens: Vec<AdminTokenConfig>,
+    /// Plugin signing: trusted keys and whether signatures are required.
+    pub signing: agenthost_deploy::signing::SigningPolicy,
     pub twilio: TwilioSettings,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -349,6 +456,48 @@ impl Config {
                 .map_err(|e| err("AGENTHOST_LISTEN", format!("{v:?} is not host:port ({e})")))?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let admin_listen: SocketAddr = match get("AGENTHOST_ADMIN_LISTEN") {
+            Some(v) => v.parse().map_err(|e| {
+                err(
+                    "AGENTHOST_ADMIN_LISTEN",
+                    format!("{v:?} is not host:port ({e})"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8081)),
+        };
+        if admin_listen.port() != 0 && admin_listen.port() == listen.port() {
+            return Err(err(
+                "AGENTHOST_ADMIN_LISTEN",
+                format!(
+                    "{admin_listen} uses the public listener's port (AGENTHOST_LISTEN={listen}); the admin listener must be separate"
+                ),
+            ));
+        }
+        let admin_tokens = admin_tokens(
+            get("AGENTHOST_ADMIN_TOKEN").as_deref(),
+            get("AGENTHOST_ADMIN_TOKENS").as_deref(),
+        )?;
+        let signing = agenthost_deploy::signing::SigningPolicy::parse(
+            get("AGENTHOST_PLUGIN_TRUSTED_KEYS").as_deref(),
+            match get("AGENTHOST_REQUIRE_SIGNED_PLUGINS").as_deref() {
+                None | Some("false") | Some("0") | Some("no") => false,
+                Some("true") | Some("1") | Some("yes") => true,
+                Some(v) => {
+                    return Err(err(
+                        "AGENTHOST_REQUIRE_SIGNED_PLUGINS",
+                        format!("{v:?} is not true or false"),
+                    ));
+                }
+            },
+        )
+        .map_err(|e| {
+            let var = if e.contains("required") {
+                "AGENTHOST_REQUIRE_SIGNED_PLUGINS"
+            } else {
+                "AGENTHOST_PLUGIN_TRUSTED_KEYS"
+            };
+            err(var, e)
+        })?;
         let public_url = match get("AGENTHOST_PUBLIC_URL") {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 v.trim_end_matches('/').to_owned()
@@ -495,6 +644,7 @@ impl Config {
             send_policy,
             host_texts,
             listen,
+            admin_listen,
             public_url,
             roles,
             data_dir: get("AGENTHOST_DATA_DIR")
@@ -527,7 +677,8 @@ impl Config {
             plugin_watch,
             auto_rollback,
             dry_run_numbers,
-            admin_token: get("AGENTHOST_ADMIN_TOKEN").map(Secret),
+            admin_tokens,
+            signing,
             twilio: TwilioSettings {
                 account_sid: get("TWILIO_ACCOUNT_SID"),
                 auth_token: get("TWILIO_AUTH_TOKEN").map(Secret),
@@ -732,8 +883,9 @@ impl Config {
             out.push_str(&format!("{name}={shown}    # {help}\n"));
         }
         out.push_str(&format!(
-            "# effective: listen={} public_url={} roles={:?} data_dir={} database={} queue={} plugin_dir={} default_limits={:?}\n",
+            "# effective: listen={} admin_listen={} public_url={} roles={:?} data_dir={} database={} queue={} plugin_dir={} default_limits={:?}\n",
             self.listen,
+            self.admin_listen,
             self.public_url,
             self.roles,
             self.data_dir.display(),
@@ -841,6 +993,9 @@ mod tests {
     fn defaults_are_the_embedded_laptop_setup() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.admin_listen.to_string(), "127.0.0.1:8081");
+        assert!(c.admin_tokens.is_empty());
+        assert!(!c.signing.required());
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.roles, Roles::ALL);
         assert!(c.database_url.is_none() && c.queue_url.is_none());
@@ -860,6 +1015,15 @@ mod tests {
             ("AGENTHOST_ROUTES", "5550001111=echo"),
             ("AGENTHOST_PLUGIN_LIMITS", "echo:speed=3"),
             ("AGENTHOST_LOG_FORMAT", "xml"),
+            ("AGENTHOST_ADMIN_LISTEN", "nope"),
+            ("AGENTHOST_ADMIN_LISTEN", "127.0.0.1:8080"),
+            ("AGENTHOST_ADMIN_TOKENS", "ci:deploy"),
+            ("AGENTHOST_ADMIN_TOKENS", "ci:root:0123456789abcdef"),
+            ("AGENTHOST_ADMIN_TOKENS", "ci:deploy:short"),
+            ("AGENTHOST_ADMIN_TOKENS", "c i:deploy:0123456789abcdef"),
+            ("AGENTHOST_PLUGIN_TRUSTED_KEYS", "release=notbase64!"),
+            ("AGENTHOST_REQUIRE_SIGNED_PLUGINS", "true"),
+            ("AGENTHOST_REQUIRE_SIGNED_PLUGINS", "sometimes"),
         ] {
             let e = parse(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{value}");
@@ -905,5 +1069,56 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("very-secret"), "{dbg}");
         assert_eq!(c.require_twilio().unwrap_err().var, "TWILIO_ACCOUNT_SID");
+    }
+
+    #[test]
+    fn admin_tokens_are_named_scoped_unique_and_never_echoed() {
+        use agenthost_api::admin::Scope;
+        let c = parse(&[
+            ("AGENTHOST_ADMIN_TOKEN", "root-token-value"),
+            (
+                "AGENTHOST_ADMIN_TOKENS",
+                "ci:deploy:ci-token-0123456789; grafana:read:graf-token-0123456789",
+            ),
+        ])
+        .unwrap();
+        let tokens: Vec<_> = c
+            .admin_tokens
+            .iter()
+            .map(|t| (t.name.as_str(), t.scope, t.secret.expose()))
+            .collect();
+        assert_eq!(
+            tokens,
+            [
+                ("admin", Scope::Admin, "root-token-value"),
+                ("ci", Scope::Deploy, "ci-token-0123456789"),
+                ("grafana", Scope::Read, "graf-token-0123456789"),
+            ]
+        );
+        assert!(!format!("{c:?}").contains("token-0123456789"));
+        for bad in [
+            "ci:deploy:same-secret-0123456;ops:admin:same-secret-0123456",
+            "ci:deploy:ci-token-0123456789;ci:read:other-token-0123456",
+            "ci:deploy:tiny-secret",
+        ] {
+            let e = parse(&[("AGENTHOST_ADMIN_TOKENS", bad)]).unwrap_err();
+            assert_eq!(e.var, "AGENTHOST_ADMIN_TOKENS");
+            assert!(!e.message.contains("secret-0123456"), "{e}");
+            assert!(!e.message.contains("tiny-secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn signing_needs_a_trusted_key_to_be_required() {
+        let key = agenthost_deploy::signing::SecretKey::from_seed("release", [4; 32]).unwrap();
+        let c = parse(&[
+            ("AGENTHOST_PLUGIN_TRUSTED_KEYS", &key.trusted_entry()),
+            ("AGENTHOST_REQUIRE_SIGNED_PLUGINS", "true"),
+        ])
+        .unwrap();
+        assert!(c.signing.required());
+        assert_eq!(c.signing.key_ids(), ["release"]);
+        let e = parse(&[("AGENTHOST_REQUIRE_SIGNED_PLUGINS", "true")]).unwrap_err();
+        assert_eq!(e.var, "AGENTHOST_REQUIRE_SIGNED_PLUGINS");
     }
 }

@@ -129,6 +129,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             rollback: config.auto_rollback.per_plugin.clone(),
             default_rollback: config.auto_rollback.default,
             poll_interval: DEPLOY_POLL,
+            signing: config.signing.clone(),
         },
     );
     // What the database says is active serves first (a replica starting later joins the
@@ -345,13 +346,16 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         sources: metric_sources,
         version: env!("CARGO_PKG_VERSION"),
     };
-    // Worker- and scheduler-only replicas serve health and metrics; the web role all of it.
-    let mut app = agenthost_api::health::router(health.clone())
+    // Two listeners. The admin one (internal) serves health, readiness and metrics on
+    // every role, and the admin API on the web role; the public one exists on the web
+    // role only and serves nothing but Twilio's webhooks and liveness.
+    let mut admin_app = agenthost_api::health::router(health.clone())
         .merge(agenthost_api::metrics::router(metrics.clone()))
         .layer(axum::middleware::from_fn_with_state(
             metrics.http.clone(),
             agenthost_api::metrics::count_requests,
         ));
+    let mut public_app: Option<axum::Router> = None;
     if config.roles.web {
         let api = Api {
             twilio: TwilioIngress {
@@ -367,7 +371,15 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             },
             health: health.clone(),
             admin: Admin {
-                token: config.admin_token.as_ref().map(|t| t.expose().into()),
+                tokens: config
+                    .admin_tokens
+                    .iter()
+                    .map(|t| agenthost_api::admin::AdminToken {
+                        name: t.name.clone(),
+                        scope: t.scope,
+                        secret: t.secret.expose().into(),
+                    })
+                    .collect(),
                 routes: routes.clone(),
                 deployer: deployer.clone(),
                 state: agenthost_api::state::StateSource {
@@ -379,23 +391,47 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             },
             metrics,
         };
-        app = api.router();
+        (public_app, admin_app) = {
+            let (p, a) = api.routers();
+            (Some(p), a)
+        };
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let admin_listener = tokio::net::TcpListener::bind(config.admin_listen)
         .await
-        .with_context(|| format!("binding {} (AGENTHOST_LISTEN)", config.listen))?;
+        .with_context(|| format!("binding {} (AGENTHOST_ADMIN_LISTEN)", config.admin_listen))?;
+    let public_listener = match &public_app {
+        Some(_) => Some(
+            tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {} (AGENTHOST_LISTEN)", config.listen))?,
+        ),
+        None => None,
+    };
     let http_stop = CancellationToken::new();
     let http = {
         let stop = http_stop.clone();
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
+            // The source address reaches the admin audit log.
+            let admin = axum::serve(
+                admin_listener,
+                admin_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+            match (public_listener, public_app) {
+                (Some(listener), Some(app)) => {
+                    let public =
+                        axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+                    let (a, p) = tokio::join!(admin, public);
+                    a.and(p)
+                }
+                _ => admin.await,
+            }
         })
     };
     health.set_phase(Phase::Serving);
     tracing::info!(
         listen = %config.listen,
+        admin_listen = %config.admin_listen,
         public_url = %config.public_url,
         plugins = ?registry.names().iter().map(|n| n.as_str()).collect::<Vec<_>>(),
         database = storage.backend().as_str(),

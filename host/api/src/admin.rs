@@ -1,13 +1,22 @@
-//! The admin API behind a bearer token (`AGENTHOST_ADMIN_TOKEN`, compared in constant
-//! time). No token configured → every admin call answers 503 saying so; a wrong or
-//! missing token → 401.
+//! The admin API behind named bearer tokens, each with a scope (`AGENTHOST_ADMIN_TOKENS`,
+//! and `AGENTHOST_ADMIN_TOKEN` as one token named `admin` with every right), compared in
+//! constant time. It is served on the admin listener only (`AGENTHOST_ADMIN_LISTEN`).
+//!
+//! - No token configured → every admin call answers 503 saying so; a wrong or missing
+//!   token → 401; a token whose scope does not cover the call → 403.
+//! - Scopes nest: `read` (every GET but the audit log) ⊂ `deploy` (plugin uploads,
+//!   activation, rollback, rollouts) ⊂ `admin` (routes, the audit log, everything).
+//! - Every call, allowed or not, is recorded in the audit log (`GET /admin/audit`): the
+//!   token's name, its scope, the source address, method, path and the status answered.
 
 use std::sync::Arc;
 
 use agenthost_deploy::Deployer;
 use agenthost_pipeline::routes::Routes;
 use agenthost_runtime::PluginName;
-use axum::extract::{Path, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,9 +28,89 @@ use subtle::ConstantTimeEq;
 use crate::error::ApiError;
 use crate::state::StateSource;
 
+/// What a token may do. Ordered: each scope includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Read,
+    Deploy,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Deploy => "deploy",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "read" => Some(Scope::Read),
+            "deploy" => Some(Scope::Deploy),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+
+    /// The scope a call needs.
+    pub fn needed_for(method: &axum::http::Method, path: &str) -> Scope {
+        let reads = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD);
+        if path == "/admin/audit" || path.starts_with("/admin/audit/") {
+            Scope::Admin
+        } else if reads {
+            Scope::Read
+        } else if path.starts_with("/admin/plugins/") {
+            Scope::Deploy
+        } else {
+            Scope::Admin
+        }
+    }
+}
+
+/// One admin token: the name it is recorded under, and what it may do.
+#[derive(Clone)]
+pub struct AdminToken {
+    pub name: String,
+    pub scope: Scope,
+    pub secret: Arc<str>,
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminToken")
+            .field("name", &self.name)
+            .field("scope", &self.scope)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Who is calling: set by the token check for the handlers.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub scope: Scope,
+}
+
+impl Actor {
+    /// The actor recorded in the deploy history: the token's name, with the person a
+    /// shared token (say, CI's) acted for when the request names one.
+    pub fn recorded(&self, on_behalf_of: Option<&str>) -> String {
+        match on_behalf_of.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(who) if who != self.name => {
+                let who: String = who.chars().take(64).collect();
+                format!("{} ({who})", self.name)
+            }
+            _ => self.name.clone(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Admin {
-    pub token: Option<Arc<str>>,
+    pub tokens: Arc<[AdminToken]>,
     pub routes: Routes,
     pub deployer: Deployer,
     pub state: StateSource,
@@ -39,6 +128,7 @@ pub fn router(state: Admin) -> Router {
         )
         .route("/admin/events/{id}", get(show_event))
         .route("/admin/state", get(show_state))
+        .route("/admin/audit", get(audit_log))
         .merge(crate::deploys::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
@@ -104,6 +194,13 @@ async fn show_event(
                 "attempts": o.attempts,
                 "error_code": o.error_code,
                 "sent_at_ms": o.sent_at_ms,
+                "initiated": o.initiated,
+                "segments": o.segments,
+                "held": o.held,
+                "next_attempt_at_ms": o.next_attempt_at_ms,
+                "host_message": o.host_message,
+                "delivery_status": o.delivery_status,
+                "delivery_error": o.delivery_error,
             })
         })
         .collect();
@@ -123,26 +220,128 @@ async fn show_event(
 
 async fn require_token(
     State(a): State<Admin>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(expected) = &a.token else {
+    if a.tokens.is_empty() {
         return Err(ApiError::Unavailable(
-            "the admin API is disabled: set AGENTHOST_ADMIN_TOKEN to enable it".into(),
+            "the admin API is disabled: set AGENTHOST_ADMIN_TOKEN or AGENTHOST_ADMIN_TOKENS to enable it"
+                .into(),
         ));
-    };
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+    // Every token is compared (in constant time), so timing tells nothing about which
+    // one nearly matched.
+    let mut matched: Option<&AdminToken> = None;
+    for t in a.tokens.iter() {
+        if bool::from(given.as_bytes().ct_eq(t.secret.as_bytes())) && !given.is_empty() {
+            matched = Some(t);
+        }
+    }
+    let audit = |actor: Option<&AdminToken>, status: StatusCode, outcome: &'static str| {
+        let storage = a.deployer.storage().clone();
+        let (method, path, source) = (method.clone(), path.clone(), source.clone());
+        let (actor, scope) = (
+            actor.map(|t| t.name.clone()),
+            actor.map(|t| t.scope.as_str()),
+        );
+        async move {
+            let row = agenthost_storage::NewAudit {
+                at_ms: agenthost_pipeline::now_ms(),
+                actor: actor.as_deref(),
+                scope,
+                method: method.as_str(),
+                path: &path,
+                source: source.as_deref(),
+                status: status.as_u16(),
+                outcome,
+            };
+            if let Err(e) = storage.record_admin_call(&row).await {
+                tracing::error!(error = %e, method = %method, path, "could not record the admin call in the audit log");
+            }
+        }
+    };
+    let Some(token) = matched else {
+        tracing::warn!(method = %method, path, source = ?source, "admin call refused: missing or wrong bearer token");
+        audit(None, StatusCode::UNAUTHORIZED, "unauthorized").await;
         return Err(ApiError::Unauthorized(
             "missing or wrong bearer token".into(),
         ));
+    };
+    let needed = Scope::needed_for(&method, &path);
+    if token.scope < needed {
+        tracing::warn!(actor = %token.name, method = %method, path, "admin call refused: scope");
+        audit(Some(token), StatusCode::FORBIDDEN, "refused").await;
+        return Err(ApiError::Forbidden(format!(
+            "token {:?} has scope {}; {} {} needs {}",
+            token.name,
+            token.scope.as_str(),
+            method,
+            path,
+            needed.as_str()
+        )));
     }
-    Ok(next.run(req).await)
+    req.extensions_mut().insert(Actor {
+        name: token.name.clone(),
+        scope: token.scope,
+    });
+    let response = next.run(req).await;
+    let status = response.status();
+    let outcome = if status.is_success() || status.is_redirection() {
+        "ok"
+    } else {
+        "failed"
+    };
+    audit(Some(token), status, outcome).await;
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    actor: Option<String>,
+    /// Only entries older than this id (the `next_before` of the previous page).
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// The audit log, newest first: `?actor=` filters, `?before=` pages, `?limit=` (≤ 1000).
+async fn audit_log(
+    State(a): State<Admin>,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) =
+        q.map_err(|e| ApiError::BadRequest(format!("query must be ?actor=&before=&limit=: {e}")))?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1..=1000, not {limit}"
+        )));
+    }
+    let rows = a
+        .deployer
+        .storage()
+        .admin_audit(q.actor.as_deref(), q.before, limit)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("storage: {e}")))?;
+    let next_before = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(serde_json::json!({
+        "entries": rows,
+        "next_before": next_before,
+    })))
 }
 
 async fn list_routes(State(a): State<Admin>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -216,6 +415,7 @@ mod tests {
         ("delete", "/admin/routes/{number}"),
         ("get", "/admin/events/{id}"),
         ("get", "/admin/state"),
+        ("get", "/admin/audit"),
         ("get", "/admin/plugins"),
         ("get", "/admin/plugins/{name}"),
         ("post", "/admin/plugins/{name}/versions"),
@@ -224,6 +424,47 @@ mod tests {
         ("put", "/admin/plugins/{name}/rollout"),
         ("get", "/admin/plugins/{name}/shadow"),
     ];
+
+    #[test]
+    fn scopes_nest_and_each_call_needs_the_least_that_covers_it() {
+        use axum::http::Method;
+        assert!(Scope::Read < Scope::Deploy && Scope::Deploy < Scope::Admin);
+        for (method, path, needed) in [
+            (Method::GET, "/admin/plugins", Scope::Read),
+            (Method::GET, "/admin/events/sms:SM1", Scope::Read),
+            (Method::GET, "/admin/state", Scope::Read),
+            (Method::GET, "/admin/audit", Scope::Admin),
+            (Method::POST, "/admin/plugins/echo/versions", Scope::Deploy),
+            (Method::POST, "/admin/plugins/echo/activate", Scope::Deploy),
+            (Method::PUT, "/admin/plugins/echo/rollout", Scope::Deploy),
+            (Method::PUT, "/admin/routes/+15550001111", Scope::Admin),
+            (Method::DELETE, "/admin/routes/+15550001111", Scope::Admin),
+            // An unknown write is the strictest.
+            (Method::POST, "/admin/anything", Scope::Admin),
+        ] {
+            assert_eq!(Scope::needed_for(&method, path), needed, "{method} {path}");
+        }
+        for s in [Scope::Read, Scope::Deploy, Scope::Admin] {
+            assert_eq!(Scope::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Scope::parse("root"), None);
+    }
+
+    #[test]
+    fn the_actor_is_the_tokens_name_with_whom_it_acted_for() {
+        let ci = Actor {
+            name: "ci".into(),
+            scope: Scope::Deploy,
+        };
+        assert_eq!(ci.recorded(None), "ci");
+        assert_eq!(ci.recorded(Some("  ")), "ci");
+        assert_eq!(ci.recorded(Some("ci")), "ci");
+        assert_eq!(ci.recorded(Some("alice")), "ci (alice)");
+        assert_eq!(
+            ci.recorded(Some(&"x".repeat(500))).len(),
+            "ci ()".len() + 64
+        );
+    }
 
     #[test]
     fn the_openapi_document_describes_exactly_the_mounted_routes() {

@@ -4,20 +4,21 @@
 
 use agenthost_storage::{Deployment, RolloutMode};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::admin::Admin;
+use crate::admin::{Actor, Admin};
 use crate::error::ApiError;
 
 /// Largest component accepted by `POST /admin/plugins/{name}/versions`.
 pub const MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
-/// The actor recorded when a request names none.
-const DEFAULT_ACTOR: &str = "admin-api";
+/// The header carrying an upload's signature (`<key id>:<base64>`, from
+/// `agenthost plugin sign`).
+pub const SIGNATURE_HEADER: &str = "x-agenthost-signature";
 
 pub(crate) fn routes() -> Router<Admin> {
     Router::new()
@@ -41,8 +42,10 @@ struct UploadQuery {
 
 async fn upload(
     State(a): State<Admin>,
+    Extension(who): Extension<Actor>,
     Path(name): Path<String>,
     Query(q): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body.map_err(|e| {
@@ -60,11 +63,28 @@ async fn upload(
             "empty body: send the component's bytes (application/wasm)".into(),
         ));
     }
-    let actor = q.actor.as_deref().unwrap_or(DEFAULT_ACTOR);
-    let up = a
+    let actor = who.recorded(q.actor.as_deref());
+    let signature = match headers.get(SIGNATURE_HEADER) {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::BadRequest(format!("{SIGNATURE_HEADER} is not ASCII")))?,
+        ),
+        None => None,
+    };
+    let up = match a
         .deployer
-        .upload(&name, &body, actor, q.note.as_deref())
-        .await?;
+        .upload(&name, &body, &actor, q.note.as_deref(), signature)
+        .await
+    {
+        Ok(up) => up,
+        Err(agenthost_deploy::DeployError::Signature(why)) => {
+            a.deployer
+                .signature_refused(&name, &body, &actor, &why)
+                .await;
+            return Err(agenthost_deploy::DeployError::Signature(why).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let status = if up.created {
         StatusCode::CREATED
     } else {
@@ -82,6 +102,7 @@ async fn upload(
             "uploaded_by": up.meta.uploaded_by,
             "uploaded_at_ms": up.meta.uploaded_at,
             "note": up.meta.note,
+            "signed_by": up.meta.signed_by,
             "description": description,
         })),
     ))
@@ -97,6 +118,7 @@ struct ActivateBody {
 
 async fn activate(
     State(a): State<Admin>,
+    Extension(who): Extension<Actor>,
     Path(name): Path<String>,
     body: Result<Json<ActivateBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -110,7 +132,7 @@ async fn activate(
         .activate(
             &name,
             &b.version,
-            b.actor.as_deref().unwrap_or(DEFAULT_ACTOR),
+            &who.recorded(b.actor.as_deref()),
             b.reason.as_deref(),
         )
         .await?;
@@ -126,6 +148,7 @@ struct RollbackBody {
 
 async fn rollback(
     State(a): State<Admin>,
+    Extension(who): Extension<Actor>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -143,7 +166,7 @@ async fn rollback(
         .deployer
         .rollback(
             &name,
-            b.actor.as_deref().unwrap_or(DEFAULT_ACTOR),
+            &who.recorded(b.actor.as_deref()),
             b.reason.as_deref(),
         )
         .await?;
@@ -163,6 +186,7 @@ struct RolloutBody {
 
 async fn rollout(
     State(a): State<Admin>,
+    Extension(who): Extension<Actor>,
     Path(name): Path<String>,
     body: Result<Json<RolloutBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -171,7 +195,7 @@ async fn rollout(
             "body must be {{\"mode\": \"canary|shadow|promote|abort\", \"candidate\": \"<version>\", \"percent\": 10}}: {e}"
         ))
     })?;
-    let actor = b.actor.as_deref().unwrap_or(DEFAULT_ACTOR);
+    let actor = &who.recorded(b.actor.as_deref());
     let reason = b.reason.as_deref();
     let need_candidate = || {
         b.candidate.as_deref().ok_or_else(|| {
@@ -274,6 +298,7 @@ async fn show(State(a): State<Admin>, Path(name): Path<String>) -> Result<Json<V
                 "size_bytes": m.size_bytes,
                 "wit_world": m.wit_world,
                 "uploaded_by": m.uploaded_by,
+                "signed_by": m.signed_by,
                 "uploaded_at_ms": m.uploaded_at,
                 "note": m.note,
                 "description": serde_json::from_str::<Value>(&m.description_json).unwrap_or(Value::Null),

@@ -50,6 +50,7 @@ impl From<agenthost_deploy::DeployError> for ApiError {
         match e.status() {
             400 => ApiError::BadRequest(text),
             404 => ApiError::NotFound(text),
+            403 => ApiError::Forbidden(text),
             409 => ApiError::Conflict(text),
             422 => ApiError::Unprocessable(text),
             _ => ApiError::Unavailable(text),

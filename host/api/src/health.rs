@@ -50,6 +50,12 @@ impl Health {
     }
 }
 
+/// The public listener's share: liveness only, for the load balancer's health check.
+/// Readiness, with its detail about storage and the queue, is on the admin listener.
+pub fn public_router() -> Router {
+    Router::new().route("/healthz", get(healthz))
+}
+
 pub fn router(state: Health) -> Router {
     Router::new()
         .route("/healthz", get(healthz))

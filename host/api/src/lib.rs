@@ -1,12 +1,19 @@
-//! The host's HTTP surface. Each resource module owns its routes and its state; `router`
-//! composes them.
+//! The host's HTTP surface, on two listeners. Each resource module owns its routes and
+//! its state; `Api::routers` composes them.
+//!
+//! - The PUBLIC listener (`AGENTHOST_LISTEN`, behind the internet-facing load balancer)
+//!   serves only what Twilio and the load balancer need: `/twilio/*` and `/healthz`.
+//! - The ADMIN listener (`AGENTHOST_ADMIN_LISTEN`, internal) serves the admin API,
+//!   `/metrics`, `/readyz` and `/healthz`. Anything else is 404 on either.
 //!
 //! # Layout
 //! - `error`  — the one error type: JSON body, right status, internals logged not returned.
-//! - `twilio` — `POST /twilio/sms`: verify, parse, route, durably accept, answer TwiML.
+//! - `twilio` — `POST /twilio/sms`: verify, parse, route, durably accept, answer TwiML;
+//!   `POST /twilio/status`: delivery status callbacks.
 //! - `health` — `/healthz` (liveness) and `/readyz` (storage, queue, draining).
-//! - `admin`  — bearer-token admin API (`/admin/routes/...`, `/admin/events/...`), and
-//!   the OpenAPI document of it (`openapi/admin.json`, served at `/admin/openapi.json`).
+//! - `admin`  — the admin API behind named, scoped bearer tokens, every call audited
+//!   (`/admin/routes/...`, `/admin/events/...`, `/admin/audit`), and the OpenAPI document
+//!   of it (`openapi/admin.json`, served at `/admin/openapi.json`).
 //! - `deploys` — the admin API's plugin deploys (`/admin/plugins/...`).
 //! - `metrics` — `GET /metrics` (Prometheus) and the HTTP request counter middleware.
 //! - `state`   — the deployment record (`GET /admin/state`, `agenthost state`) as JSON and
@@ -32,16 +39,20 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn router(self) -> Router {
+    /// `(public, admin)`: the routers of the two listeners.
+    pub fn routers(self) -> (Router, Router) {
         let counters = self.metrics.http.clone();
-        Router::new()
+        let count =
+            || axum::middleware::from_fn_with_state(counters.clone(), metrics::count_requests);
+        let public = Router::new()
             .merge(twilio::router(self.twilio))
+            .merge(health::public_router())
+            .layer(count());
+        let admin = Router::new()
             .merge(health::router(self.health))
             .merge(admin::router(self.admin))
             .merge(metrics::router(self.metrics))
-            .layer(axum::middleware::from_fn_with_state(
-                counters,
-                metrics::count_requests,
-            ))
+            .layer(count());
+        (public, admin)
     }
 }

@@ -33,6 +33,8 @@ pub struct DeployConfig {
     /// How often a replica checks the database for deploy changes it was not notified
     /// of (PostgreSQL notifications make it faster; this is the floor).
     pub poll_interval: Duration,
+    /// Which keys may sign versions, and whether a signature is required.
+    pub signing: crate::signing::SigningPolicy,
 }
 
 /// Why a deploy operation was refused. Each says what was wrong; `status` is the HTTP
@@ -64,6 +66,15 @@ pub enum DeployError {
     Invalid(String),
     #[error("storage failed: {0}")]
     Storage(String),
+    /// Signing is required and the version is not signed by a trusted key, or a signature
+    /// came that does not verify (403).
+    #[error("upload refused: {0}")]
+    Signature(#[from] crate::signing::SignatureError),
+    /// Signing is required and this stored version was accepted unsigned (403).
+    #[error(
+        "version {version} of plugin {plugin} is not signed by a trusted key and signed plugins are required (AGENTHOST_REQUIRE_SIGNED_PLUGINS); upload it again with its signature"
+    )]
+    UnsignedVersion { plugin: String, version: String },
 }
 
 impl DeployError {
@@ -76,6 +87,7 @@ impl DeployError {
             DeployError::Refused(_) => 422,
             DeployError::UnknownPlugin(_) | DeployError::UnknownVersion { .. } => 404,
             DeployError::Conflict(_) => 409,
+            DeployError::Signature(_) | DeployError::UnsignedVersion { .. } => 403,
             DeployError::Storage(_) => 503,
         }
     }
@@ -151,6 +163,63 @@ impl Deployer {
         }
     }
 
+    /// With signing required, refuses a stored version that was accepted unsigned (before
+    /// the requirement) from becoming active or a candidate. Rollbacks are not checked:
+    /// they restore what was serving.
+    async fn require_signed(&self, plugin: &str, version: &str) -> Result<(), DeployError> {
+        if !self.inner.config.signing.required() {
+            return Ok(());
+        }
+        let meta = self
+            .inner
+            .storage
+            .plugin_version_meta(plugin, version)
+            .await?;
+        match meta {
+            Some(m) if m.signed_by.is_some() => Ok(()),
+            Some(_) => Err(DeployError::UnsignedVersion {
+                plugin: plugin.to_owned(),
+                version: version.to_owned(),
+            }),
+            None => Err(DeployError::UnknownVersion {
+                plugin: plugin.to_owned(),
+                version: version.to_owned(),
+            }),
+        }
+    }
+
+    /// The alert for an upload refused for its signature: a security event, whoever sent
+    /// it. (The plugins folder raises its own refusal alert.)
+    pub async fn signature_refused(
+        &self,
+        plugin: &str,
+        bytes: &[u8],
+        actor: &str,
+        why: &crate::signing::SignatureError,
+    ) {
+        let version = VersionId::of_bytes(bytes);
+        let version = version.as_str();
+        let alert = NewAlert {
+            kind: "plugin_signature_refused".into(),
+            severity: "critical".into(),
+            plugin: Some(plugin.to_owned()),
+            version: Some(version.to_owned()),
+            conversation_id: None,
+            message: format!(
+                "an upload of plugin {plugin} by {actor} was refused: {why}. Nothing changed; if nobody on the team sent it, revoke that admin token."
+            ),
+            fields: vec![("actor".into(), actor.to_owned())],
+        };
+        if let Err(e) = self
+            .inner
+            .storage
+            .insert_alert(&alert, agenthost_pipeline::now_ms())
+            .await
+        {
+            tracing::error!(error = %e, "could not record the refused-signature alert");
+        }
+    }
+
     /// The observer workers report outcomes to (automatic rollback).
     pub fn watch(&self) -> OutcomeWatch {
         self.inner.watch.clone()
@@ -167,16 +236,33 @@ impl Deployer {
     /// Validates `bytes` as a version of plugin `name` by loading it the way it would
     /// serve (our world, compiles under our engine, answers `describe` within its
     /// limits) and stores it. Identical bytes return the version already stored.
+    ///
+    /// `signature` (`<key id>:<base64>`, see [`crate::signing`]) is checked first: when
+    /// signing is required a version without a valid one is refused, and a signature that
+    /// comes must verify whether required or not. The caller alerts a refusal (the API with
+    /// [`Deployer::signature_refused`], the plugins folder with its own alert).
     pub async fn upload(
         &self,
         name: &str,
         bytes: &[u8],
         actor: &str,
         note: Option<&str>,
+        signature: Option<&str>,
     ) -> Result<Uploaded, DeployError> {
         let name: PluginName = name.parse().map_err(DeployError::InvalidName)?;
         let version = VersionId::of_bytes(bytes);
         let storage = &self.inner.storage;
+        let signed_by = match self.inner.config.signing.check(
+            name.as_str(),
+            version.as_str(),
+            signature,
+        ) {
+            Ok(signer) => signer,
+            Err(why) => {
+                tracing::error!(plugin = %name, version = %version, actor, error = %why, "plugin upload refused: signature");
+                return Err(why.into());
+            }
+        };
         if let Some(meta) = storage.plugin_version_meta(&name, version.as_str()).await? {
             return Ok(Uploaded {
                 meta,
@@ -196,11 +282,12 @@ impl Deployer {
                     description_json: description,
                     uploaded_by: actor.to_owned(),
                     note: note.map(str::to_owned),
+                    signed_by: signed_by.clone(),
                 },
                 agenthost_pipeline::now_ms(),
             )
             .await?;
-        tracing::info!(plugin = %name, version = %version, actor, created, "plugin version uploaded");
+        tracing::info!(plugin = %name, version = %version, actor, created, signed_by = ?signed_by, "plugin version uploaded");
         self.remember(plugin);
         Ok(Uploaded { meta, created })
     }
@@ -215,6 +302,7 @@ impl Deployer {
         reason: Option<&str>,
     ) -> Result<Deployment, DeployError> {
         let version = self.resolve(name, version).await?;
+        self.require_signed(name, &version).await?;
         // Refuse before committing if this engine cannot serve it.
         self.version(name, &version).await?;
         let d = self
@@ -266,6 +354,7 @@ impl Deployer {
         let candidate = match candidate {
             Some(c) if mode != RolloutMode::None => {
                 let full = self.resolve(name, c).await?;
+                self.require_signed(name, &full).await?;
                 self.version(name, &full).await?;
                 Some(full)
             }

@@ -4,6 +4,10 @@
 //! rebuilt plugin goes live); while watching, a file that appears or changes is
 //! activated, so rebuilding a plugin during development swaps it live. A broken file is
 //! refused with an alert and the previous version keeps serving.
+//!
+//! A version's signature, when signing is used, is the file `<name>.wasm.sig` next to it
+//! (what `agenthost plugin sign` writes); the same rule as an upload applies, and a
+//! signature written after its component re-imports the component.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,9 +58,16 @@ async fn import_file(deployer: &Deployer, path: &Path, always: bool) -> Result<(
         .and_then(|s| s.to_str())
         .ok_or_else(|| "file name is not UTF-8".to_owned())?;
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let signature = read_signature(path)?;
     let note = format!("from {}", path.display());
     let up = deployer
-        .upload(name, &bytes, FOLDER_ACTOR, Some(&note))
+        .upload(
+            name,
+            &bytes,
+            FOLDER_ACTOR,
+            Some(&note),
+            signature.as_deref(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     let active = deployer
@@ -77,6 +88,31 @@ async fn import_file(deployer: &Deployer, path: &Path, always: bool) -> Result<(
         tracing::info!(plugin = name, version = %up.meta.version, active = ?active, "plugin file matches a version uploaded before; the active version stays");
     }
     Ok(())
+}
+
+/// The signature file of component `path` (`<file>.sig`), if there is one.
+fn read_signature(path: &Path) -> Result<Option<String>, String> {
+    let mut sig = path.as_os_str().to_owned();
+    sig.push(".sig");
+    let sig = PathBuf::from(sig);
+    match std::fs::read(&sig) {
+        // A signature line is ~100 bytes; anything big is not one.
+        Ok(b) if b.len() > 4096 => Err(format!("{} is not a signature", sig.display())),
+        Ok(b) => String::from_utf8(b)
+            .map(|s| Some(s.trim().to_owned()))
+            .map_err(|_| format!("{} is not UTF-8", sig.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", sig.display())),
+    }
+}
+
+/// The component a changed file belongs to: itself, or the component of a `.wasm.sig`.
+fn component_of(path: PathBuf) -> Option<PathBuf> {
+    if path.extension().is_some_and(|e| e == "wasm") {
+        return Some(path);
+    }
+    let name = path.to_str()?.strip_suffix(".sig")?;
+    name.ends_with(".wasm").then(|| PathBuf::from(name))
 }
 
 fn is_component_file(p: &Path) -> bool {
@@ -114,8 +150,8 @@ pub async fn watch_dir(deployer: Deployer, dir: PathBuf, cancel: CancellationTok
         tokio::select! {
             _ = cancel.cancelled() => break,
             Some(path) = rx.recv() => {
-                if path.extension().is_some_and(|e| e == "wasm") {
-                    pending.insert(path, Instant::now());
+                if let Some(component) = component_of(path) {
+                    pending.insert(component, Instant::now());
                 }
             }
             _ = tick.tick() => {
@@ -161,5 +197,39 @@ async fn refused(deployer: &Deployer, path: &Path, why: &str) {
         .await
     {
         tracing::error!(error = %e, "could not record the refused-plugin alert");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_file_belongs_to_its_component() {
+        assert_eq!(
+            component_of(PathBuf::from("/p/echo.wasm.sig")),
+            Some(PathBuf::from("/p/echo.wasm"))
+        );
+        assert_eq!(
+            component_of(PathBuf::from("/p/echo.wasm")),
+            Some(PathBuf::from("/p/echo.wasm"))
+        );
+        assert_eq!(component_of(PathBuf::from("/p/notes.sig")), None);
+        assert_eq!(component_of(PathBuf::from("/p/echo.json")), None);
+    }
+
+    #[test]
+    fn signature_files_are_read_trimmed_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("echo.wasm");
+        assert_eq!(read_signature(&wasm), Ok(None));
+        std::fs::write(dir.path().join("echo.wasm.sig"), "release:abc=\n").unwrap();
+        assert_eq!(read_signature(&wasm), Ok(Some("release:abc=".into())));
+        std::fs::write(dir.path().join("echo.wasm.sig"), vec![b'a'; 5000]).unwrap();
+        assert!(
+            read_signature(&wasm)
+                .unwrap_err()
+                .contains("not a signature")
+        );
     }
 }

@@ -10,6 +10,8 @@
 //! - `watch`    — [`OutcomeWatch`]: per-version outcome counts; a new version (or canary
 //!   candidate) failing past its plugin's threshold is rolled back (aborted) by itself,
 //!   with an alert naming both versions and the evidence.
+//! - `signing`  — signed versions: ed25519 over the plugin name and the component's
+//!   sha256, checked against the operator's trusted keys on upload and activation.
 //! - `folder`   — the plugins folder: imported at start, and watched (`notify`) so a
 //!   rebuilt component swaps live; a broken file is refused with an alert.
 //!
@@ -19,6 +21,7 @@
 
 mod deployer;
 mod folder;
+pub mod signing;
 mod watch;
 
 pub use deployer::{DeployConfig, DeployError, Deployer, Uploaded, resolve_version};

@@ -35,8 +35,7 @@ const NOTIFY_SQL: &str = "SELECT 1 FROM (SELECT pg_notify('agenthost_deploys', $
 const DEPLOYMENT_COLUMNS: &str = "plugin, active_version, previous_version, rollout_mode, \
      candidate_version, canary_percent, activated_at, updated_at, generation";
 
-const VERSION_META_COLUMNS: &str =
-    "plugin, version, size_bytes, wit_world, description, uploaded_by, uploaded_at, note";
+const VERSION_META_COLUMNS: &str = "plugin, version, size_bytes, wit_world, description, uploaded_by, uploaded_at, note, signed_by";
 
 const SHADOW_RUN_COLUMNS: &str = "event_id, plugin, active_version, candidate_version, \
      active_outcome, candidate_outcome, active_effects, candidate_effects, differs, at_ms";
@@ -149,6 +148,8 @@ pub struct NewPluginVersion {
     pub uploaded_by: String,
     /// Why it was uploaded.
     pub note: Option<String>,
+    /// The id of the trusted key whose signature was verified, if one was.
+    pub signed_by: Option<String>,
 }
 
 /// A stored plugin version without its bytes (see [`Storage::plugin_component`]).
@@ -163,6 +164,8 @@ pub struct PluginVersionMeta {
     pub uploaded_by: String,
     pub uploaded_at: i64,
     pub note: Option<String>,
+    /// The trusted key that signed it (`None`: accepted unsigned).
+    pub signed_by: Option<String>,
 }
 
 /// What a plugin runs. A plugin never activated has no row ([`Storage::deployment`] returns
@@ -380,8 +383,8 @@ impl Storage {
         let mut tx = self.begin_write("put_plugin_version: begin").await?;
         let inserted = sqlx::query(
             "INSERT INTO plugin_versions (plugin, version, component, size_bytes, wit_world, \
-             description, uploaded_by, uploaded_at, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             description, uploaded_by, uploaded_at, note, signed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (plugin, version) DO NOTHING",
         )
         .bind(&v.plugin)
@@ -393,6 +396,7 @@ impl Storage {
         .bind(&v.uploaded_by)
         .bind(now_ms)
         .bind(v.note.as_deref())
+        .bind(v.signed_by.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(query("put_plugin_version: insert"))?
@@ -408,6 +412,11 @@ impl Storage {
                 }),
             };
         }
+        let signer = v
+            .signed_by
+            .as_ref()
+            .map(|k| serde_json::json!({ "signed_by": k }).to_string());
+        let signer = signer.as_deref();
         insert_history(
             &mut tx,
             &HistoryInput {
@@ -418,7 +427,7 @@ impl Storage {
                 actor: &v.uploaded_by,
                 reason: v.note.as_deref(),
                 at_ms: now_ms,
-                details_json: None,
+                details_json: signer.map(str::to_owned),
             },
         )
         .await?;
@@ -432,6 +441,7 @@ impl Storage {
             uploaded_by: v.uploaded_by.clone(),
             uploaded_at: now_ms,
             note: v.note.clone(),
+            signed_by: v.signed_by.clone(),
         };
         Ok((meta, true))
     }
@@ -1048,6 +1058,7 @@ fn version_meta_row(row: &AnyRow) -> Result<PluginVersionMeta, StorageError> {
         uploaded_by: row.try_get("uploaded_by").map_err(decode())?,
         uploaded_at: row.try_get("uploaded_at").map_err(decode())?,
         note: row.try_get("note").map_err(decode())?,
+        signed_by: row.try_get("signed_by").map_err(decode())?,
     })
 }
 

@@ -35,6 +35,7 @@
 
 mod alert_delivery;
 mod alerts;
+mod audit;
 mod backend;
 mod budgets;
 mod claims;
@@ -54,6 +55,7 @@ mod url;
 mod workers;
 
 pub use alerts::{AlertRow, AlertStatus, NewAlert};
+pub use audit::{AuditRow, NewAudit};
 pub use backend::Backend;
 pub use claims::{Claim, Claimed, Failure, Lease};
 pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
@@ -64,7 +66,7 @@ pub use deploys::{
 pub use error::StorageError;
 pub use events::{
     DeadLetter, EventKind, EventRow, EventStatus, HostMessage, HostReply, InboundMessage, Inserted,
-    NewEvent, OPT_OUT_CONFIRMATION_INTERVAL_MS,
+    NewEvent, OPT_OUT_CONFIRMATION_WINDOW_MS,
 };
 pub use history::{ConversationRow, Direction, HistoryRow};
 pub use outbox::{OutboxRow, OutboxStatus};

@@ -25,6 +25,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The admin listener's port of each host started, by its public port.
+static ADMIN_PORTS: std::sync::Mutex<Vec<(u16, u16)>> = std::sync::Mutex::new(Vec::new());
+
+/// The admin port (`/readyz`, `/admin/...`, `/metrics`) of the host started on `port`.
+pub fn admin_port(port: u16) -> u16 {
+    ADMIN_PORTS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, _)| *p == port)
+        .map(|(_, a)| *a)
+        .expect("a host started with start_host")
+}
+
 pub fn signed(sid: &str, body: &str) -> (String, String) {
     let params = vec![
         ("Body".to_string(), body.to_string()),
@@ -53,8 +67,11 @@ pub fn start_host(
     roles: &str,
     extra_env: &[(&str, &str)],
 ) -> Child {
+    let admin = free_port();
+    ADMIN_PORTS.lock().unwrap().push((port, admin));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
     cmd.arg("serve")
+        .env("AGENTHOST_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
         .env_clear()
         .env("AGENTHOST_ROLES", roles)
         .env("AGENTHOST_LISTEN", format!("127.0.0.1:{port}"))
@@ -84,7 +101,7 @@ pub async fn wait_ready(port: u16) {
     let client = reqwest::Client::new();
     for _ in 0..600 {
         if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .get(format!("http://127.0.0.1:{}/readyz", admin_port(port)))
             .send()
             .await
             && r.status() == 200

@@ -25,6 +25,7 @@ fn version(plugin: &str, tag: &str) -> NewPluginVersion {
         description_json: format!(r#"{{"name":"{plugin}","tag":"{tag}"}}"#),
         uploaded_by: "alice".to_owned(),
         note: Some(format!("upload {tag}")),
+        signed_by: None,
     }
 }
 
@@ -868,5 +869,39 @@ pub async fn listeners_hear_committed_changes(db: &TestDb) -> anyhow::Result<()>
         "the no-op and the refused rollback were announced"
     );
     replica.close().await;
+    Ok(())
+}
+
+pub async fn the_signer_is_kept_with_the_version_and_its_history(
+    db: &TestDb,
+) -> anyhow::Result<()> {
+    let signed = NewPluginVersion {
+        signed_by: Some("release-2026".into()),
+        ..version(PLUGIN, "signed")
+    };
+    let (meta, created) = db.put_plugin_version(&signed, 10).await?;
+    assert!(created);
+    assert_eq!(meta.signed_by.as_deref(), Some("release-2026"));
+    let read = db
+        .plugin_version_meta(PLUGIN, "signed")
+        .await?
+        .context("stored")?;
+    assert_eq!(read.signed_by.as_deref(), Some("release-2026"));
+    let entry = db
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .into_iter()
+        .next()
+        .context("an upload entry")?;
+    let details: serde_json::Value =
+        serde_json::from_str(entry.details_json.as_deref().context("no details")?)?;
+    assert_eq!(details["signed_by"], "release-2026");
+    // Unsigned (signing not required): no signer, no details.
+    db.put_plugin_version(&version(PLUGIN, "plain"), 11).await?;
+    let plain = db
+        .plugin_version_meta(PLUGIN, "plain")
+        .await?
+        .context("stored")?;
+    assert_eq!(plain.signed_by, None);
     Ok(())
 }

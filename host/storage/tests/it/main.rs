@@ -47,6 +47,7 @@ on_both_backends! {
     ingress::records_conversations_and_inbound_messages,
     ingress::republish_sweep_finds_unenqueued_events,
     ingress::history_is_oldest_first_and_excludes_own_event,
+    ingress::an_opt_out_is_confirmed_once_until_the_next_opt_in,
     commit::commit_applies_every_effect,
     commit::second_commit_of_an_event_changes_nothing,
     commit::failed_commit_rolls_back_everything,
@@ -65,6 +66,7 @@ on_both_backends! {
     operations::routes,
     operations::opt_outs,
     operations::alerts,
+    operations::admin_calls_are_audited_newest_first,
     deploys::uploads_are_idempotent,
     deploys::large_component_round_trips,
     deploys::versions_are_listed_newest_first,
@@ -80,6 +82,7 @@ on_both_backends! {
     deploys::shadow_runs_are_idempotent_and_filterable,
     deploys::generation_strictly_increases,
     deploys::concurrent_auto_rollbacks_apply_once,
+    deploys::the_signer_is_kept_with_the_version_and_its_history,
 }
 
 /// Cases for what only PostgreSQL offers.

@@ -167,3 +167,53 @@ pub async fn alerts(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(db.pending_alerts(0).await?.len(), 0);
     Ok(())
 }
+
+pub async fn admin_calls_are_audited_newest_first(db: &TestDb) -> anyhow::Result<()> {
+    use agenthost_storage::NewAudit;
+    let call = |at_ms, actor, status, outcome| NewAudit {
+        at_ms,
+        actor,
+        scope: actor.map(|_| "deploy"),
+        method: "POST",
+        path: "/admin/plugins/echo/activate",
+        source: Some("10.0.0.7:51234"),
+        status,
+        outcome,
+    };
+    db.record_admin_call(&call(1, Some("ci"), 200, "ok"))
+        .await?;
+    db.record_admin_call(&call(2, None, 401, "unauthorized"))
+        .await?;
+    db.record_admin_call(&call(3, Some("grafana"), 403, "refused"))
+        .await?;
+    db.record_admin_call(&NewAudit {
+        path: &format!("/admin/{}", "x".repeat(2_000)),
+        ..call(4, Some("ci"), 404, "failed")
+    })
+    .await?;
+
+    let all = db.admin_audit(None, None, 10).await?;
+    assert_eq!(
+        all.iter()
+            .map(|r| (r.at_ms, r.actor.as_deref(), r.status, r.outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (4, Some("ci"), 404, "failed"),
+            (3, Some("grafana"), 403, "refused"),
+            (2, None, 401, "unauthorized"),
+            (1, Some("ci"), 200, "ok"),
+        ]
+    );
+    assert_eq!(all[3].source.as_deref(), Some("10.0.0.7:51234"));
+    assert_eq!(all[3].scope.as_deref(), Some("deploy"));
+    assert_eq!(all[3].method, "POST");
+    assert_eq!(all[0].path.len(), 512, "long paths are cut");
+
+    let ci = db.admin_audit(Some("ci"), None, 10).await?;
+    assert_eq!(ci.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [4, 1]);
+    // Paging: the next page starts below the last id seen.
+    let first = db.admin_audit(None, None, 2).await?;
+    let next = db.admin_audit(None, Some(first[1].id), 2).await?;
+    assert_eq!(next.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [2, 1]);
+    Ok(())
+}
