@@ -10,7 +10,11 @@ struct Nudge;
 
 impl Guest for Nudge {
     fn describe() -> Description {
-        Description::new("test-nudge", env!("CARGO_PKG_VERSION"), "Schedules follow-ups")
+        Description::new(
+            "test-nudge",
+            env!("CARGO_PKG_VERSION"),
+            "Schedules follow-ups",
+        )
     }
 
     fn handle_message(message: InboundMessage) -> Result<(), PluginError> {
