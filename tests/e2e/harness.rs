@@ -281,6 +281,13 @@ impl Host {
             ("AGENTHOST_TWILIO_API_BASE".into(), world.twilio.base_url()),
             ("AGENTHOST_QUEUE_PREFIX".into(), world.queue_prefix.clone()),
             ("AGENTHOST_DRAIN_DELAY_MS".into(), "0".into()),
+            // The send policy's pace and daily cap are production defaults that would
+            // make every load scenario about them; the compliance tests set their own.
+            (
+                "AGENTHOST_SENDER_SEGMENTS_PER_MINUTE".into(),
+                "60000".into(),
+            ),
+            ("AGENTHOST_BRAND_DAILY_SEGMENTS".into(), "10000000".into()),
             ("AGENTHOST_LOG".into(), "info".into()),
         ];
         if let Some(url) = &world.database_url {

@@ -83,6 +83,9 @@ pub fn start_host(
         .env("TWILIO_AUTH_TOKEN", FAKE_AUTH_TOKEN)
         .env("AGENTHOST_TWILIO_API_BASE", twilio)
         .env("AGENTHOST_LOG", "warn")
+        // Measure the host, not the send policy's production pace (60 segments a minute).
+        .env("AGENTHOST_SENDER_SEGMENTS_PER_MINUTE", "60000")
+        .env("AGENTHOST_BRAND_DAILY_SEGMENTS", "10000000")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     for (var, from) in [
