@@ -287,8 +287,24 @@ async fn stop_silences_every_agent() {
         say(&world, &host, person, agent, "hi").await;
     }
     // STOP from the number opts it out of every agent (the host's rule), so one STOP to
-    // any agent is enough; send it to each anyway, as a person would.
-    for agent in [LANDLORD, LOCATOR, INSURANCE] {
+    // any agent is enough: the host confirms it once, and no agent answers. Sent to each
+    // anyway, as a person would: nothing more.
+    let before = world.twilio.requests().len();
+    let (status, _) = host.post_sms(&sid(), person, LANDLORD, "STOP").await;
+    assert_eq!(status, 200);
+    let sent = world
+        .twilio
+        .wait_for(before + 1, Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sent_now = world.twilio.requests();
+    assert_eq!(sent_now.len(), before + 1, "{:?}", &sent_now[before..]);
+    assert!(
+        sent[before].body.contains("unsubscribed"),
+        "{:?}",
+        sent[before]
+    );
+    for agent in [LOCATOR, INSURANCE, LANDLORD] {
         say_unanswered(&world, &host, person, agent, "STOP").await;
     }
     for agent in [LANDLORD, LOCATOR, INSURANCE] {

@@ -188,16 +188,17 @@ async fn upload_activate_rollback_and_refused_uploads(setup: Setup) {
         history[0],
         (
             "rollback".into(),
-            "admin-api".into(),
+            // The token's name (AGENTHOST_ADMIN_TOKEN is `admin`).
+            "admin".into(),
             "v2 answers wrong".into()
         )
     );
     assert_eq!(
         history[1],
-        ("activate".into(), "admin-api".into(), "try v2".into())
+        ("activate".into(), "admin".into(), "try v2".into())
     );
     assert_eq!(history[2].0, "upload");
-    assert_eq!(history[2].1, "e2e-test");
+    assert_eq!(history[2].1, "admin (e2e-test)", "the token, for whom");
     assert!(
         history
             .iter()
@@ -248,7 +249,7 @@ async fn upload_activate_rollback_and_refused_uploads(setup: Setup) {
         shown["history"][0]["actor"]
             .as_str()
             .unwrap()
-            .starts_with("cli:")
+            .starts_with("admin (cli:")
     );
     let out = cli(&["plugin", "activate", "echo", "zzzzzzzz"]);
     assert!(!out.status.success());

@@ -426,13 +426,17 @@ async fn stop_is_recorded_even_when_the_plugin_traps(setup: Setup) {
         "START",
     )
     .await;
-    let sent = world.twilio.wait_for(1, WAIT).await;
-    assert_eq!(sent.len(), 1, "log:\n{}", host.logs());
-    assert_eq!(sent[0].body, "echo: START");
+    // The host's one confirmation of the STOP (from the number texted), then the answer
+    // to START; nothing in between.
+    let sent = world.twilio.wait_for(2, WAIT).await;
+    assert_eq!(sent.len(), 2, "log:\n{}", host.logs());
+    assert!(sent[0].body.contains("unsubscribed"), "{sent:?}");
+    assert_eq!(sent[0].from.as_deref(), Some(TRAP_NUMBER));
+    assert_eq!(sent[1].body, "echo: START");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         world.twilio.requests().len(),
-        1,
+        2,
         "nothing went out while opted out"
     );
 }

@@ -66,8 +66,8 @@ async fn the_verification_script_passes_against_a_local_host_and_sends_nothing()
     let (ok, out) = verify(&host, LANDLORD, DRY_RUN_SENDER);
     assert!(ok, "{out}\nhost log:\n{}", host.logs());
     for check in [
-        "ok healthz",
-        "ok readyz",
+        "ok admin healthz",
+        "ok admin readyz",
         "ok webhook",
         "ok event",
         "ok state",
