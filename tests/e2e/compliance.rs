@@ -490,28 +490,39 @@ async fn a_backlog_leaves_at_the_senders_pace(setup: Setup) {
     leads.sort_unstable();
     leads.dedup();
     assert_eq!(leads.len(), N, "every lead answered once");
-    // Never faster than the pace, in any one-second window: 30, plus two for the sends
-    // whose slots were reserved just before the window but whose HTTP calls landed in it.
+    // Never faster than the pace. The host sends each text on its own slot (34 ms apart);
+    // what the fake Twilio sees carries the HTTP path's jitter on a loaded machine, so a
+    // one-second window may catch a few texts of the neighbouring second (10% here), and
+    // over five seconds the pace must hold almost exactly.
     let mut at: Vec<Instant> = all.iter().map(|m| m.at).collect();
     at.sort_unstable();
     let per_second = PER_MINUTE as usize / 60;
-    let mut busiest = 0;
-    for (i, t) in at.iter().enumerate() {
-        let n = at[i..]
-            .iter()
-            .take_while(|u| u.duration_since(*t) < Duration::from_secs(1))
-            .count();
-        busiest = busiest.max(n);
-    }
+    let busiest_in = |window: Duration| {
+        let mut busiest = 0;
+        for (i, t) in at.iter().enumerate() {
+            let n = at[i..]
+                .iter()
+                .take_while(|u| u.duration_since(*t) < window)
+                .count();
+            busiest = busiest.max(n);
+        }
+        busiest
+    };
+    let busiest = busiest_in(Duration::from_secs(1));
+    let busiest5 = busiest_in(Duration::from_secs(5));
+    assert!(
+        busiest5 <= 5 * per_second + 3,
+        "{busiest5} texts within five seconds at {per_second}/s"
+    );
     let span = at[N - 1].duration_since(at[0]);
     let floor = Duration::from_millis(60_000 / PER_MINUTE * (N as u64 - 1));
     eprintln!(
         "backlog of {N} ({setup:?}, {} replica(s)): posted in {ingested:?}, sent over {span:?} \
-         (pace floor {floor:?}), busiest second {busiest}",
+         (pace floor {floor:?}), busiest second {busiest}, busiest five seconds {busiest5}",
         hosts.len()
     );
     assert!(
-        busiest <= per_second + 2,
+        busiest <= per_second + per_second / 10,
         "{busiest} texts within one second at {per_second}/s"
     );
     assert!(span >= floor.mul_f64(0.95), "{span:?} < {floor:?}");

@@ -323,6 +323,18 @@ impl Dispatcher {
             return Ok(Gate::Settled);
         }
         let mut validity_secs = None;
+        if row.host_message.as_deref() == Some("opt_out_confirmation")
+            && !self.storage.is_opted_out(&row.to_number).await?
+        {
+            // They opted back in before it left: "you're unsubscribed" would now be false.
+            tracing::info!(outbox = %row.id, to = %row.to_number, "opt-out confirmation dropped: the recipient opted back in");
+            let marked = self
+                .storage
+                .mark_outbox_suppressed(&row.id, token, "recipient opted back in", now)
+                .await;
+            self.check_marked(row, marked);
+            return Ok(Gate::Settled);
+        }
         if row.host_message.as_deref() == Some("opt_out_confirmation") {
             // Within five minutes of the STOP or never: later, it is one more text.
             let left = row.created_at_ms + OPT_OUT_CONFIRMATION_WINDOW_MS - now;
@@ -403,13 +415,25 @@ impl Dispatcher {
             .messaging_service_sid
             .clone()
             .unwrap_or_else(|| row.from_number.clone());
-        let cost = p.segment_ms() * row.segments.max(1);
-        if let Some(retry_at) = self
-            .storage
-            .reserve_sender_pace(&sender, cost, 0, now)
-            .await?
-        {
-            return self.hold(row, token, retry_at, "sender_rate").await;
+        // A text held for the pace was booked its slot then: it goes now, without booking
+        // a second one. Anything else books the sender's next slot.
+        let booked = row.held.as_deref() == Some("sender_rate")
+            && row.next_attempt_at_ms <= now + agenthost_storage::PACE_LOOKAHEAD_MS;
+        if booked {
+            // Claimed just before its slot: sent on it.
+            let wait = row.next_attempt_at_ms - now;
+            if wait > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+            }
+        } else {
+            let cost = p.segment_ms() * row.segments.max(1);
+            if let Some(slot) = self
+                .storage
+                .reserve_sender_pace(&sender, cost, 0, now)
+                .await?
+            {
+                return self.hold(row, token, slot, "sender_rate").await;
+            }
         }
         Ok(Gate::Go { validity_secs })
     }

@@ -229,8 +229,11 @@ impl SendPolicy {
     }
 
     /// Milliseconds of the sender's pace one segment costs.
+    /// Milliseconds of the sender's pace one segment takes, rounded up so the pace never
+    /// runs faster than the configured rate.
     pub fn segment_ms(&self) -> i64 {
-        60_000 / i64::from(self.sender_segments_per_minute.max(1))
+        let per_minute = i64::from(self.sender_segments_per_minute.max(1));
+        (60_000 + per_minute - 1) / per_minute
     }
 }
 
@@ -317,6 +320,12 @@ mod tests {
         );
         assert_eq!(delivery_rank("bogus"), None);
         assert_eq!(SendPolicy::default().segment_ms(), 1_000);
+        // Rounded up: 1,800 a minute is 33.3 ms, never 33 (which would be 1,818 a minute).
+        let fast = SendPolicy {
+            sender_segments_per_minute: 1_800,
+            ..SendPolicy::default()
+        };
+        assert_eq!(fast.segment_ms(), 34);
         assert!((0..RELEASE_JITTER_MS).contains(&jitter_ms("a")));
         assert_eq!(jitter_ms("a"), jitter_ms("a"));
     }

@@ -75,6 +75,9 @@ const OUTBOX_COLUMNS: &str = "id, event_id, plugin, conversation_id, to_number, 
 /// Statuses a dispatcher may still finish: a row already sent, failed or suppressed stays so.
 const UNFINISHED: &str = "status IN ('pending', 'sending')";
 
+/// How early a text waiting for its booked send slot is claimed (see
+/// [`Storage::claim_due_outbox`]); longer than the dispatcher's poll.
+pub const PACE_LOOKAHEAD_MS: i64 = 400;
 impl Storage {
     /// Atomically claims up to `max_rows` rows that are due (`pending` with
     /// `next_attempt_at <= now_ms`, or `sending` whose lease expired), sets them `sending`
@@ -87,6 +90,9 @@ impl Storage {
     /// lease is marked `ambiguous`: its sender died (or stalled) mid-send, and Twilio may
     /// have accepted it, so the dispatcher looks it up before sending again. (Twilio's
     /// Messages API has no idempotency key.)
+    /// A text waiting for its booked send slot (held `sender_rate`) is claimed up to
+    /// [`PACE_LOOKAHEAD_MS`] before the slot, so the dispatcher can send it on the slot
+    /// rather than at its next poll (which would bunch slots into bursts).
     pub async fn claim_due_outbox(
         &self,
         now_ms: i64,
@@ -98,7 +104,8 @@ impl Storage {
             "UPDATE outbox SET ambiguous = (ambiguous OR status = 'sending'), \
              status = 'sending', lease_until = $2, lease_token = $4, updated_at = $1 \
              WHERE id IN (SELECT id FROM outbox \
-                 WHERE (status = 'pending' AND next_attempt_at <= $1) \
+                 WHERE (status = 'pending' AND (next_attempt_at <= $1 \
+                        OR (held = 'sender_rate' AND next_attempt_at <= $1 + {PACE_LOOKAHEAD_MS}))) \
                     OR (status = 'sending' AND lease_until <= $1) \
                  ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
              RETURNING {OUTBOX_COLUMNS}",
@@ -198,7 +205,8 @@ impl Storage {
         ambiguous: bool,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let sql = "UPDATE outbox SET status = 'pending', attempts = attempts + 1, \
+        // A retry is not a held text: `held` cleared, so a booked send slot is not reused.
+        let sql = "UPDATE outbox SET status = 'pending', attempts = attempts + 1, held = NULL, \
              next_attempt_at = $2, error_message = $3, updated_at = $4, lease_until = NULL, \
              lease_token = NULL, ambiguous = (ambiguous OR $5) \
              WHERE id = $1 AND status = 'sending' AND lease_token = $6";
@@ -270,10 +278,13 @@ impl Storage {
         ))
     }
 
-    /// Reserves `cost_ms` of `sender`'s pace (GCRA): granted when the sender's theoretical
-    /// arrival time is at most `tolerance_ms` ahead of `now_ms`, which pushes it on by
-    /// `cost_ms`. `None` when granted, else the instant to try again. Shared by every
-    /// replica through the database, so a backlog never bursts past the sender's rate.
+    /// Books `cost_ms` of `sender`'s pace (a leaky bucket used as a queue, GCRA's
+    /// theoretical arrival time): the send's slot is the sender's next free instant, and
+    /// the sender's next free instant moves on by `cost_ms`. `None` when the slot is at
+    /// most `tolerance_ms` away (send now), else the booked slot: the caller holds the
+    /// text until then and sends it without booking again. Every waiting text so gets its
+    /// own slot — a backlog leaves evenly at the sender's rate instead of every held text
+    /// waking for the one slot that opened. Shared by every replica through the database.
     pub async fn reserve_sender_pace(
         &self,
         sender: &str,
@@ -294,32 +305,21 @@ impl Storage {
         .execute(&mut *tx)
         .await
         .map_err(query("reserve_sender_pace: ensure row"))?;
-        let granted = sqlx::query(&format!(
+        // One statement: concurrent bookings (other replicas) serialise on the row.
+        let tat: i64 = sqlx::query(&format!(
             "UPDATE sender_pace SET tat_ms = {greatest}(tat_ms, $2) + $3 \
-             WHERE sender = $1 AND tat_ms <= $2 + $4"
+             WHERE sender = $1 RETURNING tat_ms"
         ))
         .bind(sender)
         .bind(now_ms)
         .bind(cost_ms)
-        .bind(tolerance_ms)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(query("reserve_sender_pace: reserve"))?
-        .rows_affected()
-            > 0;
-        let retry_at = if granted {
-            None
-        } else {
-            let tat: i64 = sqlx::query("SELECT tat_ms FROM sender_pace WHERE sender = $1")
-                .bind(sender)
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|r| r.try_get("tat_ms"))
-                .map_err(query("reserve_sender_pace: read"))?;
-            Some(tat - tolerance_ms)
-        };
+        .and_then(|r| r.try_get("tat_ms"))
+        .map_err(query("reserve_sender_pace: book"))?;
         tx.commit("reserve_sender_pace: commit").await?;
-        Ok(retry_at)
+        let slot = tat - cost_ms;
+        Ok((slot > now_ms + tolerance_ms).then_some(slot))
     }
 
     /// Until when `plugin`'s agent-initiated sends are paused, if they are at `now_ms`.

@@ -62,6 +62,8 @@ on_both_backends! {
     outbox::concurrent_claims_never_share_a_row,
     outbox::expired_leases_are_reclaimed,
     outbox::finishing_rows,
+    outbox::the_sender_pace_books_each_text_its_own_slot,
+    outbox::a_text_waiting_for_its_send_slot_is_claimed_just_before_it,
     operations::dead_letters_and_requeue,
     operations::routes,
     operations::opt_outs,

@@ -217,3 +217,89 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
     assert!(!db.mark_outbox_sent("nope", "t3", "SM1", 1).await?);
     Ok(())
 }
+
+pub async fn the_sender_pace_books_each_text_its_own_slot(db: &TestDb) -> anyhow::Result<()> {
+    // 1 segment a second: the first goes now, the next ones get the next free seconds.
+    let now = 1_000_000;
+    assert_eq!(db.reserve_sender_pace("+1555", 1_000, 0, now).await?, None);
+    assert_eq!(
+        db.reserve_sender_pace("+1555", 1_000, 0, now).await?,
+        Some(now + 1_000)
+    );
+    assert_eq!(
+        db.reserve_sender_pace("+1555", 2_000, 0, now + 10).await?,
+        Some(now + 2_000),
+        "a two-segment text takes two slots' worth"
+    );
+    assert_eq!(
+        db.reserve_sender_pace("+1555", 1_000, 0, now + 10).await?,
+        Some(now + 4_000)
+    );
+    // Within the tolerance: now.
+    assert_eq!(
+        db.reserve_sender_pace("+1555", 1_000, 2_000, now + 3_000)
+            .await?,
+        None
+    );
+    // Another sender has its own pace; an idle sender starts from now again.
+    assert_eq!(db.reserve_sender_pace("+1666", 1_000, 0, now).await?, None);
+    assert_eq!(
+        db.reserve_sender_pace("+1555", 1_000, 0, now + 60_000)
+            .await?,
+        None
+    );
+    // Many bookers at once (replicas): every slot distinct, one second apart.
+    let at = now + 120_000;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let db: Storage = (**db).clone();
+        tasks.spawn(async move { db.reserve_sender_pace("+1777", 1_000, 0, at).await });
+    }
+    let mut slots = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        slots.push(r??.unwrap_or(at));
+    }
+    slots.sort_unstable();
+    let expected: Vec<i64> = (0..20).map(|k| at + k * 1_000).collect();
+    assert_eq!(slots, expected);
+    Ok(())
+}
+
+pub async fn a_text_waiting_for_its_send_slot_is_claimed_just_before_it(
+    db: &TestDb,
+) -> anyhow::Result<()> {
+    use agenthost_storage::PACE_LOOKAHEAD_MS;
+    let ids = outbox_of(db, "ev-pace", 2, 1_000).await?;
+    let claimed = db.claim_due_outbox(1_000, 60_000, 10, "p").await?;
+    assert_eq!(claimed.len(), 2);
+    // One waits for its pace slot at 10 s, the other for quiet hours to end at 10 s.
+    assert!(
+        db.hold_outbox(&ids[0], "p", 10_000, "sender_rate", 1_000)
+            .await?
+    );
+    assert!(
+        db.hold_outbox(&ids[1], "p", 10_000, "quiet_hours", 1_000)
+            .await?
+    );
+    assert!(
+        db.claim_due_outbox(10_000 - PACE_LOOKAHEAD_MS - 1, 60_000, 10, "q")
+            .await?
+            .is_empty()
+    );
+    let early = db
+        .claim_due_outbox(10_000 - PACE_LOOKAHEAD_MS, 60_000, 10, "q")
+        .await?;
+    assert_eq!(
+        early.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [ids[0].as_str()],
+        "only the paced text comes early"
+    );
+    assert_eq!(early[0].held.as_deref(), Some("sender_rate"));
+    assert_eq!(early[0].next_attempt_at_ms, 10_000, "its slot rides along");
+    let on_time = db.claim_due_outbox(10_000, 60_000, 10, "r").await?;
+    assert_eq!(
+        on_time.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [ids[1].as_str()]
+    );
+    Ok(())
+}
