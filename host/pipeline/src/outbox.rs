@@ -42,6 +42,9 @@ pub const CLAIM_BATCH: u32 = 64;
 /// Sends in flight at once per replica.
 pub const MAX_IN_FLIGHT: usize = 32;
 /// How often to look for due rows when nothing woke us (retries, other replicas).
+/// How soon a text held by the frequency cap because of earlier texts still in flight
+/// looks again.
+pub const FREQUENCY_RECHECK_MS: i64 = 5_000;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// The alert kind stored when Twilio has failed for `down_after`.
 pub const DEPENDENCY_DOWN: &str = "dependency_down";
@@ -383,8 +386,18 @@ impl Dispatcher {
                 .storage
                 .initiated_sent_since(&row.to_number, now - DAY_MS)
                 .await?;
-            if sent >= i64::from(p.frequency_cap) {
-                let until = oldest.unwrap_or(now) + DAY_MS + jitter_ms(&row.id);
+            let in_flight = self
+                .storage
+                .initiated_in_flight_before(&row.to_number, row.created_at_ms, &row.id)
+                .await?;
+            if sent + in_flight >= i64::from(p.frequency_cap) {
+                // A day after the oldest that went; while earlier texts are still in
+                // flight, look again shortly (they may yet fail).
+                let until = if sent >= i64::from(p.frequency_cap) {
+                    oldest.unwrap_or(now) + DAY_MS + jitter_ms(&row.id)
+                } else {
+                    now + FREQUENCY_RECHECK_MS
+                };
                 return self.hold(row, token, until, "frequency_cap").await;
             }
             // Never delivered after the window closes, whatever queues on the way.

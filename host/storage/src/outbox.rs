@@ -278,6 +278,31 @@ impl Storage {
         ))
     }
 
+    /// Agent-initiated texts to `to` in flight right now (claimed, not finished) that come
+    /// before the row `(created_at_ms, id)`: with [`Storage::initiated_sent_since`], what
+    /// the frequency cap counts, so texts dispatched at once (by one replica or several)
+    /// cannot all pass it — the earlier ones in a fixed order count against the later.
+    pub async fn initiated_in_flight_before(
+        &self,
+        to: &str,
+        created_at_ms: i64,
+        id: &str,
+    ) -> Result<i64, StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox \
+             WHERE to_number = $1 AND status = 'sending' AND initiated = TRUE \
+             AND (created_at < $2 OR (created_at = $2 AND id < $3))",
+        )
+        .bind(to)
+        .bind(created_at_ms)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query("initiated_in_flight_before"))?;
+        row.try_get("n")
+            .map_err(query("initiated_in_flight_before: decode"))
+    }
+
     /// Books `cost_ms` of `sender`'s pace (a leaky bucket used as a queue, GCRA's
     /// theoretical arrival time): the send's slot is the sender's next free instant, and
     /// the sender's next free instant moves on by `cost_ms`. `None` when the slot is at

@@ -64,6 +64,7 @@ on_both_backends! {
     outbox::finishing_rows,
     outbox::the_sender_pace_books_each_text_its_own_slot,
     outbox::a_text_waiting_for_its_send_slot_is_claimed_just_before_it,
+    outbox::in_flight_initiated_texts_count_in_a_fixed_order,
     operations::dead_letters_and_requeue,
     operations::routes,
     operations::opt_outs,

@@ -303,3 +303,44 @@ pub async fn a_text_waiting_for_its_send_slot_is_claimed_just_before_it(
     );
     Ok(())
 }
+
+pub async fn in_flight_initiated_texts_count_in_a_fixed_order(db: &TestDb) -> anyhow::Result<()> {
+    let now = 50_000;
+    let ids = outbox_of(db, "ev-cap", 3, now).await?;
+    sqlx::query(
+        "UPDATE outbox SET initiated = TRUE, to_number = '+15550000001' WHERE event_id = 'ev-cap'",
+    )
+    .execute(db.pool())
+    .await?;
+    // Nothing claimed: nothing in flight.
+    let first = db.outbox_row(&ids[0]).await?.expect("row");
+    assert_eq!(
+        db.initiated_in_flight_before("+15550000001", first.created_at_ms, &ids[2])
+            .await?,
+        0
+    );
+    let claimed = db.claim_due_outbox(now, 60_000, 10, "cap").await?;
+    assert_eq!(claimed.len(), 3);
+    let mut counts = Vec::new();
+    for id in &ids {
+        let row = db.outbox_row(id).await?.expect("row");
+        counts.push(
+            db.initiated_in_flight_before("+15550000001", row.created_at_ms, id)
+                .await?,
+        );
+    }
+    assert_eq!(counts, [0, 1, 2], "each counts only the ones before it");
+    assert!(
+        db.mark_outbox_sent(&ids[0], "cap", "SM-cap", now + 1)
+            .await?
+    );
+    let last = db.outbox_row(&ids[2]).await?.expect("row");
+    assert_eq!(
+        db.initiated_in_flight_before("+15550000001", last.created_at_ms, &ids[2])
+            .await?,
+        1,
+        "a sent one counts as sent, not in flight"
+    );
+    assert_eq!(db.initiated_sent_since("+15550000001", now - 1).await?.0, 1);
+    Ok(())
+}
