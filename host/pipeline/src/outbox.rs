@@ -42,9 +42,6 @@ pub const CLAIM_BATCH: u32 = 64;
 /// Sends in flight at once per replica.
 pub const MAX_IN_FLIGHT: usize = 32;
 /// How often to look for due rows when nothing woke us (retries, other replicas).
-/// How soon a text held by the frequency cap because of earlier texts still in flight
-/// looks again.
-pub const FREQUENCY_RECHECK_MS: i64 = 5_000;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// The alert kind stored when Twilio has failed for `down_after`.
 pub const DEPENDENCY_DOWN: &str = "dependency_down";
@@ -391,13 +388,10 @@ impl Dispatcher {
                 .initiated_in_flight_before(&row.to_number, row.created_at_ms, &row.id)
                 .await?;
             if sent + in_flight >= i64::from(p.frequency_cap) {
-                // A day after the oldest that went; while earlier texts are still in
-                // flight, look again shortly (they may yet fail).
-                let until = if sent >= i64::from(p.frequency_cap) {
-                    oldest.unwrap_or(now) + DAY_MS + jitter_ms(&row.id)
-                } else {
-                    now + FREQUENCY_RECHECK_MS
-                };
+                // A day after the oldest counted; the ones in flight go about now. (If one
+                // of them fails, this one waited for nothing: fewer texts, never more.)
+                let oldest = oldest.unwrap_or(now).min(now);
+                let until = oldest + DAY_MS + jitter_ms(&row.id);
                 return self.hold(row, token, until, "frequency_cap").await;
             }
             // Never delivered after the window closes, whatever queues on the way.
@@ -445,7 +439,15 @@ impl Dispatcher {
                 .reserve_sender_pace(&sender, cost, 0, now)
                 .await?
             {
-                return self.hold(row, token, slot, "sender_rate").await;
+                let wait = slot - crate::now_ms();
+                if wait > agenthost_storage::PACE_LOOKAHEAD_MS {
+                    return self.hold(row, token, slot, "sender_rate").await;
+                }
+                // Close: keep the row (its lease outlasts the wait) and send on the slot.
+                self.metrics.held("sender_rate");
+                if wait > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+                }
             }
         }
         Ok(Gate::Go { validity_secs })
