@@ -16,18 +16,6 @@ use sqlx::Row;
 
 use crate::harness::*;
 
-/// Runs one scenario on both setups.
-macro_rules! on_both_setups {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() { super::$scenario(super::Setup::Embedded).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_rabbitmq() { super::$scenario(super::Setup::Distributed).await }
-        }
-    )*};
-}
-
 on_both_setups!(
     stop_in_any_form_silences_every_agent_until_start,
     a_backlog_leaves_at_the_senders_pace,
@@ -99,6 +87,18 @@ async fn text(host: &Host, from: &str, to: &str, body: &str) -> serde_json::Valu
 }
 
 /// Outbox rows to `to`: (body, status, held, initiated).
+/// The embedded host with the test routes, living on a libfaketime clock.
+async fn on_a_fake_clock() -> (World, FakeClock, Host) {
+    let world = world(Setup::Embedded).await;
+    let clock = world.fake_clock();
+    let mut env = clock.env();
+    env.push(("AGENTHOST_ROUTES", routes()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let host = world.start(&env);
+    host.ready().await;
+    (world, clock, host)
+}
+
 async fn outbox_to(storage: &Storage, to: &str) -> Vec<(String, String, Option<String>, bool)> {
     sqlx::query(
         "SELECT body, status, held, CAST(CASE WHEN initiated THEN 1 ELSE 0 END AS BIGINT) AS initiated \
@@ -283,13 +283,7 @@ async fn help_is_answered_by_the_host_not_the_agent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_due_at_night_goes_out_in_the_morning_unless_stop_came_first() {
-    let world = world(Setup::Embedded).await;
-    let clock = world.fake_clock();
-    let mut env = clock.env();
-    env.push(("AGENTHOST_ROUTES", routes()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let host = world.start(&env);
-    host.ready().await;
+    let (world, clock, host) = on_a_fake_clock().await;
     let storage = world.storage().await;
 
     // 21:40 in Chicago: both leads ask for a follow-up in 20 minutes. The answers are
@@ -400,13 +394,7 @@ async fn a_follow_up_due_at_night_goes_out_in_the_morning_unless_stop_came_first
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fourth_follow_up_in_a_day_is_held_until_the_first_is_a_day_old() {
-    let world = world(Setup::Embedded).await;
-    let clock = world.fake_clock();
-    let mut env = clock.env();
-    env.push(("AGENTHOST_ROUTES", routes()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let host = world.start(&env);
-    host.ready().await;
+    let (world, clock, host) = on_a_fake_clock().await;
     let storage = world.storage().await;
     advance_to(&clock, 10, 0);
     // Four follow-ups from one agent, due in a second: three go out.
@@ -649,13 +637,7 @@ async fn status_callbacks_out_of_order_end_in_the_final_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carriers_filtering_a_plugin_pause_its_follow_ups_not_its_replies() {
-    let world = world(Setup::Embedded).await;
-    let clock = world.fake_clock();
-    let mut env = clock.env();
-    env.push(("AGENTHOST_ROUTES", routes()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let host = world.start(&env);
-    host.ready().await;
+    let (world, clock, host) = on_a_fake_clock().await;
     let storage = world.storage().await;
     advance_to(&clock, 10, 0);
     // Twenty of the plugin's texts finish: 18 delivered, then 2 filtered (10% > 5%).

@@ -9,17 +9,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-macro_rules! on_both_setups {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() { super::$scenario(super::Setup::Embedded).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_rabbitmq() { super::$scenario(super::Setup::Distributed).await }
-        }
-    )*};
-}
-
 on_both_setups!(
     upload_activate_rollback_and_refused_uploads,
     a_version_that_traps_is_rolled_back_by_itself,

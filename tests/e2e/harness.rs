@@ -771,3 +771,18 @@ impl FakeLlm {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// Generates `embedded` and `postgres_rabbitmq` tests for each scenario `fn(Setup)`.
+#[allow(unused_macros)]
+macro_rules! on_both_setups {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() { super::$scenario(super::Setup::Embedded).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_rabbitmq() { super::$scenario(super::Setup::Distributed).await }
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_setups;

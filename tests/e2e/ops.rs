@@ -7,17 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-macro_rules! on_both_setups {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() { super::$scenario(super::Setup::Embedded).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_rabbitmq() { super::$scenario(super::Setup::Distributed).await }
-        }
-    )*};
-}
-
 on_both_setups!(
     metrics_expose_the_pipeline,
     a_plugin_trap_produces_exactly_one_alert,

@@ -5,18 +5,6 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-/// Runs one scenario on both setups.
-macro_rules! on_both_setups {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() { super::$scenario(super::Setup::Embedded).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_rabbitmq() { super::$scenario(super::Setup::Distributed).await }
-        }
-    )*};
-}
-
 on_both_setups!(
     routed_message_gets_exactly_one_reply,
     repeated_message_sid_is_not_processed_again,

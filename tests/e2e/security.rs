@@ -21,7 +21,6 @@ fn sid(n: usize) -> String {
 }
 
 async fn call(
-    host: &Host,
     method: Method,
     url: String,
     token: Option<&str>,
@@ -38,7 +37,6 @@ async fn call(
     let r = r.send().await.expect("request");
     let status = r.status().as_u16();
     let text = r.text().await.unwrap_or_default();
-    let _ = host;
     (
         status,
         serde_json::from_str(&text).unwrap_or(serde_json::json!({ "text": text })),
@@ -58,28 +56,20 @@ async fn the_public_port_serves_twilio_and_liveness_only() {
         "/metrics",
         "/readyz",
     ] {
-        let (status, _) = call(
-            &host,
-            Method::GET,
-            host.public_url(path),
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await;
+        let (status, _) = call(Method::GET, host.public_url(path), Some(ADMIN_TOKEN), None).await;
         assert_eq!(status, 404, "public {path}");
     }
-    let (status, _) = call(&host, Method::GET, host.public_url("/healthz"), None, None).await;
+    let (status, _) = call(Method::GET, host.public_url("/healthz"), None, None).await;
     assert_eq!(status, 200, "the load balancer's health check");
     let (status, _) = host.post_sms(&sid(1), LEAD, AGENT_NUMBER, "hi").await;
     assert_eq!(status, 200);
 
     // The admin listener serves the rest, and no webhook.
     for path in ["/metrics", "/readyz", "/healthz"] {
-        let (status, _) = call(&host, Method::GET, host.admin_url(path), None, None).await;
+        let (status, _) = call(Method::GET, host.admin_url(path), None, None).await;
         assert_eq!(status, 200, "admin {path}");
     }
     let (status, _) = call(
-        &host,
         Method::GET,
         host.admin_url("/admin/plugins"),
         Some(ADMIN_TOKEN),
@@ -87,36 +77,9 @@ async fn the_public_port_serves_twilio_and_liveness_only() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        &host,
-        Method::POST,
-        host.admin_url("/twilio/sms"),
-        None,
-        None,
-    )
-    .await;
+    let (status, _) = call(Method::POST, host.admin_url("/twilio/sms"), None, None).await;
     assert_eq!(status, 404, "no webhook on the admin listener");
-    let answered = eventually(WAIT, || async {
-        world
-            .twilio
-            .requests()
-            .iter()
-            .any(|m| m.body == "echo: hi")
-            .then_some(())
-    })
-    .await;
-    assert!(answered.is_some(), "log:\n{}", host.logs());
-}
-
-macro_rules! on_both_setups {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() { super::$scenario(super::Setup::Embedded).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_rabbitmq() { super::$scenario(super::Setup::Distributed).await }
-        }
-    )*};
+    assert_answered(&world, &host, "echo: hi").await;
 }
 
 on_both_setups!(scoped_tokens_and_the_audit_log);
@@ -130,7 +93,6 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
 
     // Read-only: reads, cannot activate, cannot read the audit log.
     let (status, _) = call(
-        &host,
         Method::GET,
         url("/admin/plugins"),
         Some(GRAFANA_TOKEN),
@@ -139,7 +101,6 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
     .await;
     assert_eq!(status, 200);
     let (status, body) = call(
-        &host,
         Method::POST,
         url("/admin/plugins/echo/activate"),
         Some(GRAFANA_TOKEN),
@@ -152,14 +113,7 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
         why.contains("\"grafana\"") && why.contains("scope read") && why.contains("needs deploy"),
         "{why}"
     );
-    let (status, _) = call(
-        &host,
-        Method::GET,
-        url("/admin/audit"),
-        Some(GRAFANA_TOKEN),
-        None,
-    )
-    .await;
+    let (status, _) = call(Method::GET, url("/admin/audit"), Some(GRAFANA_TOKEN), None).await;
     assert_eq!(status, 403);
 
     // Deploy: uploads and activates, recorded under its name; cannot change routes.
@@ -176,7 +130,6 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
     assert_eq!(up["uploaded_by"], "ci");
     let version = up["version"].as_str().unwrap().to_owned();
     let (status, body) = call(
-        &host,
         Method::POST,
         url("/admin/plugins/echo/activate"),
         Some(CI_TOKEN),
@@ -185,7 +138,6 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
     .await;
     assert_eq!(status, 200, "{body}");
     let (status, _) = call(
-        &host,
         Method::PUT,
         url("/admin/routes/+15550009876"),
         Some(CI_TOKEN),
@@ -195,10 +147,9 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
     assert_eq!(status, 403);
 
     // No token, a wrong one: 401, audited without an actor.
-    let (status, _) = call(&host, Method::GET, url("/admin/plugins"), None, None).await;
+    let (status, _) = call(Method::GET, url("/admin/plugins"), None, None).await;
     assert_eq!(status, 401);
     let (status, _) = call(
-        &host,
         Method::GET,
         url("/admin/plugins"),
         Some("guess-guess-guess-guess"),
@@ -287,6 +238,20 @@ async fn scoped_tokens_and_the_audit_log(setup: Setup) {
     assert!(!host.logs().contains(CI_TOKEN), "no secret in the log");
 }
 
+/// Waits for the fake Twilio to receive `body`; fails with the host's log.
+async fn assert_answered(world: &World, host: &Host, body: &str) {
+    let answered = eventually(WAIT, || async {
+        world
+            .twilio
+            .requests()
+            .iter()
+            .any(|m| m.body == body)
+            .then_some(())
+    })
+    .await;
+    assert!(answered.is_some(), "no {body:?}; log:\n{}", host.logs());
+}
+
 /// Runs the binary's CLI with `env`; (exit code, stdout, stderr).
 fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_agenthost"))
@@ -363,16 +328,7 @@ async fn only_versions_signed_by_a_trusted_key_are_accepted_when_required() {
 
     let (status, _) = host.post_sms(&sid(1), LEAD, AGENT_NUMBER, "signed").await;
     assert_eq!(status, 200);
-    let answered = eventually(WAIT, || async {
-        world
-            .twilio
-            .requests()
-            .iter()
-            .any(|m| m.body == "echo: signed")
-            .then_some(())
-    })
-    .await;
-    assert!(answered.is_some(), "log:\n{}", host.logs());
+    assert_answered(&world, &host, "echo: signed").await;
     let active = storage
         .deployment("echo")
         .await
@@ -482,14 +438,5 @@ async fn only_versions_signed_by_a_trusted_key_are_accepted_when_required() {
     );
     let (status, _) = host.post_sms(&sid(2), LEAD, AGENT_NUMBER, "v2").await;
     assert_eq!(status, 200);
-    let answered = eventually(WAIT, || async {
-        world
-            .twilio
-            .requests()
-            .iter()
-            .any(|m| m.body == "echo: v2")
-            .then_some(())
-    })
-    .await;
-    assert!(answered.is_some(), "log:\n{}", host.logs());
+    assert_answered(&world, &host, "echo: v2").await;
 }
