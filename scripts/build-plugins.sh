@@ -17,7 +17,12 @@
 #                                    per target: most of a clean build) is shared by every
 #                                    clone and every plugin
 #      AGENTHOST_PLUGINS_OUT         where the components go
+#
+# `--agents-only` builds only what a host serves (the agents in dist/plugins), not the
+# test-only plugins: what scripts/run.sh needs.
 set -euo pipefail
+AGENTS_ONLY=false
+[ "${1:-}" = --agents-only ] && AGENTS_ONLY=true
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PLUGINS="$REPO/plugins"
@@ -71,6 +76,7 @@ for pkg in json.load(sys.stdin)["packages"]:
             print(wasm, pkg["name"], target["name"].replace("-", "_"), kind)
 ')
 [ -n "$plan" ] || { echo "no cdylib crates in $PLUGINS" >&2; exit 1; }
+if $AGENTS_ONLY; then plan=$(awk '$4 == "agent"' <<<"$plan"); fi
 
 # ---- build: one cargo invocation per target, so cargo schedules the crates together -----
 for wasm_target in $(awk '{print $1}' <<<"$plan" | sort -u); do

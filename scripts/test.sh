@@ -15,6 +15,13 @@ if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends faketime
 fi
+# The console's browser tests: Debian's Chromium, driven by playwright-core from npm.
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+[ -d tests/browser/node_modules/playwright-core ] ||
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 # The official Twilio library signs webhooks in the tests as an independent peer.
 python3 -c 'import twilio' 2>/dev/null || python3 -m pip install --quiet 'twilio>=9,<10'
 

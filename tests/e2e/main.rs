@@ -25,12 +25,17 @@
 //!   pace across replicas, out-of-order status callbacks, the 30007 pause.
 //! - `security` — the public listener serves Twilio and liveness only; scoped, audited
 //!   admin tokens; only signed versions accepted when required (API, CLI, folder).
+//! - `console`  — the operator's console: takeover held on every replica, staff replies
+//!   under the consent rules, a plugin's handoff request, dead letters requeued and
+//!   discarded with history, the live summary, the local SMS sink and `agenthost chat`,
+//!   and the page itself driven in headless Chromium on a phone and a laptop.
 //! - `ops`      — /metrics, alerts via a fake Discord, readiness through drains and outages,
 //!   SIGTERM under load, config that fails fast, no secret in any log line.
 
 mod agents;
 mod clock;
 mod compliance;
+mod console;
 mod conversations;
 mod deploys;
 mod harness;

@@ -121,21 +121,21 @@ pub enum DeployCommand {
 }
 
 /// Who the history records for CLI calls: the OS user, so "who" is never blank.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
 }
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 impl Client {
-    fn new(config: &Config, target: &Target) -> anyhow::Result<Client> {
+    pub(crate) fn new(config: &Config, target: &Target) -> anyhow::Result<Client> {
         let base = target
             .url
             .clone()
@@ -156,7 +156,7 @@ impl Client {
         })
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(t) => r.bearer_auth(t),
@@ -165,7 +165,7 @@ impl Client {
     }
 
     /// Sends and returns the body on success; the host's error text otherwise.
-    async fn send(&self, r: reqwest::RequestBuilder) -> anyhow::Result<String> {
+    pub(crate) async fn send(&self, r: reqwest::RequestBuilder) -> anyhow::Result<String> {
         let resp = r
             .send()
             .await
@@ -236,7 +236,7 @@ fn write_secret_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_json(text: &str) {
+pub(crate) fn print_json(text: &str) {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
         Err(_) => println!("{text}"),

@@ -192,6 +192,21 @@ pub const VARS: &[Var] = &[
         help: "send through this messaging service instead of From",
     },
     Var {
+        name: "AGENTHOST_SMS_SINK",
+        secret: false,
+        help: "twilio (default) or local: outbound texts are printed on the console and marked delivered-locally, never sent (a laptop without Twilio credentials)",
+    },
+    Var {
+        name: "AGENTHOST_HANDOFF_TIMEOUT_SECS",
+        secret: false,
+        help: "how long a plugin's handoff request pauses the agent for a conversation when nobody releases it (default 14400, at least 60)",
+    },
+    Var {
+        name: "AGENTHOST_CONSOLE_URL",
+        secret: false,
+        help: "the operator console's address for links in alerts (default http://<AGENTHOST_ADMIN_LISTEN>/admin/ui)",
+    },
+    Var {
         name: "AGENTHOST_LOG_FORMAT",
         secret: false,
         help: "text or json (default text)",
@@ -434,6 +449,10 @@ pub struct Config {
     pub send_policy: agenthost_pipeline::policy::SendPolicy,
     /// The host's own answers to STOP and HELP.
     pub host_texts: agenthost_pipeline::policy::HostTexts,
+    /// Where outbound texts go: Twilio, or the local console sink.
+    pub sms_sink: agenthost_pipeline::outbox::SmsSink,
+    /// What a plugin's handoff request does.
+    pub handoff: agenthost_pipeline::handoff::HandoffPolicy,
 }
 
 impl Config {
@@ -637,7 +656,38 @@ impl Config {
         let (send_policy, host_texts) =
             agenthost_pipeline::policy::SendPolicy::from_lookup(unset_if_blank)
                 .map_err(|e| err(e.var, e.message))?;
+        let sms_sink = match get("AGENTHOST_SMS_SINK").as_deref() {
+            None | Some("twilio") => agenthost_pipeline::outbox::SmsSink::Twilio,
+            Some("local") => agenthost_pipeline::outbox::SmsSink::Local,
+            Some(other) => {
+                return Err(err(
+                    "AGENTHOST_SMS_SINK",
+                    format!("{other:?} is not twilio or local"),
+                ));
+            }
+        };
+        let console_url = match get("AGENTHOST_CONSOLE_URL") {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => v,
+            Some(_) => {
+                return Err(err(
+                    "AGENTHOST_CONSOLE_URL",
+                    "must start with http:// or https://",
+                ));
+            }
+            None => format!("http://{admin_listen}/admin/ui"),
+        };
+        let handoff = agenthost_pipeline::handoff::HandoffPolicy {
+            timeout: Duration::from_secs(num(
+                &get,
+                "AGENTHOST_HANDOFF_TIMEOUT_SECS",
+                agenthost_pipeline::handoff::DEFAULT_HANDOFF_TIMEOUT.as_secs(),
+                60,
+            )?),
+            console_url: Some(console_url),
+        };
         Ok(Config {
+            sms_sink,
+            handoff,
             llm,
             scheduler,
             alerts,

@@ -5,12 +5,15 @@
 //! - `admin_cli`  — `agenthost plugin upload|list|show|activate|rollback|rollout`: the
 //!   admin API of a running host from a terminal.
 //! - `config`     — typed configuration from the environment, validated at start-up.
+//! - `console_cli` — `agenthost dead-letters|conversations|alerts|summary` (the console's
+//!   API from a terminal) and `agenthost chat` (talk to an agent through the webhook).
 //! - `plugin_run` — `agenthost plugin run`: one invocation, printed.
 //! - `serve`      — composes storage, queue, runtime, pipeline and HTTP; drains on SIGTERM.
 //! - `telemetry`  — tracing subscriber (text or JSON).
 
 mod admin_cli;
 mod config;
+mod console_cli;
 mod plugin_run;
 mod serve;
 mod telemetry;
@@ -44,6 +47,19 @@ enum Command {
     /// Print the deployment record (DEPLOYMENT_STATE.md) of a running host, or straight
     /// from the database with --direct.
     State(admin_cli::StateArgs),
+    /// Dead letters of a running host: list, requeue, discard.
+    #[command(subcommand)]
+    DeadLetters(console_cli::DeadLetterCommand),
+    /// Conversations of a running host: search, show, take over, reply, release.
+    #[command(subcommand)]
+    Conversations(console_cli::ConversationCommand),
+    /// Recent alerts of a running host, newest first.
+    Alerts(console_cli::ListArgs),
+    /// The live summary of a running host (rates, latency, queues, dead letters).
+    Summary(admin_cli::Target),
+    /// Text an agent of a running host from this terminal, through the signed webhook,
+    /// and see its replies.
+    Chat(console_cli::ChatArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +100,11 @@ fn main() -> ExitCode {
             Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(&config, args).await,
             Command::Plugin(PluginCommand::Deploy(c)) => admin_cli::run(&config, c).await,
             Command::State(args) => admin_cli::state(&config, args).await,
+            Command::DeadLetters(c) => console_cli::dead_letters(&config, c).await,
+            Command::Conversations(c) => console_cli::conversations(&config, c).await,
+            Command::Alerts(args) => console_cli::alerts(&config, args).await,
+            Command::Summary(target) => console_cli::summary(&config, target).await,
+            Command::Chat(args) => console_cli::chat(&config, args).await,
         }
     });
     match result {

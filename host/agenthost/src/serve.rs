@@ -89,6 +89,8 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         metric_sources.push(Arc::new(move || llm.render_prometheus()));
     }
     let pipeline_metrics = Arc::new(agenthost_pipeline::metrics::PipelineMetrics::default());
+    // The console's live summary: rates and percentiles from this replica's counters.
+    let live_summary = agenthost_api::console::LiveSummary::new(pipeline_metrics.clone());
     let send_policy = Arc::new(agenthost_pipeline::policy::SendPolicy {
         status_callback: Some(format!(
             "{}{}",
@@ -163,6 +165,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
     let (ingest, ingest_task) = Ingest::start(storage.clone(), queue.clone(), cancel.child_token());
+    tasks.spawn(live_summary.clone().run(cancel.child_token()));
 
     let work_cancel = CancellationToken::new();
     if config.roles.worker {
@@ -184,6 +187,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             leases: leases.clone(),
             policy: send_policy.clone(),
             metrics: pipeline_metrics.clone(),
+            handoff: Arc::new(config.handoff.clone()),
         };
         // Heartbeats: which lanes this replica consumes, for the deployment record and
         // the post-deploy check.
@@ -249,7 +253,13 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             down_after: config.alerts.dependency_down_after,
             policy: send_policy.clone(),
             metrics: pipeline_metrics.clone(),
+            sink: config.sms_sink,
         };
+        if config.sms_sink == agenthost_pipeline::outbox::SmsSink::Local {
+            tracing::warn!(
+                "AGENTHOST_SMS_SINK=local: outbound texts are printed here and marked delivered-locally; nothing is sent to Twilio"
+            );
+        }
         tasks.spawn(dispatcher.run(work_cancel.clone()));
     }
     if config.roles.scheduler {
@@ -387,6 +397,11 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
                     queue: queue.clone(),
                     registry: Some(registry.clone()),
                     build: build_info(&config, &storage, started_ms),
+                },
+                console: agenthost_api::console::Console {
+                    live: live_summary.clone(),
+                    reply_window: send_policy.reply_window,
+                    replica: replica_id(),
                 },
             },
             metrics,

@@ -4,8 +4,9 @@
 //!
 //! - No token configured → every admin call answers 503 saying so; a wrong or missing
 //!   token → 401; a token whose scope does not cover the call → 403.
-//! - Scopes nest: `read` (every GET but the audit log) ⊂ `deploy` (plugin uploads,
-//!   activation, rollback, rollouts) ⊂ `admin` (routes, the audit log, everything).
+//! - Scopes nest: `read` (every GET but the audit log) ⊂ `staff` (take a conversation
+//!   over, reply, release) ⊂ `deploy` (plugin uploads, activation, rollback, rollouts,
+//!   dead-letter requeues and discards) ⊂ `admin` (routes, the audit log, everything).
 //! - Every call, allowed or not, is recorded in the audit log (`GET /admin/audit`): the
 //!   token's name, its scope, the source address, method, path and the status answered.
 
@@ -32,6 +33,8 @@ use crate::state::StateSource;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
     Read,
+    /// Read, and take conversations over: replies, release (leasing staff).
+    Staff,
     Deploy,
     Admin,
 }
@@ -40,6 +43,7 @@ impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
+            Scope::Staff => "staff",
             Scope::Deploy => "deploy",
             Scope::Admin => "admin",
         }
@@ -48,6 +52,7 @@ impl Scope {
     pub fn parse(s: &str) -> Option<Scope> {
         match s {
             "read" => Some(Scope::Read),
+            "staff" => Some(Scope::Staff),
             "deploy" => Some(Scope::Deploy),
             "admin" => Some(Scope::Admin),
             _ => None,
@@ -61,7 +66,9 @@ impl Scope {
             Scope::Admin
         } else if reads {
             Scope::Read
-        } else if path.starts_with("/admin/plugins/") {
+        } else if path.starts_with("/admin/conversations/") {
+            Scope::Staff
+        } else if path.starts_with("/admin/plugins/") || path.starts_with("/admin/dead-letters/") {
             Scope::Deploy
         } else {
             Scope::Admin
@@ -114,6 +121,7 @@ pub struct Admin {
     pub routes: Routes,
     pub deployer: Deployer,
     pub state: StateSource,
+    pub console: crate::console::Console,
 }
 
 /// The admin API's OpenAPI document, kept in the repository and served as is.
@@ -130,9 +138,11 @@ pub fn router(state: Admin) -> Router {
         .route("/admin/state", get(show_state))
         .route("/admin/audit", get(audit_log))
         .merge(crate::deploys::routes())
+        .merge(crate::console::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/admin/openapi.json", get(openapi))
+        .merge(crate::ui::router())
         .merge(protected)
         .with_state(state)
 }
@@ -423,12 +433,24 @@ mod tests {
         ("post", "/admin/plugins/{name}/rollback"),
         ("put", "/admin/plugins/{name}/rollout"),
         ("get", "/admin/plugins/{name}/shadow"),
+        ("get", "/admin/summary"),
+        ("get", "/admin/alerts"),
+        ("get", "/admin/dead-letters"),
+        ("post", "/admin/dead-letters/{id}/requeue"),
+        ("post", "/admin/dead-letters/{id}/discard"),
+        ("post", "/admin/plugins/{name}/dead-letters/requeue"),
+        ("get", "/admin/conversations"),
+        ("get", "/admin/conversations/{id}"),
+        ("post", "/admin/conversations/{id}/takeover"),
+        ("post", "/admin/conversations/{id}/reply"),
+        ("post", "/admin/conversations/{id}/release"),
     ];
 
     #[test]
     fn scopes_nest_and_each_call_needs_the_least_that_covers_it() {
         use axum::http::Method;
-        assert!(Scope::Read < Scope::Deploy && Scope::Deploy < Scope::Admin);
+        assert!(Scope::Read < Scope::Staff && Scope::Staff < Scope::Deploy);
+        assert!(Scope::Deploy < Scope::Admin);
         for (method, path, needed) in [
             (Method::GET, "/admin/plugins", Scope::Read),
             (Method::GET, "/admin/events/sms:SM1", Scope::Read),
@@ -439,12 +461,29 @@ mod tests {
             (Method::PUT, "/admin/plugins/echo/rollout", Scope::Deploy),
             (Method::PUT, "/admin/routes/+15550001111", Scope::Admin),
             (Method::DELETE, "/admin/routes/+15550001111", Scope::Admin),
+            (Method::GET, "/admin/conversations", Scope::Read),
+            (
+                Method::POST,
+                "/admin/conversations/c1/takeover",
+                Scope::Staff,
+            ),
+            (Method::POST, "/admin/conversations/c1/reply", Scope::Staff),
+            (
+                Method::POST,
+                "/admin/dead-letters/e1/requeue",
+                Scope::Deploy,
+            ),
+            (
+                Method::POST,
+                "/admin/plugins/echo/dead-letters/requeue",
+                Scope::Deploy,
+            ),
             // An unknown write is the strictest.
             (Method::POST, "/admin/anything", Scope::Admin),
         ] {
             assert_eq!(Scope::needed_for(&method, path), needed, "{method} {path}");
         }
-        for s in [Scope::Read, Scope::Deploy, Scope::Admin] {
+        for s in [Scope::Read, Scope::Staff, Scope::Deploy, Scope::Admin] {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
         }
         assert_eq!(Scope::parse("root"), None);

@@ -15,17 +15,22 @@
 //!   (`/admin/routes/...`, `/admin/events/...`, `/admin/audit`), and the OpenAPI document
 //!   of it (`openapi/admin.json`, served at `/admin/openapi.json`).
 //! - `deploys` — the admin API's plugin deploys (`/admin/plugins/...`).
+//! - `console` — what the operator's console calls: the live summary, dead letters,
+//!   conversations with takeover and staff replies, recent alerts.
+//! - `ui`      — the console itself (`/admin/ui`): three static files built into the binary.
 //! - `metrics` — `GET /metrics` (Prometheus) and the HTTP request counter middleware.
 //! - `state`   — the deployment record (`GET /admin/state`, `agenthost state`) as JSON and
 //!   as the Markdown of `DEPLOYMENT_STATE.md`.
 
 pub mod admin;
+pub mod console;
 pub mod deploys;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod state;
 pub mod twilio;
+pub mod ui;
 
 use axum::Router;
 

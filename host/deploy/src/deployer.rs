@@ -668,41 +668,63 @@ impl Deployer {
                 return;
             }
         };
+        let ids: Vec<String> = letters
+            .into_iter()
+            .filter(|l| {
+                l.plugin == plugin
+                    && l.version.as_deref() == Some(bad_version)
+                    && l.at_ms >= since_ms
+            })
+            .map(|l| l.event_id)
+            .collect();
+        let requeued = self.requeue_dead_letters(plugin, &ids, None).await;
+        if !requeued.is_empty() {
+            tracing::info!(
+                plugin,
+                count = requeued.len(),
+                "dead letters of the rolled-back version requeued"
+            );
+        }
+    }
+
+    /// Puts dead events of `plugin` back in its lane with a fresh attempt budget, pinned
+    /// to `version` when given; returns the ids requeued (ids not dead are skipped). The
+    /// publish happens at once; if it fails, the republish sweep finds them.
+    pub async fn requeue_dead_letters(
+        &self,
+        plugin: &str,
+        event_ids: &[String],
+        version: Option<&str>,
+    ) -> Vec<String> {
+        let storage = &self.inner.storage;
         let mut requeued = Vec::new();
-        for l in letters.into_iter().filter(|l| {
-            l.plugin == plugin && l.version.as_deref() == Some(bad_version) && l.at_ms >= since_ms
-        }) {
+        for id in event_ids {
             match storage
-                .requeue_event(&l.event_id, agenthost_pipeline::now_ms())
+                .requeue_event_onto(id, version, agenthost_pipeline::now_ms())
                 .await
             {
-                Ok(true) => requeued.push(QueueMessage::new(l.event_id)),
+                Ok(true) => requeued.push(QueueMessage::new(id.clone())),
                 Ok(false) => {}
-                Err(e) => tracing::warn!(event = %l.event_id, error = %e, "cannot requeue"),
+                Err(e) => tracing::warn!(event = %id, error = %e, "cannot requeue"),
             }
         }
+        let ids: Vec<String> = requeued.iter().map(|m| m.event_id.clone()).collect();
         if requeued.is_empty() {
-            return;
+            return ids;
         }
-        // Unmarked events are republished by the sweep if this publish fails.
         match self.inner.queue.publish(plugin, &requeued).await {
             Ok(()) => {
-                let ids: Vec<String> = requeued.iter().map(|m| m.event_id.clone()).collect();
                 if let Err(e) = storage.mark_enqueued(&ids).await {
                     // Harmless but noisy: the sweep republishes them and the redelivery
                     // finds them done.
                     tracing::warn!(plugin, error = %e, "could not mark requeued events enqueued");
                 }
-                tracing::info!(
-                    plugin,
-                    count = ids.len(),
-                    "dead letters of the rolled-back version requeued"
-                );
             }
             Err(e) => {
                 tracing::warn!(plugin, error = %e, "requeue publish failed; the sweep will retry")
             }
         }
+        ids
     }
 }
 

@@ -22,6 +22,7 @@
 //! redelivery never duplicates a reply.
 
 pub mod delivery;
+pub mod handoff;
 pub mod ingest;
 pub mod leases;
 pub mod metrics;

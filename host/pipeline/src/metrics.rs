@@ -11,7 +11,7 @@ use agenthost_runtime::InvocationReport;
 use crate::worker::InvocationObserver;
 
 /// Upper bounds of the invocation-duration buckets, in seconds.
-const DURATION_BUCKETS_SECS: &[f64] = &[
+pub const DURATION_BUCKETS_SECS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
@@ -36,6 +36,14 @@ impl Histogram {
         self.sum += secs;
         self.count += 1;
     }
+}
+
+/// One plugin's invocation counters at one moment ([`PipelineMetrics::snapshot`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PluginCounts {
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Per bucket of [`DURATION_BUCKETS_SECS`] (not cumulative), the last one `+Inf`.
+    pub duration_buckets: Vec<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +110,27 @@ impl PipelineMetrics {
     /// A consent change recorded at ingest (`opt_out`, `opt_in`, `help`).
     pub fn consent(&self, kind: &'static str) {
         self.with(|m| *m.consent.entry(kind).or_default() += 1);
+    }
+
+    /// The invocation counters as they stand: per plugin, counts by outcome and the
+    /// duration histogram (what the console's live summary turns into rates and
+    /// percentiles between two snapshots).
+    pub fn snapshot(&self) -> BTreeMap<String, PluginCounts> {
+        self.with(|m| {
+            let mut out: BTreeMap<String, PluginCounts> = BTreeMap::new();
+            for ((plugin, outcome), n) in &m.invocations {
+                *out.entry(plugin.clone())
+                    .or_default()
+                    .outcomes
+                    .entry(outcome)
+                    .or_default() += n;
+            }
+            for (plugin, h) in &m.duration {
+                let c = out.entry(plugin.clone()).or_default();
+                c.duration_buckets = h.counts.clone();
+            }
+            out
+        })
     }
 
     /// The metrics in the Prometheus text format.

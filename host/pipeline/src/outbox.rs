@@ -79,7 +79,24 @@ pub struct Dispatcher {
     /// What every send is checked against (quiet hours, frequency cap, pace, ...).
     pub policy: Arc<SendPolicy>,
     pub metrics: Arc<crate::metrics::PipelineMetrics>,
+    /// Where texts go once the policy lets them.
+    pub sink: SmsSink,
 }
+
+/// Where outbound texts go (`AGENTHOST_SMS_SINK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmsSink {
+    /// Twilio's REST API.
+    #[default]
+    Twilio,
+    /// Nowhere: a laptop without Twilio credentials. Each text passes the same policy,
+    /// is printed on the console as a conversation line, recorded as sent with a `LOCAL`
+    /// sid and marked `delivered-locally`, so the console and `agenthost chat` show it.
+    Local,
+}
+
+/// The delivery status a text sent to the local sink ends with.
+pub const DELIVERED_LOCALLY: &str = "delivered-locally";
 
 /// What the send policy says of a row right now.
 enum Gate {
@@ -175,6 +192,10 @@ impl Dispatcher {
                 return;
             }
         };
+        if self.sink == SmsSink::Local {
+            self.deliver_locally(&row, token).await;
+            return;
+        }
         if row.ambiguous {
             let since = row.created_at_ms - LOOKUP_SKEW_MS;
             match self
@@ -451,6 +472,37 @@ impl Dispatcher {
             }
         }
         Ok(Gate::Go { validity_secs })
+    }
+
+    /// The local sink: printed, recorded as sent and delivered; nothing leaves the host.
+    async fn deliver_locally(&self, row: &OutboxRow, token: &str) {
+        let now = crate::now_ms();
+        let sid = format!(
+            "LOCAL{:016x}{:016x}",
+            crate::registry::stable_hash(&row.id),
+            crate::registry::stable_hash(&format!("{}#local", row.id))
+        );
+        println!(
+            "[sms {} -> {}] {}",
+            row.from_number,
+            row.to_number,
+            row.body.replace('\n', " / ")
+        );
+        tracing::info!(outbox = %row.id, sid = %sid, to = %row.to_number, "sms delivered to the local sink (AGENTHOST_SMS_SINK=local)");
+        self.count_brand_segments(row, now).await;
+        let marked = self
+            .storage
+            .mark_outbox_sent(&row.id, token, &sid, now)
+            .await;
+        self.check_marked(row, marked);
+        let rank = crate::policy::delivery_rank("delivered").unwrap_or(5);
+        if let Err(e) = self
+            .storage
+            .record_delivery_status(&sid, DELIVERED_LOCALLY, rank, None, now)
+            .await
+        {
+            tracing::warn!(outbox = %row.id, error = %e, "could not record the local delivery");
+        }
     }
 
     async fn hold(

@@ -92,6 +92,37 @@ impl Registry {
         Some(selected)
     }
 
+    /// [`Registry::select`] for an event pinned to `version` (a requeued dead letter):
+    /// the rollout's candidate when that is the version asked for, else the active
+    /// version without the canary split (a pin to a version no longer deployed here falls
+    /// back to the active one).
+    pub fn select_pinned(&self, name: &str, sticky_key: &str, version: &str) -> Option<Selected> {
+        let slots = self.read();
+        let slot = slots.get(name)?;
+        if let Some(r) = &slot.rollout
+            && r.candidate.version().as_str() == version
+        {
+            return Some(Selected {
+                plugin: r.candidate.clone(),
+                canary: matches!(r.kind, RolloutKind::Canary { .. }),
+                shadow: None,
+            });
+        }
+        if slot.active.version().as_str() != version {
+            tracing::warn!(
+                plugin = name,
+                version,
+                key = sticky_key,
+                "an event pinned to a version not deployed here runs on the active one"
+            );
+        }
+        Some(Selected {
+            plugin: slot.active.clone(),
+            canary: false,
+            shadow: None,
+        })
+    }
+
     /// Makes `plugin` the active version of its name with no rollout; returns the one it
     /// replaced.
     pub fn activate(&self, plugin: Plugin) -> Option<Plugin> {

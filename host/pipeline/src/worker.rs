@@ -105,6 +105,8 @@ pub struct Worker {
     /// What counts as a reply (vs an agent-initiated text) is the send policy's.
     pub policy: Arc<crate::policy::SendPolicy>,
     pub metrics: Arc<crate::metrics::PipelineMetrics>,
+    /// What a plugin's handoff request does (pause length, the console's link).
+    pub handoff: Arc<crate::handoff::HandoffPolicy>,
 }
 
 /// An event ready to run: the invocation, who it is about, and the number replies go from.
@@ -215,7 +217,10 @@ impl Worker {
             plugin,
             canary,
             shadow,
-        }) = self.registry.select(lane, sticky)
+        }) = (match &event.pinned_version {
+            Some(v) => self.registry.select_pinned(lane, sticky, v),
+            None => self.registry.select(lane, sticky),
+        })
         else {
             tracing::warn!(lane, event = %event.id, "no active version of this plugin here; retrying later");
             settle(delivery.retry(PLUGIN_MISSING_RETRY).await, &msg.event_id);
@@ -239,6 +244,13 @@ impl Worker {
         let claimed = match claim {
             Ok(Claim::Claimed(c)) => c,
             Ok(Claim::Finished(_) | Claim::Missing) => {
+                settle(delivery.ack().await, &event.id);
+                return;
+            }
+            Ok(Claim::Held) => {
+                // A person has the conversation: no plugin sees this event.
+                self.note(plugin.name(), "held_for_staff");
+                tracing::info!(event = %event.id, "conversation taken over by a person; event held, not handed to the plugin");
                 settle(delivery.ack().await, &event.id);
                 return;
             }
@@ -404,6 +416,12 @@ impl Worker {
                         delivery,
                     )
                     .await;
+                    return;
+                }
+                Ok(CommitResult::HeldForStaff) => {
+                    self.note(plugin.name(), "held_for_staff");
+                    tracing::info!(event = %event.id, "conversation taken over while the plugin ran; nothing of the invocation written, event held");
+                    settle(delivery.ack().await, &event.id);
                     return;
                 }
                 Ok(CommitResult::BudgetExhausted { budget, limit }) => {
@@ -872,6 +890,7 @@ impl Worker {
             alerts: effects
                 .alerts
                 .iter()
+                .filter(|a| !crate::handoff::is_request(plugin.name().as_str(), &a.kind))
                 .map(|a| NewAlert {
                     kind: a.kind.clone(),
                     severity: serde_json::to_value(a.severity)
@@ -906,7 +925,35 @@ impl Worker {
                     },
                 })
                 .collect(),
+            conversation_id: event.conversation_id.clone(),
+            handoff: None,
         };
+        let mut commit = commit;
+        // A handoff request: the conversation paused for a person and the host's one
+        // alert, in this commit (a request outside a conversation is only logged).
+        let plugin_name = plugin.name().as_str();
+        if let Some(request) = effects
+            .alerts
+            .iter()
+            .find(|a| crate::handoff::is_request(plugin_name, &a.kind))
+        {
+            match &prepared.scope.conversation_id {
+                Some(c) => {
+                    commit.handoff =
+                        Some(self.handoff.takeover(plugin_name, &request.message, now));
+                    commit.alerts.push(self.handoff.alert(
+                        plugin_name,
+                        report.version.as_str(),
+                        c,
+                        prepared.scope.lead.as_deref(),
+                        &request.message,
+                    ));
+                }
+                None => {
+                    tracing::warn!(event = %event.id, plugin = plugin_name, "handoff requested outside a conversation; ignored")
+                }
+            }
+        }
         Ok((self.storage.commit_success(&commit).await?, segments))
     }
 

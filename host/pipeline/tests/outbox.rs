@@ -90,6 +90,7 @@ async fn start_with(
         down_after,
         policy: Arc::new(policy),
         metrics: Arc::default(),
+        sink: agenthost_pipeline::outbox::SmsSink::Twilio,
     };
     let cancel = CancellationToken::new();
     let task = tokio::spawn(dispatcher.run(cancel.clone()));

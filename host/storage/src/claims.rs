@@ -6,7 +6,8 @@
 //!
 //! A claim is one write transaction:
 //! 1. the event must still be `queued` (else: finished, nothing to do);
-//! 2. no earlier event of its conversation may still be `queued` (else: behind);
+//! 2. the conversation may not be taken over by a person (else: held — see `console`),
+//!    and no earlier event of it may still be `queued` (else: behind);
 //! 3. the lease row of its key (the conversation, or `event:<id>`) is inserted, or taken
 //!    over if its holder's lease ran out (an upsert whose update only applies to an
 //!    expired row, so of two concurrent claimers one wins on both backends);
@@ -65,6 +66,9 @@ pub enum Claim {
     },
     /// No such event.
     Missing,
+    /// The event's conversation is taken over by a person: the event is held until the
+    /// pause ends (see `console`). No lease taken.
+    Held,
 }
 
 /// How a failed delivery is recorded.
@@ -108,6 +112,13 @@ impl Storage {
         let conversation: Option<String> = row.try_get("conversation_id").map_err(decode())?;
         let received_at: i64 = row.try_get("received_at").map_err(decode())?;
         if let Some(c) = &conversation {
+            if let Some(takeover) =
+                crate::console::paused_in(&mut tx, self.backend, c, now_ms).await?
+            {
+                crate::console::hold_event_in(&mut tx, event_id, &takeover, now_ms).await?;
+                tx.commit("claim_event: commit hold").await?;
+                return Ok(Claim::Held);
+            }
             let earlier = sqlx::query(
                 "SELECT id FROM events WHERE conversation_id = $1 AND status = 'queued' \
                  AND (received_at < $2 OR (received_at = $2 AND id < $3)) \

@@ -93,6 +93,12 @@ pub struct Commit {
     pub jobs: Vec<JobChange>,
     pub alerts: Vec<NewAlert>,
     pub sla: Vec<SlaChange>,
+    /// The event's conversation: taken over by a person since the claim, nothing of the
+    /// invocation is written and the event is held ([`CommitResult::HeldForStaff`]).
+    pub conversation_id: Option<String>,
+    /// The plugin asked for a person: the conversation is paused with this (never
+    /// replacing a pause in force), in the same transaction.
+    pub handoff: Option<crate::Takeover>,
 }
 
 impl Commit {
@@ -113,6 +119,22 @@ impl Commit {
             jobs: Vec::new(),
             alerts: Vec::new(),
             sla: Vec::new(),
+            conversation_id: None,
+            handoff: None,
+        }
+    }
+
+    /// What this commit writes, as counts (stored with the event for the console).
+    pub fn effect_counts(&self) -> crate::EffectCounts {
+        let n = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
+        let suppressed = self.outbound.iter().filter(|o| o.suppressed).count();
+        crate::EffectCounts {
+            sms: n(self.outbound.len() - suppressed),
+            suppressed: n(suppressed),
+            state_writes: n(self.state_writes.len()),
+            jobs: n(self.jobs.len()),
+            alerts: n(self.alerts.len()),
+            sla: n(self.sla.len()),
         }
     }
 }
@@ -136,6 +158,9 @@ pub enum CommitResult {
     Conflict { key: String },
     /// A daily budget would be passed by this commit: nothing was written.
     BudgetExhausted { budget: &'static str, limit: u64 },
+    /// The conversation was taken over by a person while the invocation ran: nothing of
+    /// it was written, the lease is given up and the event held (see `console`).
+    HeldForStaff,
 }
 
 impl Storage {
@@ -155,13 +180,24 @@ impl Storage {
             tx.rollback("commit_success: rollback").await?;
             return Ok(CommitResult::LeaseLost);
         }
+        if let Some(c) = &commit.conversation_id
+            && let Some(takeover) =
+                crate::console::paused_in(&mut tx, self.backend, c, commit.now_ms).await?
+        {
+            crate::console::hold_event_in(&mut tx, &commit.event_id, &takeover, commit.now_ms)
+                .await?;
+            tx.commit("commit_success: commit hold").await?;
+            return Ok(CommitResult::HeldForStaff);
+        }
+        let effects = serde_json::to_string(&commit.effect_counts()).unwrap_or_default();
         let claimed = sqlx::query(
-            "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3 \
-             WHERE id = $1 AND status <> 'done'",
+            "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3, \
+             effects = $4 WHERE id = $1 AND status <> 'done'",
         )
         .bind(&commit.event_id)
         .bind(&commit.version)
         .bind(commit.now_ms)
+        .bind(effects)
         .execute(&mut *tx)
         .await
         .map_err(query("commit_success: mark event done"))?
@@ -202,6 +238,21 @@ impl Storage {
             insert_alert(&mut tx, alert, commit.now_ms).await?;
         }
         write_sla(&mut tx, commit).await?;
+        if let (Some(c), Some(handoff)) = (&commit.conversation_id, &commit.handoff) {
+            sqlx::query(
+                "UPDATE conversations SET paused_at = $2, paused_until = $3, paused_by = $4, \
+                 paused_reason = $5, paused_by_plugin = TRUE WHERE id = $1 \
+                 AND (paused_at IS NULL OR (paused_until IS NOT NULL AND paused_until <= $2))",
+            )
+            .bind(c)
+            .bind(handoff.since_ms)
+            .bind(handoff.until_ms)
+            .bind(&handoff.by)
+            .bind(&handoff.reason)
+            .execute(&mut *tx)
+            .await
+            .map_err(query("commit_success: hand off"))?;
+        }
 
         tx.commit("commit_success: commit").await?;
         Ok(CommitResult::Committed { outbox_ids })

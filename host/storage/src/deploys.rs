@@ -71,6 +71,11 @@ text_enum! {
         Promote = "promote",
         /// The rollout was stopped; the active version serves everything again.
         Abort = "abort",
+        /// Dead letters were put back in the queue (details: the events and the version
+        /// they run on).
+        Requeue = "requeue",
+        /// A dead letter was discarded by an operator, with a reason.
+        Discard = "discard",
     }
 }
 
@@ -341,15 +346,15 @@ impl DeployListener {
 }
 
 /// A history entry to write.
-struct HistoryInput<'a> {
-    plugin: &'a str,
-    action: DeployAction,
-    from_version: Option<&'a str>,
-    to_version: Option<&'a str>,
-    actor: &'a str,
-    reason: Option<&'a str>,
-    at_ms: i64,
-    details_json: Option<String>,
+pub(crate) struct HistoryInput<'a> {
+    pub(crate) plugin: &'a str,
+    pub(crate) action: DeployAction,
+    pub(crate) from_version: Option<&'a str>,
+    pub(crate) to_version: Option<&'a str>,
+    pub(crate) actor: &'a str,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) at_ms: i64,
+    pub(crate) details_json: Option<String>,
 }
 
 /// A deployment change in progress: the write transaction, holding the clock's row lock,
@@ -1025,7 +1030,7 @@ async fn read_deployment(
     .transpose()
 }
 
-async fn insert_history(
+pub(crate) async fn insert_history(
     conn: &mut AnyConnection,
     entry: &HistoryInput<'_>,
 ) -> Result<(), StorageError> {

@@ -149,6 +149,9 @@ pub struct EventRow {
     pub updated_at_ms: i64,
     /// When it should next run (received, or a retry delay's end).
     pub due_at_ms: i64,
+    /// The version this event must run on (a dead letter requeued onto the rollout's
+    /// candidate); `None`: whatever serves the plugin.
+    pub pinned_version: Option<String>,
 }
 
 /// A dead-lettered event: what gave up on it and why.
@@ -167,7 +170,7 @@ pub struct DeadLetter {
 
 const EVENT_COLUMNS: &str = "id, dedupe_key, kind, plugin, conversation_id, payload, status, \
      enqueued, attempts, deliveries, last_error, served_by_version, received_at, updated_at, \
-     due_at";
+     due_at, pinned_version";
 
 /// Columns `insert_events` binds per event row.
 const INSERT_EVENT_COLUMNS: usize = 10;
@@ -509,7 +512,8 @@ impl Storage {
 
     /// Queued events that never reached the queue (the process died between storing and
     /// enqueueing) and were received before `received_before_ms`, oldest first: what the
-    /// republish sweep re-enqueues.
+    /// republish sweep re-enqueues. A job held for staff is left out until its pause ends
+    /// (its `due_at`).
     pub async fn unenqueued_events(
         &self,
         received_before_ms: i64,
@@ -517,7 +521,7 @@ impl Storage {
     ) -> Result<Vec<EventRow>, StorageError> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events \
-             WHERE status = 'queued' AND enqueued = FALSE AND received_at < $1 \
+             WHERE status = 'queued' AND enqueued = FALSE AND received_at < $1 AND due_at < $1 \
              ORDER BY received_at, id LIMIT $2"
         );
         let rows = sqlx::query(&sql)
@@ -675,14 +679,26 @@ impl Storage {
     /// letter. It is left un-enqueued: publish it (then [`Storage::mark_enqueued`]) or let
     /// the republish sweep find it. Returns `false` unless the event was `dead`.
     pub async fn requeue_event(&self, event_id: &str, now_ms: i64) -> Result<bool, StorageError> {
+        self.requeue_event_onto(event_id, None, now_ms).await
+    }
+
+    /// [`Storage::requeue_event`], pinned to `version` when given (it then runs on that
+    /// version only: the rollout's candidate, say).
+    pub async fn requeue_event_onto(
+        &self,
+        event_id: &str,
+        version: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StorageError> {
         let mut tx = self.begin_write("requeue_event: begin").await?;
         let updated = sqlx::query(
             "UPDATE events SET status = 'queued', enqueued = FALSE, attempts = 0, \
-             deliveries = 0, host_failures = 0, due_at = $2, updated_at = $2 \
-             WHERE id = $1 AND status = 'dead'",
+             deliveries = 0, host_failures = 0, due_at = $2, updated_at = $2, \
+             pinned_version = $3 WHERE id = $1 AND status = 'dead'",
         )
         .bind(event_id)
         .bind(now_ms)
+        .bind(version)
         .execute(&mut *tx)
         .await
         .map_err(query("requeue_event: update event"))?
@@ -719,5 +735,6 @@ fn event_row(row: &AnyRow) -> Result<EventRow, StorageError> {
         received_at_ms: row.try_get("received_at").map_err(decode())?,
         updated_at_ms: row.try_get("updated_at").map_err(decode())?,
         due_at_ms: row.try_get("due_at").map_err(decode())?,
+        pinned_version: row.try_get("pinned_version").map_err(decode())?,
     })
 }

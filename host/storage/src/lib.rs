@@ -16,6 +16,8 @@
 //!   heartbeats, recorded failures.
 //! - `commit`     — the worker's one transaction that applies an invocation's effects,
 //!   checked against its lease, the state versions it read and its daily budgets.
+//! - `console`    — the operator's console: takeover of a conversation (the agent paused),
+//!   staff replies, conversation search and threads, dead-letter discards and requeues.
 //! - `budgets`    — the durable per-day budget ledger (SMS segments, LLM tokens, jobs).
 //! - `outbox`     — outbound SMS: claiming with leases, marking sent/failed/retry.
 //! - `routes`     — number → plugin routes and opt-outs.
@@ -40,6 +42,7 @@ mod backend;
 mod budgets;
 mod claims;
 mod commit;
+mod console;
 mod deploys;
 mod error;
 mod events;
@@ -59,6 +62,10 @@ pub use audit::{AuditRow, NewAudit};
 pub use backend::Backend;
 pub use claims::{Claim, Claimed, Failure, Lease};
 pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
+pub use console::{
+    ConversationSummary, DeadLetterDetail, EffectCounts, HELD_UNTIL_RELEASED, LaneDepth,
+    StaffReply, StaffReplyResult, Takeover, ThreadMessage,
+};
 pub use deploys::{
     DEPLOY_CHANNEL, DeployAction, DeployError, DeployHistoryEntry, DeployListener, Deployment,
     NewPluginVersion, ParseNameError, PluginVersionMeta, RolloutMode, ShadowRun,

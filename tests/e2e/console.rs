@@ -1,0 +1,726 @@
+//! The operator's console end to end: human takeover (held on every replica, staff replies
+//! through the outbox under the same consent rules, release), a plugin's handoff request,
+//! dead letters listed, requeued and discarded with history, the live summary, the page
+//! itself, the local SMS sink and `agenthost chat` — and the page driven in headless
+//! Chromium (`tests/browser/console.mjs`) on a phone and a laptop viewport.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+on_both_setups!(
+    takeover_holds_staff_replies_and_release_resumes,
+    dead_letters_are_listed_requeued_and_discarded_with_history,
+);
+
+const WAIT: Duration = Duration::from_secs(30);
+const LANDLORD: &str = "+15550004001";
+
+fn sid(tag: &str, n: usize) -> String {
+    format!("SM{tag}{n:0width$}", width = 32 - tag.len())
+}
+
+/// A conversation id as a path segment.
+fn path_id(agent: &str, lead: &str) -> String {
+    format!("{agent}|{lead}")
+        .replace('+', "%2B")
+        .replace('|', "%7C")
+}
+
+async fn thread(host: &Host, agent: &str, lead: &str) -> Value {
+    let (status, v) = host
+        .admin(
+            Method::GET,
+            &format!("/admin/conversations/{}", path_id(agent, lead)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+/// The outcome the thread shows for the lead's text `body`.
+async fn outcome_of(host: &Host, agent: &str, lead: &str, body: &str) -> Option<String> {
+    let t = thread(host, agent, lead).await;
+    t["messages"]
+        .as_array()?
+        .iter()
+        .find(|m| m["direction"] == "inbound" && m["body"] == body)
+        .and_then(|m| m["outcome"].as_str().map(str::to_owned))
+}
+
+async fn wait_outcome(host: &Host, agent: &str, lead: &str, body: &str, want: &str) {
+    eventually(WAIT, || async {
+        (outcome_of(host, agent, lead, body).await.as_deref() == Some(want)).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{body:?} never became {want}; log:\n{}", host.logs()));
+}
+
+fn sent_to(world: &World, to: &str) -> Vec<String> {
+    world
+        .twilio
+        .requests()
+        .into_iter()
+        .filter(|s| s.to == to)
+        .map(|s| s.body)
+        .collect()
+}
+
+async fn takeover_holds_staff_replies_and_release_resumes(setup: Setup) {
+    let world = World::new(setup, &[("echo", "echo")]).await;
+    let host = world.start(&[]);
+    host.ready().await;
+    let id = path_id(AGENT_NUMBER, LEAD);
+    host.post_sms(&sid("TK", 1), LEAD, AGENT_NUMBER, "first")
+        .await;
+    world.twilio.wait_for(1, WAIT).await;
+    assert_eq!(sent_to(&world, LEAD), ["echo: first"]);
+
+    // Take over: the agent is paused for this lead.
+    let (status, t) = host
+        .admin(
+            Method::POST,
+            &format!("/admin/conversations/{id}/takeover"),
+            Some(json!({ "reason": "tour question" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["takeover"]["by"], "admin");
+    assert_eq!(t["takeover"]["until_ms"], Value::Null);
+    host.post_sms(&sid("TK", 2), LEAD, AGENT_NUMBER, "are you there?")
+        .await;
+    wait_outcome(
+        &host,
+        AGENT_NUMBER,
+        LEAD,
+        "are you there?",
+        "held_for_staff",
+    )
+    .await;
+    // The list shows the takeover, and nothing of the plugin went out.
+    let (_, list) = host
+        .admin(Method::GET, "/admin/conversations?q=7654321", None)
+        .await;
+    assert_eq!(
+        list["conversations"][0]["takeover"]["by"], "admin",
+        "{list}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sent_to(&world, LEAD), ["echo: first"]);
+
+    // A staff reply goes through the outbox once, whatever the retries.
+    for _ in 0..2 {
+        let (status, r) = host
+            .admin(
+                Method::POST,
+                &format!("/admin/conversations/{id}/reply"),
+                Some(json!({ "body": "Hi, Sam from the office here.", "idempotency_key": "k-1" })),
+            )
+            .await;
+        assert_eq!(status, 202, "{r}");
+    }
+    let sent = world.twilio.wait_for(2, WAIT).await;
+    assert_eq!(sent[1].body, "Hi, Sam from the office here.");
+    assert_eq!(sent[1].from.as_deref(), Some(AGENT_NUMBER));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sent_to(&world, LEAD).len(),
+        2,
+        "one text per idempotency key"
+    );
+    let t = thread(&host, AGENT_NUMBER, LEAD).await;
+    let staff: Vec<&Value> = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "staff")
+        .collect();
+    assert_eq!(staff.len(), 1, "{t}");
+    assert_eq!(staff[0]["staff"], "admin");
+    // The agent's reply carries the version that handled the lead's text and its effects.
+    let first = &t["messages"][0];
+    assert_eq!(first["outcome"], "done");
+    assert_eq!(first["version"], sha256_hex(&plugin_bytes("echo")).as_str());
+    assert_eq!(first["effects"]["sms"], 1);
+
+    // Released: what was held counts as handled by staff; the next text is the agent's.
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            &format!("/admin/conversations/{id}/release"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["takeover"], Value::Null);
+    assert_eq!(
+        outcome_of(&host, AGENT_NUMBER, LEAD, "are you there?")
+            .await
+            .as_deref(),
+        Some("handled_by_staff")
+    );
+    host.post_sms(&sid("TK", 3), LEAD, AGENT_NUMBER, "back to you")
+        .await;
+    world.twilio.wait_for(3, WAIT).await;
+    assert_eq!(sent_to(&world, LEAD)[2], "echo: back to you");
+
+    // STOP wins over staff too: the reply is refused and nothing is sent.
+    host.post_sms(&sid("TK", 4), LEAD, AGENT_NUMBER, "STOP")
+        .await;
+    let before = world.twilio.wait_for(4, WAIT).await.len();
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            &format!("/admin/conversations/{id}/reply"),
+            Some(json!({ "body": "one more thing", "idempotency_key": "k-2" })),
+        )
+        .await;
+    assert_eq!(status, 409, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("opted out"), "{r}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(world.twilio.requests().len(), before);
+
+    // Bad input is named.
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            &format!("/admin/conversations/{id}/reply"),
+            Some(json!({ "body": "x", "idempotency_key": "no spaces allowed" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("idempotency_key"));
+    let (status, _) = host
+        .admin(
+            Method::POST,
+            "/admin/conversations/%2B1%7C%2B2/takeover",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// Two replicas on PostgreSQL + RabbitMQ: a conversation taken over through one is never
+/// handed to a plugin by either, while another lead is answered as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takeover_holds_on_every_replica() {
+    let world = World::new(Setup::Distributed, &[("echo", "echo")]).await;
+    let a = world.start(&[]);
+    let b = world.start(&[]);
+    a.ready().await;
+    b.ready().await;
+    a.post_sms(&sid("RP", 0), LEAD, AGENT_NUMBER, "hello").await;
+    world.twilio.wait_for(1, WAIT).await;
+    let (status, _) = a
+        .admin(
+            Method::POST,
+            &format!(
+                "/admin/conversations/{}/takeover",
+                path_id(AGENT_NUMBER, LEAD)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let other = "+15557650000";
+    for n in 1..=10 {
+        let host = if n % 2 == 0 { &a } else { &b };
+        host.post_sms(&sid("RP", n), LEAD, AGENT_NUMBER, &format!("held {n}"))
+            .await;
+        host.post_sms(&sid("RQ", n), other, AGENT_NUMBER, &format!("free {n}"))
+            .await;
+    }
+    for n in 1..=10 {
+        wait_outcome(
+            &a,
+            AGENT_NUMBER,
+            LEAD,
+            &format!("held {n}"),
+            "held_for_staff",
+        )
+        .await;
+    }
+    world.twilio.wait_for(11, WAIT).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        sent_to(&world, LEAD),
+        ["echo: hello"],
+        "nothing for the held lead"
+    );
+    assert_eq!(
+        sent_to(&world, other).len(),
+        10,
+        "the other lead is answered"
+    );
+}
+
+async fn dead_letters_are_listed_requeued_and_discarded_with_history(setup: Setup) {
+    let world = World::new(setup, &[("echo", "echo")]).await;
+    let host = world.start(&[
+        ("AGENTHOST_PLUGIN_LIMITS", "echo:attempts=1"),
+        ("AGENTHOST_AUTO_ROLLBACK", "echo:off"),
+    ]);
+    host.ready().await;
+    let good = sha256_hex(&plugin_bytes("echo"));
+    let (status, up) = host.upload("echo", plugin_bytes("test-trap")).await;
+    assert_eq!(status, 201, "{up}");
+    let bad = up["version"].as_str().unwrap().to_owned();
+    let (status, _) = host
+        .admin(
+            Method::POST,
+            "/admin/plugins/echo/activate",
+            Some(json!({ "version": bad })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for n in 0..3 {
+        host.post_sms(&sid("DL", n), LEAD, AGENT_NUMBER, &format!("lost {n}"))
+            .await;
+    }
+    let letters = eventually(WAIT, || async {
+        let (_, v) = host
+            .admin(Method::GET, "/admin/dead-letters?plugin=echo", None)
+            .await;
+        let l = v["dead_letters"].as_array().cloned().unwrap_or_default();
+        (l.len() == 3).then_some(l)
+    })
+    .await
+    .unwrap_or_else(|| panic!("three dead letters; log:\n{}", host.logs()));
+    for l in &letters {
+        assert_eq!(l["version"], bad.as_str());
+        assert_eq!(l["outcome"], "trap");
+        assert_eq!(l["kind"], "message");
+        assert!(l["body"].as_str().unwrap().starts_with("lost "), "{l}");
+    }
+    let (_, summary) = host.admin(Method::GET, "/admin/summary", None).await;
+    assert_eq!(summary["dead_letters"], 3, "{summary}");
+
+    // Discarding needs a reason, and is recorded.
+    let first = sid("DL", 0);
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            &format!("/admin/dead-letters/sms:{first}/discard"),
+            Some(json!({ "reason": " " })),
+        )
+        .await;
+    assert_eq!(status, 400, "{r}");
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            &format!("/admin/dead-letters/sms:{first}/discard"),
+            Some(json!({ "reason": "test traffic" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+
+    // Back to the good version; a version that serves nothing is refused.
+    let (status, _) = host
+        .admin(
+            Method::POST,
+            "/admin/plugins/echo/rollback",
+            Some(json!({ "reason": "traps" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            "/admin/plugins/echo/dead-letters/requeue",
+            Some(json!({ "version": &bad[..12] })),
+        )
+        .await;
+    assert_eq!(status, 409, "{r}");
+    let (status, r) = host
+        .admin(
+            Method::POST,
+            "/admin/plugins/echo/dead-letters/requeue",
+            Some(json!({ "reason": "fixed by the rollback" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["version"], good.as_str());
+    assert_eq!(r["requeued"].as_array().unwrap().len(), 2, "{r}");
+    let sent = world.twilio.wait_for(2, WAIT).await;
+    let mut bodies: Vec<_> = sent.iter().map(|s| s.body.clone()).collect();
+    bodies.sort();
+    assert_eq!(bodies, ["echo: lost 1", "echo: lost 2"]);
+    let (_, v) = host.admin(Method::GET, "/admin/dead-letters", None).await;
+    assert_eq!(v["dead_letters"], json!([]));
+    // Both operations are in the plugin's history, newest first.
+    let (_, d) = host.admin(Method::GET, "/admin/plugins/echo", None).await;
+    let actions: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(&actions[..3], ["requeue", "rollback", "discard"], "{d}");
+    assert_eq!(d["history"][0]["to_version"], good.as_str());
+    assert_eq!(d["history"][0]["reason"], "fixed by the rollback");
+    assert_eq!(d["history"][2]["reason"], "test traffic");
+}
+
+/// The Landlord Rep asks for a person when the lead does: the host pauses it for that
+/// conversation and raises one `handoff` alert linking the thread; the lead's next text
+/// waits for staff; when nobody picks it up before the timeout, the agent answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_request_pauses_the_agent_until_released_or_timed_out() {
+    let world = World::new(Setup::Embedded, &[("landlord-rep", "landlord-rep")]).await;
+    let config = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/plugins/landlord-rep.json");
+    std::fs::copy(config, world.plugins.path().join("landlord-rep.json")).unwrap();
+    let clock = world.fake_clock();
+    let mut env: Vec<(&str, String)> = clock.env();
+    env.push(("AGENTHOST_ROUTES", format!("{LANDLORD}=landlord-rep")));
+    env.push(("AGENTHOST_HANDOFF_TIMEOUT_SECS", "3600".into()));
+    env.push((
+        "AGENTHOST_CONSOLE_URL",
+        "https://ops.example.test/admin/ui".into(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let host = world.start(&env);
+    host.ready().await;
+    let lead = "+15557661234";
+    host.post_sms(
+        &sid("HO", 1),
+        lead,
+        LANDLORD,
+        "can I talk to a real person please",
+    )
+    .await;
+    world.twilio.wait_for(1, WAIT).await;
+    let storage = world.storage().await;
+    let alert = eventually(WAIT, || async {
+        storage
+            .recent_alerts(50)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.kind == "handoff")
+    })
+    .await
+    .unwrap_or_else(|| panic!("a host handoff alert; log:\n{}", host.logs()));
+    assert_eq!(alert.plugin.as_deref(), Some("landlord-rep"));
+    let link = &alert.fields.iter().find(|(k, _)| k == "link").unwrap().1;
+    assert_eq!(
+        link,
+        &format!(
+            "https://ops.example.test/admin/ui#/conversations/{}",
+            path_id(LANDLORD, lead)
+        )
+    );
+    let t = thread(&host, LANDLORD, lead).await;
+    assert_eq!(
+        t["conversation"]["takeover"]["requested_by_plugin"], true,
+        "{t}"
+    );
+    assert_eq!(t["conversation"]["takeover"]["by"], "plugin landlord-rep");
+
+    host.post_sms(&sid("HO", 2), lead, LANDLORD, "is there parking?")
+        .await;
+    wait_outcome(&host, LANDLORD, lead, "is there parking?", "held_for_staff").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sent_to(&world, lead).len(), 1, "the agent waits for staff");
+
+    // Nobody picked it up within the hour: the agent answers what was held.
+    clock.advance(Duration::from_secs(3_700));
+    let sent = world.twilio.wait_for(2, Duration::from_secs(60)).await;
+    assert!(
+        sent.len() >= 2,
+        "the held text is answered after the timeout; log:\n{}",
+        host.logs()
+    );
+    assert_eq!(sent[1].to, lead);
+    wait_outcome(&host, LANDLORD, lead, "is there parking?", "done").await;
+}
+
+/// Without Twilio credentials texts go to the local sink (printed, delivered-locally,
+/// never sent), and `agenthost chat` talks to an agent through the signed webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_sink_and_chat_show_a_newcomer_the_replies() {
+    use std::io::{Read as _, Write as _};
+    let world = World::new(Setup::Embedded, &[("echo", "echo")]).await;
+    let host = world.start(&[("AGENTHOST_SMS_SINK", "local")]);
+    host.ready().await;
+    let mut chat = std::process::Command::new(env!("CARGO_BIN_EXE_agenthost"))
+        .args(["chat", AGENT_NUMBER, "--from", LEAD])
+        .env_clear()
+        .env("AGENTHOST_LISTEN", format!("127.0.0.1:{}", host.port))
+        .env(
+            "AGENTHOST_ADMIN_LISTEN",
+            format!("127.0.0.1:{}", host.admin_port),
+        )
+        .env(
+            "AGENTHOST_PUBLIC_URL",
+            "https://sms.example.test:8443/hooks",
+        )
+        .env("AGENTHOST_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env(
+            "TWILIO_ACCOUNT_SID",
+            agenthost_twilio::fake::FAKE_ACCOUNT_SID,
+        )
+        .env("TWILIO_AUTH_TOKEN", agenthost_twilio::fake::FAKE_AUTH_TOKEN)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting agenthost chat");
+    let mut stdin = chat.stdin.take().unwrap();
+    stdin.write_all(b"hello there\n").unwrap();
+    drop(stdin);
+    let status = chat.wait().unwrap();
+    let mut out = String::new();
+    chat.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    chat.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("agent> echo: hello there"),
+        "chat output:\n{out}\n{err}"
+    );
+    // Nothing reached Twilio; the console line and the delivery status say where it went.
+    assert!(world.twilio.requests().is_empty());
+    let t = thread(&host, AGENT_NUMBER, LEAD).await;
+    let reply = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .cloned()
+        .unwrap();
+    let delivered = eventually(WAIT, || async {
+        let t = thread(&host, AGENT_NUMBER, LEAD).await;
+        t["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["delivery_status"] == "delivered-locally")
+            .then_some(())
+    })
+    .await;
+    assert!(delivered.is_some(), "{reply}");
+    assert!(
+        host.logs()
+            .contains(&format!("[sms {AGENT_NUMBER} -> {LEAD}] echo: hello there")),
+        "{}",
+        host.logs()
+    );
+}
+
+/// The page is served on the admin listener without a token (it holds no data) under a
+/// strict CSP, never on the public one; the summary counts what the host did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_page_and_live_summary() {
+    let world = World::new(Setup::Embedded, &[("echo", "echo")]).await;
+    let host = world.start(&[]);
+    host.ready().await;
+    let http = reqwest::Client::new();
+    for (path, kind) in [
+        ("/admin/ui", "text/html"),
+        ("/admin/ui/app.js", "text/javascript"),
+        ("/admin/ui/app.css", "text/css"),
+    ] {
+        let r = http.get(host.admin_url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert!(h["content-type"].to_str().unwrap().starts_with(kind));
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+        assert!(!r.text().await.unwrap().is_empty(), "{path} is empty");
+        let public = http.get(host.public_url(path)).send().await.unwrap();
+        assert_eq!(public.status(), 404, "{path} on the public listener");
+    }
+    for n in 0..5 {
+        host.post_sms(&sid("SU", n), LEAD, AGENT_NUMBER, &format!("m{n}"))
+            .await;
+    }
+    world.twilio.wait_for(5, WAIT).await;
+    let (status, s) = host.admin(Method::GET, "/admin/summary", None).await;
+    assert_eq!(status, 200, "{s}");
+    let echo = s["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plugin"] == "echo")
+        .cloned()
+        .unwrap();
+    assert_eq!(echo["active"], sha256_hex(&plugin_bytes("echo")).as_str());
+    assert!(
+        echo["invocations_per_sec"]["ok"].as_f64().unwrap() > 0.0,
+        "{echo}"
+    );
+    assert!(echo["p50_ms"].as_f64().unwrap() > 0.0, "{echo}");
+    assert!(echo["p99_ms"].as_f64().unwrap() >= echo["p50_ms"].as_f64().unwrap());
+    assert_eq!(echo["queue"]["depth"], 0);
+    assert_eq!(s["outbox"]["pending"], 0);
+    // Without a token the data is refused.
+    let r = http
+        .get(host.admin_url("/admin/summary"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+/// The console in headless Chromium (`tests/browser/console.mjs`, Playwright driving
+/// Debian's `chromium`) against the real binary, on a phone and on a laptop: sign in, see
+/// the plugin, roll it back and see the history change, requeue a dead letter and see it
+/// answered, take a conversation over, reply as staff (the fake Twilio receives it),
+/// release. Screenshots of every screen land in `target/console-screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_real_browser_on_a_phone_and_a_laptop() {
+    for viewport in ["phone", "laptop"] {
+        browser_scenario(viewport).await;
+    }
+}
+
+async fn browser_scenario(viewport: &str) {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = repo.join("tests/browser/console.mjs");
+    assert!(
+        repo.join("tests/browser/node_modules/playwright-core")
+            .exists(),
+        "playwright-core missing: run `npm ci --prefix tests/browser` (scripts/test.sh does)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} missing: apt-get install chromium (scripts/test.sh does)"
+    );
+    let artifacts = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo.join("target"))
+        .join("console-screenshots");
+    std::fs::create_dir_all(&artifacts).unwrap();
+
+    let world = World::new(Setup::Embedded, &[("echo", "echo")]).await;
+    let host = world.start(&[
+        ("AGENTHOST_PLUGIN_LIMITS", "echo:attempts=1"),
+        ("AGENTHOST_AUTO_ROLLBACK", "echo:off"),
+    ]);
+    host.ready().await;
+    // A conversation to take over, answered by the good version...
+    host.post_sms(&sid("BR", 1), LEAD, AGENT_NUMBER, "hi there")
+        .await;
+    world.twilio.wait_for(1, WAIT).await;
+    // ...then a bad version, and a lead whose text it dead-letters.
+    let (status, up) = host.upload("echo", plugin_bytes("test-trap")).await;
+    assert_eq!(status, 201, "{up}");
+    let (status, _) = host
+        .admin(
+            Method::POST,
+            "/admin/plugins/echo/activate",
+            Some(json!({ "version": up["version"], "reason": "try the new build" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let unlucky = "+15557659999";
+    host.post_sms(&sid("BR", 2), unlucky, AGENT_NUMBER, "anyone home?")
+        .await;
+    eventually(WAIT, || async {
+        let (_, v) = host.admin(Method::GET, "/admin/dead-letters", None).await;
+        (v["dead_letters"].as_array()?.len() == 1).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("a dead letter; log:\n{}", host.logs()));
+
+    let staff_reply = format!("Hi, this is Sam from the office ({viewport}).");
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            agenthost_twilio::fake::FAKE_ACCOUNT_SID,
+            agenthost_twilio::fake::FAKE_AUTH_TOKEN
+        ))
+    };
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .env("CONSOLE_URL", host.admin_url("/admin/ui"))
+        .env("ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("VIEWPORT", viewport)
+        .env("ARTIFACTS", &artifacts)
+        .env("PLUGIN", "echo")
+        .env("CHROMIUM", &chromium)
+        .env(
+            "TWILIO_MESSAGES_URL",
+            format!(
+                "{}/2010-04-01/Accounts/{}/Messages.json",
+                world.twilio.base_url(),
+                agenthost_twilio::fake::FAKE_ACCOUNT_SID
+            ),
+        )
+        .env("TWILIO_BASIC_AUTH", basic)
+        .env("LEAD", LEAD)
+        .env("STAFF_REPLY", &staff_reply)
+        .output()
+        .await
+        .expect("running node tests/browser/console.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser scenario failed on {viewport}:\n{stdout}\n{stderr}\nhost log:\n{}",
+        host.logs()
+    );
+    // What the browser did, seen from the other side.
+    let sent = world.twilio.requests();
+    assert!(
+        sent.iter()
+            .any(|s| s.to == unlucky && s.body == "echo: anyone home?"),
+        "the requeued dead letter was answered: {sent:?}"
+    );
+    assert_eq!(
+        sent.iter()
+            .filter(|s| s.to == LEAD && s.body == staff_reply)
+            .count(),
+        1,
+        "the staff reply went out once: {sent:?}"
+    );
+    let (_, d) = host.admin(Method::GET, "/admin/plugins/echo", None).await;
+    let actions: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(&actions[..2], ["requeue", "rollback"], "{d}");
+    let t = thread(&host, AGENT_NUMBER, LEAD).await;
+    assert_eq!(t["conversation"]["takeover"], Value::Null, "released: {t}");
+    for shot in [
+        "signin",
+        "rollback",
+        "dead-letters",
+        "requeued-reply",
+        "takeover",
+        "staff-reply",
+        "release",
+        "live",
+        "alerts",
+    ] {
+        let found = std::fs::read_dir(&artifacts)
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(viewport) && name.contains(shot) && name.ends_with(".png")
+            });
+        assert!(
+            found,
+            "no {viewport} screenshot of {shot} in {}",
+            artifacts.display()
+        );
+    }
+}
