@@ -58,7 +58,7 @@ function when(ms) {
   return h('time', { datetime: new Date(ms).toISOString(), title: new Date(ms).toLocaleString() }, d >= 0 ? dur(d) + ' ago' : 'in ' + dur(d));
 }
 const clock = (ms) => new Date(ms).toLocaleTimeString();
-const effectsText = (e) => Object.entries(e).map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`).join(' · ');
+const effectsText = (e) => Object.entries(e).filter(([, v]) => v).map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`).join(' · ') || 'wrote nothing';
 const compact = (v) => { const s = v == null ? '—' : JSON.stringify(v); return s.length > 300 ? s.slice(0, 300) + '…' : s; };
 function uuid() { // randomUUID needs a secure context; the admin listener may be plain http on a private address
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -332,12 +332,15 @@ const SVG = 'http://www.w3.org/2000/svg';
 const svg = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
 function sparkline(points) { // ok (green) and failed (red) per minute, oldest first
   const W = 120, H = 32, n = points.length;
+  // The first point comes once the host has a minute of samples.
+  if (!n) return h('div', { class: 'spark spark-empty', tid: 'sparkline' }, 'chart after the first minute');
   const max = Math.max(1, ...points.map((p) => (p.ok || 0) + (p.failed || 0)));
   const sum = (k) => points.reduce((a, p) => a + (p[k] || 0), 0);
   const label = `last ${n} min: ${sum('ok')} ok, ${sum('failed')} failed (peak ${max}/min)`;
   const el = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', class: 'spark', role: 'img', 'aria-label': label, 'data-testid': 'sparkline' });
   el.append(svg('title', {}));
   el.firstChild.textContent = label;
+
   for (const k of n ? ['ok', 'failed'] : []) {
     const pts = points.map((p, i) => `${n === 1 ? 0 : ((i / (n - 1)) * W).toFixed(1)},${(H - 1 - ((p[k] || 0) / max) * (H - 2)).toFixed(1)}`);
     if (n === 1) pts.push(`${W},${pts[0].split(',')[1]}`);

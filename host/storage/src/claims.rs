@@ -11,7 +11,8 @@
 //! 3. the lease row of its key (the conversation, or `event:<id>`) is inserted, or taken
 //!    over if its holder's lease ran out (an upsert whose update only applies to an
 //!    expired row, so of two concurrent claimers one wins on both backends);
-//! 4. `deliveries` is raised.
+//! 4. `deliveries` is raised (and a hold whose pause ran out is cleared: the plugin
+//!    handles the event now).
 //!
 //! The holder's heartbeat ([`Storage::extend_leases`]) keeps its leases alive while it
 //! works; its commit, retry or dead letter deletes the lease row only if the token still
@@ -172,7 +173,7 @@ impl Storage {
             });
         }
         let counts = sqlx::query(
-            "UPDATE events SET deliveries = deliveries + 1, updated_at = $2 \
+            "UPDATE events SET deliveries = deliveries + 1, updated_at = $2, held = NULL \
              WHERE id = $1 RETURNING deliveries, host_failures",
         )
         .bind(event_id)
