@@ -93,6 +93,8 @@ async fn on_a_fake_clock() -> (World, FakeClock, Host) {
     let clock = world.fake_clock();
     let mut env = clock.env();
     env.push(("AGENTHOST_ROUTES", routes()));
+    // The default window, which these tests are about (the harness opens it all day).
+    env.push(("AGENTHOST_QUIET_HOURS", "09:00-20:00".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let host = world.start(&env);
     host.ready().await;

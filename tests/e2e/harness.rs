@@ -288,6 +288,10 @@ impl Host {
                 "60000".into(),
             ),
             ("AGENTHOST_BRAND_DAILY_SEGMENTS".into(), "10000000".into()),
+            // Quiet hours follow the wall clock: with the default window a follow-up test
+            // would pass or fail by the hour it runs at. Open all day (but the last minute)
+            // here; the compliance tests set the window they test.
+            ("AGENTHOST_QUIET_HOURS".into(), "00:00-23:59".into()),
             ("AGENTHOST_LOG".into(), "info".into()),
         ];
         if let Some(url) = &world.database_url {

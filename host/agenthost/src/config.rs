@@ -159,7 +159,7 @@ pub const VARS: &[Var] = &[
     Var {
         name: "AGENTHOST_ADMIN_TOKENS",
         secret: true,
-        help: "named admin tokens with scopes, name:scope:token;... scope read|deploy|admin, tokens of 16+ characters (every call is audited under the name)",
+        help: "named admin tokens with scopes, name:scope:token;... scope read|staff|deploy|admin, tokens of 16+ characters (every call is audited under the name)",
     },
     Var {
         name: "AGENTHOST_PLUGIN_TRUSTED_KEYS",

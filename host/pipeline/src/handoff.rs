@@ -59,7 +59,10 @@ impl HandoffPolicy {
         }
     }
 
-    /// The host's one `handoff` alert for a plugin's request.
+    /// The host's one `handoff` alert for a plugin's request: the plugin's own fields
+    /// (what staff need: the thread, the channel not to use, ...) followed by the host's
+    /// (`conversation`, `lead`, `paused_for`, `link`), which a plugin field cannot replace.
+    #[allow(clippy::too_many_arguments)]
     pub fn alert(
         &self,
         plugin: &str,
@@ -67,24 +70,31 @@ impl HandoffPolicy {
         conversation_id: &str,
         lead: Option<&str>,
         reason: &str,
+        critical: bool,
+        plugin_fields: &[(String, String)],
     ) -> NewAlert {
+        const HOST_FIELDS: [&str; 4] = ["conversation", "lead", "paused_for", "link"];
         let reason: String = reason.chars().take(500).collect();
-        let mut fields = vec![
-            ("conversation".to_owned(), conversation_id.to_owned()),
-            (
-                "paused_for".to_owned(),
-                format!("{} min, or until released", self.timeout.as_secs() / 60),
-            ),
-        ];
+        let mut fields: Vec<(String, String)> = plugin_fields
+            .iter()
+            .filter(|(k, _)| !HOST_FIELDS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        fields.push(("conversation".to_owned(), conversation_id.to_owned()));
         if let Some(lead) = lead {
             fields.push(("lead".to_owned(), lead.to_owned()));
         }
+        fields.push((
+            "paused_for".to_owned(),
+            format!("{} min, or until released", self.timeout.as_secs() / 60),
+        ));
         if let Some(link) = self.link(conversation_id) {
             fields.push(("link".to_owned(), link));
         }
         NewAlert {
             kind: "handoff".into(),
-            severity: "warning".into(),
+            // Someone has to act: at least a warning (critical only if the plugin may).
+            severity: if critical { "critical" } else { "warning" }.into(),
             plugin: Some(plugin.to_owned()),
             version: Some(version.to_owned()),
             conversation_id: Some(conversation_id.to_owned()),
@@ -128,8 +138,27 @@ mod tests {
             timeout: Duration::from_secs(3600),
             console_url: Some("http://127.0.0.1:8081/admin/ui/".into()),
         };
-        let a = policy.alert("echo", "v1", "+1555|+1666", Some("+1666"), "wants a human");
+        let plugin_fields = vec![
+            ("thread".to_owned(), "lead: hi".to_owned()),
+            ("link".to_owned(), "https://evil.example".to_owned()),
+        ];
+        let a = policy.alert(
+            "echo",
+            "v1",
+            "+1555|+1666",
+            Some("+1666"),
+            "wants a human",
+            false,
+            &plugin_fields,
+        );
         assert_eq!(a.kind, "handoff");
+        assert_eq!(a.severity, "warning");
+        assert_eq!(a.fields[0], ("thread".to_owned(), "lead: hi".to_owned()));
+        assert_eq!(
+            a.fields.iter().filter(|(k, _)| k == "link").count(),
+            1,
+            "the plugin cannot replace the host's link"
+        );
         assert!(
             a.message.starts_with("echo asks for a person"),
             "{}",

@@ -890,7 +890,11 @@ impl Worker {
             alerts: effects
                 .alerts
                 .iter()
-                .filter(|a| !crate::handoff::is_request(plugin.name().as_str(), &a.kind))
+                // A handoff request in a conversation becomes the host's alert below.
+                .filter(|a| {
+                    prepared.scope.conversation_id.is_none()
+                        || !crate::handoff::is_request(plugin.name().as_str(), &a.kind)
+                })
                 .map(|a| NewAlert {
                     kind: a.kind.clone(),
                     severity: serde_json::to_value(a.severity)
@@ -947,10 +951,13 @@ impl Worker {
                         c,
                         prepared.scope.lead.as_deref(),
                         &request.message,
+                        serde_json::to_value(request.severity).is_ok_and(|v| v == "critical"),
+                        &request.fields,
                     ));
                 }
+                // No conversation to pause: the plugin's alert goes out as it raised it.
                 None => {
-                    tracing::warn!(event = %event.id, plugin = plugin_name, "handoff requested outside a conversation; ignored")
+                    tracing::info!(event = %event.id, plugin = plugin_name, "handoff alert outside a conversation: nothing to pause")
                 }
             }
         }

@@ -6,6 +6,7 @@
 mod claims;
 mod commit;
 mod connect;
+mod console;
 mod deploys;
 mod fixtures;
 mod harness;
@@ -86,6 +87,9 @@ on_both_backends! {
     deploys::generation_strictly_increases,
     deploys::concurrent_auto_rollbacks_apply_once,
     deploys::the_signer_is_kept_with_the_version_and_its_history,
+    console::a_takeover_holds_events_at_the_claim_and_at_the_commit,
+    console::a_pause_that_runs_out_hands_held_events_back_in_order,
+    console::discards_and_requeues_are_in_the_deploy_history,
 }
 
 /// Cases for what only PostgreSQL offers.
