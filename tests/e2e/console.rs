@@ -537,7 +537,7 @@ async fn the_local_sink_and_chat_show_a_newcomer_the_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_page_and_live_summary() {
     let world = World::new(Setup::Embedded, &[("echo", "echo")]).await;
-    let host = world.start(&[]);
+    let host = world.start(&[("AGENTHOST_ADMIN_TOKENS", "sam:staff:staff-token-0123456789")]);
     host.ready().await;
     let http = reqwest::Client::new();
     for (path, kind) in [
@@ -591,6 +591,47 @@ async fn the_console_page_and_live_summary() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // A staff token takes conversations over and replies, and deploys nothing.
+    let staff = |method: Method, path: &str, body: Value| {
+        http.request(method, host.admin_url(path))
+            .bearer_auth("staff-token-0123456789")
+            .json(&body)
+            .send()
+    };
+    let id = path_id(AGENT_NUMBER, LEAD);
+    let r = staff(
+        Method::POST,
+        &format!("/admin/conversations/{id}/takeover"),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["takeover"]["by"], "sam");
+    let r = staff(
+        Method::POST,
+        &format!("/admin/conversations/{id}/reply"),
+        json!({ "body": "Sam here", "idempotency_key": "s-1" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202);
+    for path in [
+        "/admin/plugins/echo/rollback",
+        "/admin/plugins/echo/dead-letters/requeue",
+        "/admin/dead-letters/sms:x/discard",
+    ] {
+        let r = staff(Method::POST, path, json!({ "reason": "x" }))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    let t = thread(&host, AGENT_NUMBER, LEAD).await;
+    let last = t["messages"].as_array().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        (last["author"].as_str(), last["staff"].as_str()),
+        (Some("staff"), Some("sam"))
+    );
 }
 
 /// The console in headless Chromium (`tests/browser/console.mjs`, Playwright driving
@@ -630,9 +671,16 @@ async fn browser_scenario(viewport: &str) {
         ("AGENTHOST_AUTO_ROLLBACK", "echo:off"),
     ]);
     host.ready().await;
-    // A conversation to take over, answered by the good version...
-    host.post_sms(&sid("BR", 1), LEAD, AGENT_NUMBER, "hi there")
-        .await;
+    // A conversation to take over, answered by the good version. The lead's text is
+    // markup: shown as text it is harmless; run as HTML, the page's CSP would refuse the
+    // handler and the script fails on the console error.
+    host.post_sms(
+        &sid("BR", 1),
+        LEAD,
+        AGENT_NUMBER,
+        "hi <img src=x onerror=alert(1)><script>alert(2)</script>",
+    )
+    .await;
     world.twilio.wait_for(1, WAIT).await;
     // ...then a bad version, and a lead whose text it dead-letters.
     let (status, up) = host.upload("echo", plugin_bytes("test-trap")).await;
