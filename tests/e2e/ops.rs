@@ -242,6 +242,8 @@ async fn bad_config_fails_fast_naming_the_variable() {
         ("AGENTHOST_ROUTES", "5550001111=echo"),
         ("AGENTHOST_AUTO_ROLLBACK", "rate=2"),
         ("AGENTHOST_ALERT_CHANNELS", "ops=pager:1"),
+        // A typo is not a default: the host names it and what it meant.
+        ("AGENTHOST_QUIET_HOUR", "10:00-18:00"),
     ] {
         let data = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agenthost"))
@@ -274,6 +276,9 @@ async fn bad_config_fails_fast_naming_the_variable() {
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         assert_eq!(status.code(), Some(78), "{var}={value}: {stderr}");
         assert!(stderr.contains(var), "{var}: {stderr}");
+        if var == "AGENTHOST_QUIET_HOUR" {
+            assert!(stderr.contains("did you mean AGENTHOST_QUIET_HOURS?"), "{stderr}");
+        }
     }
     // Missing required Twilio credentials.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_agenthost"))

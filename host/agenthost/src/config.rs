@@ -221,6 +221,47 @@ pub const VARS: &[Var] = &[
 /// Every variable the host reads as (name, secret, help): the host's own `VARS` and
 /// those of the capabilities that parse their own section (LLM gateway, scheduler,
 /// alert delivery).
+/// `AGENTHOST_*` variables read by the tools around the host rather than the host itself
+/// (the CLI's target, the build and test scripts' folders).
+const NOT_HOST_VARS: &[&str] = &[
+    "AGENTHOST_ADMIN_URL",
+    "AGENTHOST_PLUGINS_OUT",
+    "AGENTHOST_TEST_PLUGINS_OUT",
+    "AGENTHOST_PLUGINS_TARGET_DIR",
+    "AGENTHOST_TEST_POSTGRES_URL",
+    "AGENTHOST_BIN",
+    "AGENTHOST_DEPLOY_TOOLS",
+];
+
+/// The `AGENTHOST_*` names among `names` that nothing reads, each as an error naming the
+/// closest variable that exists.
+pub fn unknown_vars(names: impl Iterator<Item = String>) -> Vec<ConfigError> {
+    let known = all_vars();
+    let mut unknown: Vec<String> = names
+        .filter(|n| n.starts_with("AGENTHOST_"))
+        .filter(|n| !known.iter().any(|(k, _, _)| k == n) && !NOT_HOST_VARS.contains(&n.as_str()))
+        .collect();
+    unknown.sort();
+    unknown
+        .into_iter()
+        .map(|name| {
+            let closest = known
+                .iter()
+                .map(|(k, _, _)| (strsim::levenshtein(k, &name), *k))
+                .min()
+                .filter(|(d, _)| *d <= 4)
+                .map(|(_, k)| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            ConfigError {
+                var: "AGENTHOST_*",
+                message: format!(
+                    "{name} is not a variable agenthost reads{closest}; `agenthost check-config` lists every one"
+                ),
+            }
+        })
+        .collect()
+}
+
 pub fn all_vars() -> Vec<(&'static str, bool, &'static str)> {
     VARS.iter()
         .map(|v| (v.name, v.secret, v.help))
@@ -456,8 +497,16 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment. An `AGENTHOST_*` variable the host does not read
+    /// stops it, naming the variable and the closest one it does read: a typo must not
+    /// fall back to a default silently.
     pub fn from_env() -> Result<Config, ConfigError> {
+        if let Some(e) = unknown_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+            .into_iter()
+            .next()
+        {
+            return Err(e);
+        }
         Config::from_lookup(|k| std::env::var(k).ok())
     }
 
@@ -991,6 +1040,53 @@ impl Config {
             out.push_str(&format!("#   {name} overrides: {limits:?}\n"));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod unknown_var_tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_variable_is_named_with_the_one_it_meant() {
+        let errors = unknown_vars(
+            [
+                "AGENTHOST_QUIET_HOUR",
+                "AGENTHOST_QUIET_HOURS",
+                "AGENTHOST_ADMIN_URL",
+                "PATH",
+                "AGENTHOST_NOTHING_LIKE_ANYTHING_AT_ALL",
+            ]
+            .into_iter()
+            .map(String::from),
+        );
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("AGENTHOST_NOTHING_LIKE_ANYTHING_AT_ALL is not"));
+        assert!(!messages[0].contains("did you mean"), "{}", messages[0]);
+        assert!(
+            messages[1].contains("AGENTHOST_QUIET_HOUR is not a variable agenthost reads (did you mean AGENTHOST_QUIET_HOURS?)"),
+            "{}",
+            messages[1]
+        );
+    }
+
+    /// The host refuses variables it does not read, so what the deployment sets must all
+    /// be read (or the pods would not start).
+    #[test]
+    fn every_variable_the_deployment_sets_is_read() {
+        let env = include_str!("../../../deploy/base/env.yaml");
+        let names: Vec<String> = env
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("AGENTHOST_") && w.len() > "AGENTHOST_".len())
+            .map(String::from)
+            .collect();
+        assert!(names.len() > 20, "{names:?}");
+        let unknown: Vec<String> = unknown_vars(names.into_iter())
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
     }
 }
 
