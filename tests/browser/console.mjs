@@ -1,12 +1,17 @@
-// Drives the operator console (/admin/ui) through a deploy rollback, a dead-letter
-// requeue and a staff takeover, on a phone or laptop viewport. Run by the Rust
-// end-to-end tests against the real binary; exits 0 on success, 1 on the first failure
-// (printing the step and the page's status area, with `${VIEWPORT}-failure.png`).
+// Drives the operator console (/admin/ui) through a deploy rollback, an upload, a canary
+// promoted, a shadow rollout aborted, a dead-letter requeue and a staff takeover, on a
+// phone or laptop viewport. Run by the Rust end-to-end tests against the real binary;
+// exits 0 on success, 1 on the first failure (printing the step and the page's status
+// area, with `${VIEWPORT}-failure.png`).
 //
 // Env: CONSOLE_URL, ADMIN_TOKEN, VIEWPORT (phone|laptop), ARTIFACTS, PLUGIN,
-//      TWILIO_MESSAGES_URL, LEAD, STAFF_REPLY; optional CHROMIUM (browser binary) and
-//      TWILIO_BASIC_AUTH (base64 `sid:token`, sent as `Authorization: Basic` to TWILIO_MESSAGES_URL).
-import { mkdirSync } from 'node:fs';
+//      UPLOAD_WASM and UPLOAD_WASM_2 (two new, working versions of PLUGIN: the first is
+//      canaried and promoted, the second shadowed and aborted, so the first serves the
+//      requeue), TWILIO_MESSAGES_URL, LEAD, STAFF_REPLY; optional CHROMIUM (browser
+//      binary) and TWILIO_BASIC_AUTH (base64 `sid:token`, sent as `Authorization: Basic`
+//      to TWILIO_MESSAGES_URL).
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const env = (k) => {
@@ -16,6 +21,11 @@ const env = (k) => {
 };
 const URL_ = env('CONSOLE_URL'), TOKEN = env('ADMIN_TOKEN'), VIEWPORT = env('VIEWPORT'), ARTIFACTS = env('ARTIFACTS');
 const PLUGIN = env('PLUGIN'), TWILIO = env('TWILIO_MESSAGES_URL'), LEAD = env('LEAD'), STAFF_REPLY = env('STAFF_REPLY');
+const UPLOAD = env('UPLOAD_WASM'), UPLOAD_2 = env('UPLOAD_WASM_2');
+// A version id is the sha256 of the component's bytes.
+const versionOf = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const V1 = versionOf(UPLOAD), V2 = versionOf(UPLOAD_2);
+if (V1 === V2) { console.error('console.mjs: UPLOAD_WASM and UPLOAD_WASM_2 are the same component'); process.exit(2); }
 const VIEWPORTS = {
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
   laptop: { viewport: { width: 1280, height: 800 } },
@@ -82,7 +92,49 @@ async function nav(id) {
   await page.waitForLoadState('domcontentloaded');
 }
 const stamp = `${VIEWPORT}-${Date.now()}`;
+// On the plugin screen: the version it shows in `tid`, '' when absent.
+const shownVersion = async (id) => ((await tid(id).count()) ? await tid(id).getAttribute('data-version') : '');
+const versionRow = (v) => page.locator(`[data-testid="version-row"][data-version=${JSON.stringify(v)}]`);
+const rolloutMode = () => tid('rollout-mode').getAttribute('data-mode');
+// Waits until the newest history entry is `action` and names `version`, then checks its reason.
+async function newestHistory(action, version, reason) {
+  const top = tid('history-row').first();
+  await until(async () => (await top.getAttribute('data-action')) === action
+    && (await top.locator(`[data-version=${JSON.stringify(version)}]`).count()) > 0,
+  `the newest history entry is not ${action} of ${version.slice(0, 8)}`);
+  check((await top.textContent()).includes(reason), `the newest ${action} entry does not show "${reason}"`);
+}
+// Uploads `path` (version `version`) through the page's file input, with a note.
+async function upload(path, version, note) {
+  check(await versionRow(version).count() === 0, `version ${version} is already listed`);
+  await tid('upload-file').setInputFiles(path);
+  await tid('upload-submit').click();
+  await tid('confirm-yes').click(); // no note: refused in the dialog
+  await tid('confirm-error').waitFor();
+  await confirm(note);
+  // The host compiles the component before it answers.
+  await until(async () => (await statusText()).includes(`Uploaded: version ${version.slice(0, 8)}`),
+    `no "Uploaded: version ${version.slice(0, 8)}" status`, 30000);
+  await versionRow(version).waitFor();
+  check((await versionRow(version).textContent()).includes(note), 'the new version does not show its note');
+  await newestHistory('upload', version, note);
+}
+// Starts a rollout of `candidate` from the "Start a rollout" form.
+async function startRollout(kind, candidate, percent, reason) {
+  await tid('rollout-kind').selectOption(kind);
+  await tid('rollout-candidate').selectOption(candidate);
+  if (kind === 'canary') await tid('rollout-percent').fill(String(percent));
+  else check(await tid('rollout-percent').isHidden(), `the percent field is shown for a ${kind} rollout`);
+  await tid('rollout-start').click();
+  await confirm(reason);
+  await until(async () => (await statusText()).includes(`${kind} started`), `no "${kind} started" status`);
+  await until(async () => (await rolloutMode()) === kind, `the rollout is not shown as ${kind}`);
+  await newestHistory('rollout', candidate, reason);
+  check(await shownVersion('candidate-version') === candidate, `the candidate shown is ${await shownVersion('candidate-version')}, not ${candidate}`);
+  check((await versionRow(candidate).textContent()).includes('candidate'), 'the candidate version is not marked "candidate"');
+}
 
+let rolledBack = '';
 try {
   await step('signin-refused', async () => {
     await page.goto(URL_);
@@ -121,6 +173,57 @@ try {
     check((await top.textContent()).includes(reason), 'newest history entry does not show the reason');
     const now = await tid('active-version').getAttribute('data-version');
     check(now && now !== active, `active version did not change (still ${active})`);
+    rolledBack = now;
+  });
+
+  await step('upload', async () => {
+    await upload(UPLOAD, V1, `browser test upload ${stamp}`);
+    check(await shownVersion('active-version') === rolledBack, 'an upload changed the active version');
+    check(await rolloutMode() === 'none', 'an upload started a rollout');
+  });
+
+  await step('canary', async () => {
+    await startRollout('canary', V1, 50, `browser test canary ${stamp}`);
+    check((await tid('rollout-mode').textContent()).includes('canary 50%'), `the rollout badge reads "${await tid('rollout-mode').textContent()}"`);
+    check(await shownVersion('active-version') === rolledBack, 'a canary changed the active version');
+    await tid('promote').waitFor();
+    await tid('abort').waitFor();
+  });
+
+  await step('promote', async () => {
+    const reason = `browser test promote ${stamp}`;
+    await tid('promote').click();
+    await confirm(reason);
+    await until(async () => (await statusText()).includes(`Promoted ${V1.slice(0, 8)}`), 'no "Promoted" status');
+    await until(async () => (await shownVersion('active-version')) === V1, `the active version is not ${V1.slice(0, 8)}`);
+    await newestHistory('promote', V1, reason);
+    check(await rolloutMode() === 'none', `the rollout is still ${await rolloutMode()}`);
+    check(await shownVersion('candidate-version') === '', 'a candidate is still shown');
+    check(await shownVersion('previous-version') === rolledBack, `the previous version is not ${rolledBack.slice(0, 8)}`);
+    check(await tid('promote').count() === 0 && await tid('abort').count() === 0, 'promote/abort are offered without a rollout');
+    check((await versionRow(V1).textContent()).includes('active'), 'the promoted version is not marked "active"');
+  });
+
+  await step('upload-second', async () => {
+    await upload(UPLOAD_2, V2, `browser test second upload ${stamp}`);
+  });
+
+  await step('shadow', async () => {
+    await startRollout('shadow', V2, null, `browser test shadow ${stamp}`);
+    check((await tid('rollout-mode').textContent()).trim() === 'shadow', `the rollout badge reads "${await tid('rollout-mode').textContent()}"`);
+    check(await shownVersion('active-version') === V1, 'a shadow rollout changed the active version');
+  });
+
+  await step('shadow-abort', async () => {
+    const reason = `browser test abort ${stamp}`;
+    await tid('abort').click();
+    await confirm(reason);
+    await until(async () => (await statusText()).includes('Rollout aborted'), 'no "Rollout aborted" status');
+    await until(async () => (await rolloutMode()) === 'none', 'the rollout is still shown');
+    await newestHistory('abort', V2, reason);
+    check(await shownVersion('active-version') === V1, `the active version is not ${V1.slice(0, 8)} after the abort`);
+    check(await shownVersion('candidate-version') === '', 'a candidate is still shown');
+    check(await tid('abort').count() === 0, 'abort is still offered');
   });
 
   let dead;

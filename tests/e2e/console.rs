@@ -636,9 +636,11 @@ async fn the_console_page_and_live_summary() {
 
 /// The console in headless Chromium (`tests/browser/console.mjs`, Playwright driving
 /// Debian's `chromium`) against the real binary, on a phone and on a laptop: sign in, see
-/// the plugin, roll it back and see the history change, requeue a dead letter and see it
-/// answered, take a conversation over, reply as staff (the fake Twilio receives it),
-/// release. Screenshots of every screen land in `target/console-screenshots/`.
+/// the plugin, roll it back and see the history change, upload a version through the file
+/// input, canary it and promote it, upload another and shadow it then abort, requeue a
+/// dead letter and see it answered by the promoted version, take a conversation over,
+/// reply as staff (the fake Twilio receives it), release. Screenshots of every screen land
+/// in `target/console-screenshots/`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_a_real_browser_on_a_phone_and_a_laptop() {
     for viewport in ["phone", "laptop"] {
@@ -703,6 +705,32 @@ async fn browser_scenario(viewport: &str) {
     .await
     .unwrap_or_else(|| panic!("a dead letter; log:\n{}", host.logs()));
 
+    // Two new, working echo builds for the page to upload: the first is canaried and
+    // promoted (it then answers the requeued dead letter), the second shadowed and aborted.
+    let uploads: Vec<(std::path::PathBuf, String)> = ["canary", "shadow"]
+        .iter()
+        .map(|tag| {
+            let bytes = variant(plugin_bytes("echo"), &format!("console-{viewport}-{tag}"));
+            let path = world
+                .data
+                .path()
+                .join(format!("echo-{viewport}-{tag}.wasm"));
+            std::fs::write(&path, &bytes).unwrap();
+            (path, sha256_hex(&bytes))
+        })
+        .collect();
+    let (promoted, shadowed) = (uploads[0].1.clone(), uploads[1].1.clone());
+    // Only this run's screenshots count.
+    for e in std::fs::read_dir(&artifacts)
+        .unwrap()
+        .filter_map(Result::ok)
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{viewport}-")) && name.ends_with(".png") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+
     let staff_reply = format!("Hi, this is Sam from the office ({viewport}).");
     let basic = {
         use base64::Engine as _;
@@ -719,6 +747,8 @@ async fn browser_scenario(viewport: &str) {
         .env("VIEWPORT", viewport)
         .env("ARTIFACTS", &artifacts)
         .env("PLUGIN", "echo")
+        .env("UPLOAD_WASM", &uploads[0].0)
+        .env("UPLOAD_WASM_2", &uploads[1].0)
         .env("CHROMIUM", &chromium)
         .env(
             "TWILIO_MESSAGES_URL",
@@ -764,12 +794,78 @@ async fn browser_scenario(viewport: &str) {
         .iter()
         .map(|h| h["action"].as_str().unwrap())
         .collect();
-    assert_eq!(&actions[..2], ["requeue", "rollback"], "{d}");
+    assert_eq!(
+        actions.get(..8),
+        Some(
+            &[
+                "requeue", "abort", "rollout", "upload", "promote", "rollout", "upload", "rollback"
+            ][..]
+        ),
+        "{d}"
+    );
+    let h = &d["history"];
+    // The page rolled back from the trapping build to the good one.
+    let rolled_back = h[7]["to_version"].as_str().unwrap();
+    assert_eq!(rolled_back, sha256_hex(&plugin_bytes("echo")), "{d}");
+    // Requeued onto the promoted version, which stayed active through the shadow's abort.
+    assert_eq!(d["active_version"], promoted.as_str(), "{d}");
+    assert_eq!(d["previous_version"], rolled_back, "{d}");
+    assert_eq!(d["rollout"]["mode"], "none", "{d}");
+    assert_eq!(h[0]["to_version"], promoted.as_str());
+    let from_to = |e: &Value| (e["from_version"].clone(), e["to_version"].clone());
+    assert_eq!(from_to(&h[1]), (json!(shadowed), json!(promoted)), "abort");
+    assert_eq!(h[1]["details"]["mode"], "shadow");
+    assert_eq!(from_to(&h[2]), (json!(promoted), json!(shadowed)), "shadow");
+    assert_eq!(
+        h[2]["details"],
+        json!({ "mode": "shadow", "candidate": shadowed, "percent": 0 })
+    );
+    assert_eq!(from_to(&h[3]), (Value::Null, json!(shadowed)), "upload");
+    assert_eq!(
+        from_to(&h[4]),
+        (json!(rolled_back), json!(promoted)),
+        "promote"
+    );
+    assert_eq!(
+        h[4]["details"],
+        json!({ "mode": "canary", "candidate": promoted, "percent": 50 })
+    );
+    assert_eq!(
+        from_to(&h[5]),
+        (json!(rolled_back), json!(promoted)),
+        "canary"
+    );
+    assert_eq!(
+        h[5]["details"],
+        json!({ "mode": "canary", "candidate": promoted, "percent": 50 })
+    );
+    assert_eq!(from_to(&h[6]), (Value::Null, json!(promoted)), "upload");
+    for (i, what) in [
+        (1, "abort"),
+        (2, "shadow"),
+        (3, "second upload"),
+        (4, "promote"),
+        (5, "canary"),
+        (6, "upload"),
+    ] {
+        let reason = h[i]["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with(&format!("browser test {what} {viewport}-")),
+            "history[{i}] reason {reason:?}"
+        );
+    }
     let t = thread(&host, AGENT_NUMBER, LEAD).await;
     assert_eq!(t["conversation"]["takeover"], Value::Null, "released: {t}");
     for shot in [
+        "signin-refused",
         "signin",
         "rollback",
+        "upload",
+        "canary",
+        "promote",
+        "upload-second",
+        "shadow",
+        "shadow-abort",
         "dead-letters",
         "requeued-reply",
         "takeover",
@@ -778,12 +874,19 @@ async fn browser_scenario(viewport: &str) {
         "live",
         "alerts",
     ] {
+        // `{viewport}-{NN}-{shot}.png`
         let found = std::fs::read_dir(&artifacts)
             .unwrap()
             .filter_map(Result::ok)
             .any(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                name.starts_with(viewport) && name.contains(shot) && name.ends_with(".png")
+                name.strip_prefix(&format!("{viewport}-"))
+                    .and_then(|n| n.split_once('-'))
+                    .is_some_and(|(nn, rest)| {
+                        nn.len() == 2
+                            && nn.bytes().all(|b| b.is_ascii_digit())
+                            && rest == format!("{shot}.png")
+                    })
             });
         assert!(
             found,

@@ -427,11 +427,9 @@ async fn requeue_one(
     let letter = a
         .deployer
         .storage()
-        .dead_letter_details(None, 100_000)
+        .dead_letter_of(&id)
         .await
         .map_err(unavailable)?
-        .into_iter()
-        .find(|d| d.event_id == id)
         .ok_or_else(|| ApiError::NotFound(format!("no dead letter {id:?}")))?;
     let body = body.map(|Json(b)| b).unwrap_or_default();
     requeue_ids(&a, &who, &letter.plugin, vec![id], body).await

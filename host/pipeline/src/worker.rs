@@ -837,7 +837,7 @@ impl Worker {
             .iter()
             .filter(|j| matches!(j, JobEffect::Schedule { .. }))
             .count() as u64;
-        let commit = Commit {
+        let mut commit = Commit {
             event_id: event.id.clone(),
             plugin: report.plugin.to_string(),
             version: report.version.as_str().to_owned(),
@@ -932,9 +932,8 @@ impl Worker {
             conversation_id: event.conversation_id.clone(),
             handoff: None,
         };
-        let mut commit = commit;
         // A handoff request: the conversation paused for a person and the host's one
-        // alert, in this commit (a request outside a conversation is only logged).
+        // alert, in this commit.
         let plugin_name = plugin.name().as_str();
         if let Some(request) = effects
             .alerts

@@ -585,6 +585,17 @@ impl Storage {
         Ok(StaffReplyResult::Queued { created })
     }
 
+    /// One dead letter with its event.
+    pub async fn dead_letter_of(
+        &self,
+        event_id: &str,
+    ) -> Result<Option<DeadLetterDetail>, StorageError> {
+        Ok(self
+            .dead_letters_where("WHERE d.event_id = $2", Some(event_id), 1)
+            .await?
+            .pop())
+    }
+
     /// Dead letters with their event, newest first, of `plugin` when given.
     pub async fn dead_letter_details(
         &self,
@@ -596,6 +607,15 @@ impl Storage {
         } else {
             ""
         };
+        self.dead_letters_where(filter, plugin, max_rows).await
+    }
+
+    async fn dead_letters_where(
+        &self,
+        filter: &str,
+        value: Option<&str>,
+        max_rows: u32,
+    ) -> Result<Vec<DeadLetterDetail>, StorageError> {
         let sql = format!(
             "SELECT d.event_id, d.plugin, d.version, d.attempts, d.outcome, d.message, d.at_ms, \
              e.kind, e.conversation_id, e.payload \
@@ -603,8 +623,8 @@ impl Storage {
              ORDER BY d.at_ms DESC, d.event_id LIMIT $1"
         );
         let mut q = sqlx::query(&sql).bind(limit(max_rows));
-        if let Some(p) = plugin {
-            q = q.bind(p);
+        if let Some(v) = value {
+            q = q.bind(v);
         }
         let rows = q
             .fetch_all(&self.pool)

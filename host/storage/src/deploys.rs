@@ -86,7 +86,7 @@ impl RolloutMode {
 
 impl DeployAction {
     /// Every action, in declaration order.
-    pub const ALL: [DeployAction; 7] = [
+    pub const ALL: [DeployAction; 9] = [
         DeployAction::Upload,
         DeployAction::Activate,
         DeployAction::Rollback,
@@ -94,6 +94,8 @@ impl DeployAction {
         DeployAction::Rollout,
         DeployAction::Promote,
         DeployAction::Abort,
+        DeployAction::Requeue,
+        DeployAction::Discard,
     ];
 }
 

@@ -259,6 +259,8 @@ pub async fn discards_and_requeues_are_in_the_deploy_history(db: &TestDb) -> any
     assert_eq!(details.len(), 1);
     assert_eq!(details[0].conversation_id.as_deref(), Some(CONV));
     assert_eq!(details[0].kind.as_deref(), Some("message"));
+    assert_eq!(db.dead_letter_of("d1").await?, Some(details[0].clone()));
+    assert_eq!(db.dead_letter_of("nope").await?, None);
     assert_eq!(db.dead_letter_counts().await?, [(PLUGIN.to_owned(), 1)]);
     assert_eq!(
         db.discard_dead_letter("d1", "alice", "test traffic", 3_000)
