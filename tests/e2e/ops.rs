@@ -277,7 +277,10 @@ async fn bad_config_fails_fast_naming_the_variable() {
         assert_eq!(status.code(), Some(78), "{var}={value}: {stderr}");
         assert!(stderr.contains(var), "{var}: {stderr}");
         if var == "AGENTHOST_QUIET_HOUR" {
-            assert!(stderr.contains("did you mean AGENTHOST_QUIET_HOURS?"), "{stderr}");
+            assert!(
+                stderr.contains("did you mean AGENTHOST_QUIET_HOURS?"),
+                "{stderr}"
+            );
         }
     }
     // Missing required Twilio credentials.
