@@ -895,3 +895,111 @@ async fn browser_scenario(viewport: &str) {
         );
     }
 }
+
+/// The console's CLI against a running host: search, take over, reply as staff, show the
+/// thread, release; dead letters listed, requeued by plugin and discarded; the summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_from_the_cli() {
+    let world = World::new(Setup::Embedded, &[("echo", "echo")]).await;
+    let host = world.start(&[("AGENTHOST_PLUGIN_LIMITS", "echo:attempts=1")]);
+    host.ready().await;
+    let admin = format!("http://127.0.0.1:{}", host.admin_port);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_agenthost"))
+            .args(args)
+            .env_clear()
+            .env("AGENTHOST_ADMIN_URL", &admin)
+            .env("AGENTHOST_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("USER", "sam")
+            .output()
+            .expect("running agenthost");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stdout}\n{stderr}");
+        stdout
+    };
+    host.post_sms(&sid("CL", 1), LEAD, AGENT_NUMBER, "hello")
+        .await;
+    world.twilio.wait_for(1, WAIT).await;
+    let id = format!("{AGENT_NUMBER}|{LEAD}");
+
+    let found: Value = serde_json::from_str(&cli(&["conversations", "search", "7654321"])).unwrap();
+    assert_eq!(found["conversations"][0]["id"], id.as_str());
+    let t: Value = serde_json::from_str(&cli(&[
+        "conversations",
+        "takeover",
+        &id,
+        "--reason",
+        "wants a call",
+    ]))
+    .unwrap();
+    assert_eq!(t["takeover"]["by"], "admin (cli:sam)");
+    cli(&["conversations", "reply", &id, "Sam from the office here."]);
+    world.twilio.wait_for(2, WAIT).await;
+    assert_eq!(sent_to(&world, LEAD)[1], "Sam from the office here.");
+    let shown = cli(&["conversations", "show", &id]);
+    assert!(shown.contains("taken over by admin (cli:sam)"), "{shown}");
+    assert!(shown.contains("[lead] hello  (done by "), "{shown}");
+    assert!(
+        shown.contains("[staff admin (cli:sam)] Sam from the office here."),
+        "{shown}"
+    );
+    let released: Value = serde_json::from_str(&cli(&["conversations", "release", &id])).unwrap();
+    assert_eq!(released["takeover"], Value::Null);
+
+    // A dead letter, requeued by plugin once the version is fixed, and one discarded.
+    let (_, up) = host.upload("echo", plugin_bytes("test-trap")).await;
+    host.admin(
+        Method::POST,
+        "/admin/plugins/echo/activate",
+        Some(json!({ "version": up["version"] })),
+    )
+    .await;
+    host.post_sms(&sid("CL", 2), "+15557650001", AGENT_NUMBER, "one")
+        .await;
+    host.post_sms(&sid("CL", 3), "+15557650002", AGENT_NUMBER, "two")
+        .await;
+    let listed = eventually(WAIT, || async {
+        let v: Value =
+            serde_json::from_str(&cli(&["dead-letters", "list", "--plugin", "echo"])).ok()?;
+        (v["dead_letters"].as_array()?.len() == 2).then_some(v)
+    })
+    .await
+    .unwrap_or_else(|| panic!("two dead letters; log:\n{}", host.logs()));
+    assert_eq!(listed["dead_letters"][0]["outcome"], "trap");
+    let discard = format!("sms:{}", sid("CL", 3));
+    cli(&[
+        "dead-letters",
+        "discard",
+        &discard,
+        "--reason",
+        "test traffic",
+    ]);
+    cli(&["plugin", "rollback", "echo", "--reason", "traps"]);
+    let requeued: Value = serde_json::from_str(&cli(&[
+        "dead-letters",
+        "requeue",
+        "--plugin",
+        "echo",
+        "--reason",
+        "fixed",
+    ]))
+    .unwrap();
+    assert_eq!(
+        requeued["requeued"],
+        json!([format!("sms:{}", sid("CL", 2))])
+    );
+    let sent = world.twilio.wait_for(3, WAIT).await;
+    assert!(sent.iter().any(|s| s.body == "echo: one"), "{sent:?}");
+    let summary: Value = serde_json::from_str(&cli(&["summary"])).unwrap();
+    assert_eq!(summary["dead_letters"], 0, "{summary}");
+    let alerts: Value = serde_json::from_str(&cli(&["alerts", "--limit", "5"])).unwrap();
+    assert!(
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "dead_letter"),
+        "{alerts}"
+    );
+}
