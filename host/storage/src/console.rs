@@ -163,6 +163,29 @@ fn takeover_of(row: &AnyRow, now_ms: i64) -> Result<Option<Takeover>, sqlx::Erro
     Ok(t.active_at(now_ms).then_some(t))
 }
 
+/// The columns of a [`ConversationSummary`], from `conversations c`.
+fn summary_select() -> String {
+    format!(
+        "SELECT c.id, c.plugin, c.lead_number, c.agent_number, c.last_message_at, \
+         {TAKEOVER_COLUMNS}, \
+         (SELECT m.body FROM messages m WHERE m.conversation_id = c.id \
+          ORDER BY m.id DESC LIMIT 1) AS last_body \
+         FROM conversations c"
+    )
+}
+
+fn summary_row(r: &AnyRow, now_ms: i64) -> Result<ConversationSummary, sqlx::Error> {
+    Ok(ConversationSummary {
+        id: r.try_get("id")?,
+        plugin: r.try_get("plugin")?,
+        lead_number: r.try_get("lead_number")?,
+        agent_number: r.try_get("agent_number")?,
+        last_message_at_ms: r.try_get("last_message_at")?,
+        last_body: r.try_get("last_body")?,
+        takeover: takeover_of(r, now_ms)?,
+    })
+}
+
 /// The conversation's takeover at `now_ms`, read inside a transaction (`FOR SHARE` on
 /// PostgreSQL, so a concurrent takeover waits for this transaction or is seen by it).
 pub(crate) async fn paused_in(
@@ -386,11 +409,8 @@ impl Storage {
             format!("WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
-            "SELECT c.id, c.plugin, c.lead_number, c.agent_number, c.last_message_at, \
-             {TAKEOVER_COLUMNS}, \
-             (SELECT m.body FROM messages m WHERE m.conversation_id = c.id \
-              ORDER BY m.id DESC LIMIT 1) AS last_body \
-             FROM conversations c {filter} ORDER BY c.last_message_at DESC, c.id LIMIT ${}",
+            "{} {filter} ORDER BY c.last_message_at DESC, c.id LIMIT ${}",
+            summary_select(),
             binds.len() + 1
         );
         let mut q = sqlx::query(&sql);
@@ -403,17 +423,7 @@ impl Storage {
             .await
             .map_err(query("search_conversations"))?;
         rows.iter()
-            .map(|r| {
-                Ok(ConversationSummary {
-                    id: r.try_get("id")?,
-                    plugin: r.try_get("plugin")?,
-                    lead_number: r.try_get("lead_number")?,
-                    agent_number: r.try_get("agent_number")?,
-                    last_message_at_ms: r.try_get("last_message_at")?,
-                    last_body: r.try_get("last_body")?,
-                    takeover: takeover_of(r, now_ms)?,
-                })
-            })
+            .map(|r| summary_row(r, now_ms))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(query("search_conversations: decode"))
     }
@@ -424,29 +434,13 @@ impl Storage {
         conversation_id: &str,
         now_ms: i64,
     ) -> Result<Option<ConversationSummary>, StorageError> {
-        let sql = format!(
-            "SELECT c.id, c.plugin, c.lead_number, c.agent_number, c.last_message_at, \
-             {TAKEOVER_COLUMNS}, \
-             (SELECT m.body FROM messages m WHERE m.conversation_id = c.id \
-              ORDER BY m.id DESC LIMIT 1) AS last_body \
-             FROM conversations c WHERE c.id = $1"
-        );
+        let sql = format!("{} WHERE c.id = $1", summary_select());
         sqlx::query(&sql)
             .bind(conversation_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(query("conversation_summary"))?
-            .map(|r| {
-                Ok(ConversationSummary {
-                    id: r.try_get("id")?,
-                    plugin: r.try_get("plugin")?,
-                    lead_number: r.try_get("lead_number")?,
-                    agent_number: r.try_get("agent_number")?,
-                    last_message_at_ms: r.try_get("last_message_at")?,
-                    last_body: r.try_get("last_body")?,
-                    takeover: takeover_of(&r, now_ms)?,
-                })
-            })
+            .map(|r| summary_row(&r, now_ms))
             .transpose()
             .map_err(query("conversation_summary: decode"))
     }
