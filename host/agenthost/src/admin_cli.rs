@@ -431,8 +431,8 @@ pub struct StateArgs {
 pub async fn state(config: &Config, args: StateArgs) -> anyhow::Result<ExitCode> {
     let value = if args.direct {
         let storage = agenthost_storage::Storage::connect(
-            config.database_url.as_ref().map(|s| s.expose()),
-            &config.data_dir,
+            config.storage.database_url.as_ref().map(|s| s.expose()),
+            &config.storage.data_dir,
             2,
         )
         .await
@@ -444,7 +444,7 @@ pub async fn state(config: &Config, args: StateArgs) -> anyhow::Result<ExitCode>
             queue,
             registry: None,
         };
-        source.gather(agenthost_pipeline::now_ms()).await
+        source.gather(agenthost_core::now_ms()).await
     } else {
         let c = Client::new(config, &args.target)?;
         let text = c

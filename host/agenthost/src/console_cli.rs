@@ -314,7 +314,7 @@ pub async fn chat(config: &Config, args: ChatArgs) -> anyhow::Result<ExitCode> {
     let mut client = Client::new(config, &args.target)?;
     if client.token.is_none() {
         // `scripts/run.sh` writes the one-time token of the host it started here.
-        let file = config.data_dir.join("admin-token");
+        let file = config.storage.data_dir.join("admin-token");
         client.token = std::fs::read_to_string(&file)
             .ok()
             .map(|t| t.trim().to_owned());

@@ -75,7 +75,7 @@ fn main() -> ExitCode {
     let config = match config::Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("agenthost: {e}");
+            eprintln!("agenthost: invalid configuration: {e}");
             return ExitCode::from(78); // EX_CONFIG
         }
     };

@@ -61,8 +61,8 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let (caps, _state) = Capabilities::in_memory();
     let runtime = Runtime::new(
         RuntimeConfig {
-            defaults: config.default_limits,
-            ceilings: config.ceilings,
+            defaults: config.runtime.defaults,
+            ceilings: config.runtime.ceilings,
             max_instances: 4,
             cache_dir: None,
         },
@@ -76,7 +76,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // The plugin's operator config and policy, as the host would load them.
     let (plugin_config, policy) =
-        agenthost_pipeline::registry::read_plugin_config(&config.plugin_config_dir, &name)
+        agenthost_runtime::registry::read_plugin_config(&config.deploy.plugin_config_dir, &name)
             .map_err(anyhow::Error::msg)?;
     let plugin = runtime
         .load_with_policy(name.clone(), &bytes, limits, plugin_config, policy)

@@ -14,13 +14,13 @@ use agenthost_api::{
 };
 use agenthost_deploy::{DeployConfig, Deployer};
 use agenthost_pipeline::{
-    ingest::Ingest, leases::LeaseKeeper, outbox::Dispatcher, registry::Registry, routes::Routes,
-    state::StorageState, sweep, worker::Worker,
+    ingest::Ingest, leases::LeaseKeeper, outbox::Dispatcher, routes::Routes, state::StorageState,
+    sweep, worker::Worker,
 };
 use agenthost_queue::{AmqpConfig, AmqpQueue, EmbeddedConfig, EmbeddedQueue, Queue};
-use agenthost_runtime::{Capabilities, Runtime, RuntimeConfig, SystemClock};
+use agenthost_runtime::{Capabilities, Registry, Runtime, SystemClock};
 use agenthost_storage::Storage;
-use agenthost_twilio::{TwilioClient, TwilioConfig};
+use agenthost_twilio::TwilioClient;
 use anyhow::Context;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -37,21 +37,21 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const DEPLOY_POLL: Duration = Duration::from_millis(500);
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    let (account_sid, auth_token) = config.require_twilio()?;
+    let (_, auth_token) = config.require_twilio()?;
     let started = std::time::Instant::now();
-    let started_ms = agenthost_pipeline::now_ms();
+    let started_ms = agenthost_core::now_ms();
 
     let storage = Storage::connect(
-        config.database_url.as_ref().map(|s| s.expose()),
-        &config.data_dir,
-        config.database_max_connections,
+        config.storage.database_url.as_ref().map(|s| s.expose()),
+        &config.storage.data_dir,
+        config.storage.max_connections,
     )
     .await
     .context("connecting to storage")?;
     // On SQLite this process owns the database alone (the embedded default is one
     // process): the data directory's lock says so, and makes a second one fail fast.
     let _owner = match storage.backend() {
-        agenthost_storage::Backend::Sqlite => Some(lock_data_dir(&config.data_dir)?),
+        agenthost_storage::Backend::Sqlite => Some(lock_data_dir(&config.storage.data_dir)?),
         agenthost_storage::Backend::Postgres => None,
     };
     let queue = connect_queue(&config, &storage).await?;
@@ -61,7 +61,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let events = storage.release_all_leases().await?;
         let deliveries = queue.release_all_leases().await?;
         let outbox = storage
-            .expire_outbox_leases(agenthost_pipeline::now_ms())
+            .expire_outbox_leases(agenthost_core::now_ms())
             .await?;
         if events + deliveries + outbox > 0 {
             tracing::warn!(
@@ -111,12 +111,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         budgets: host_view,
     };
     let runtime = Runtime::new(
-        RuntimeConfig {
-            defaults: config.default_limits,
-            ceilings: config.ceilings,
-            max_instances: config.max_instances,
-            cache_dir: Some(config.data_dir.join("compile-cache")),
-        },
+        config
+            .runtime
+            .engine_config(Some(config.storage.data_dir.join("compile-cache"))),
         caps,
     )?;
     let registry = Registry::default();
@@ -126,12 +123,12 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         registry.clone(),
         queue.clone(),
         DeployConfig {
-            config_dir: config.plugin_config_dir.clone(),
-            limits: config.plugin_limits.clone(),
-            rollback: config.auto_rollback.per_plugin.clone(),
-            default_rollback: config.auto_rollback.default,
+            config_dir: config.deploy.plugin_config_dir.clone(),
+            limits: config.runtime.plugin_limits.clone(),
+            rollback: config.deploy.auto_rollback.per_plugin.clone(),
+            default_rollback: config.deploy.auto_rollback.default,
             poll_interval: DEPLOY_POLL,
-            signing: config.signing.clone(),
+            signing: config.deploy.signing.clone(),
         },
     );
     // What the database says is active serves first (a replica starting later joins the
@@ -140,24 +137,21 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .sync()
         .await
         .context("loading the active plugin versions")?;
-    let failures = agenthost_deploy::import_dir(&deployer, &config.plugin_dir).await;
+    let failures = agenthost_deploy::import_dir(&deployer, &config.deploy.plugin_dir).await;
     for (file, why) in &failures {
-        let alert = agenthost_storage::NewAlert {
-            kind: "plugin_load_failed".into(),
-            severity: "critical".into(),
-            plugin: None,
-            version: None,
-            conversation_id: None,
-            message: format!("plugin file {file} was not loaded: {why}"),
-            fields: vec![("file".into(), file.clone())],
-        };
+        let alert = agenthost_core::HostAlert::new(
+            agenthost_core::AlertKind::PluginLoadFailed,
+            agenthost_core::Severity::Critical,
+            format!("plugin file {file} was not loaded: {why}"),
+        )
+        .fields(vec![("file".into(), file.clone())]);
         storage
-            .insert_alert(&alert, agenthost_pipeline::now_ms())
+            .insert_alert(&alert, agenthost_core::now_ms())
             .await?;
     }
     for (number, plugin) in &config.routes {
         storage
-            .upsert_route(number, plugin, agenthost_pipeline::now_ms())
+            .upsert_route(number, plugin, agenthost_core::now_ms())
             .await?;
     }
     let routes = Routes::load(storage.clone()).await?;
@@ -200,7 +194,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
                     let lanes: Vec<(String, u32)> =
                         registry.names().iter().map(|n| (n.to_string(), slots)).collect();
                     if let Err(e) = storage
-                        .worker_heartbeat(&replica, &lanes, agenthost_pipeline::now_ms())
+                        .worker_heartbeat(&replica, &lanes, agenthost_core::now_ms())
                         .await
                     {
                         tracing::warn!(error = %e, "worker heartbeat failed");
@@ -237,13 +231,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         });
-        let twilio = TwilioClient::new(TwilioConfig {
-            api_base: config.twilio.api_base.clone(),
-            account_sid: account_sid.to_owned(),
-            auth_token: auth_token.expose().to_owned(),
-            messaging_service_sid: config.twilio.messaging_service_sid.clone(),
-            timeout: TWILIO_HTTP_TIMEOUT,
-        })?;
+        let twilio = TwilioClient::new(config.twilio.client_config(TWILIO_HTTP_TIMEOUT)?)?;
         let dispatcher = Dispatcher {
             storage: storage.clone(),
             twilio: Arc::new(twilio),
@@ -288,7 +276,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         // Alert delivery runs in one role only: it takes no leases, so a second
         // dispatcher would deliver twice.
         let dispatcher = agenthost_alerts::Dispatcher::from_config(&config.alerts)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {}: {}", e.var, e.message))?;
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let alerts = dispatcher.handle();
         {
             let alerts = alerts.clone();
@@ -314,10 +302,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         tasks.spawn(watch.run(cancel.child_token()));
     }
     tasks.spawn(deployer.clone().run(cancel.child_token()));
-    if config.plugin_watch {
+    if config.deploy.plugin_watch {
         tasks.spawn(agenthost_deploy::watch_dir(
             deployer.clone(),
-            config.plugin_dir.clone(),
+            config.deploy.plugin_dir.clone(),
             cancel.child_token(),
         ));
     }
@@ -450,7 +438,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         public_url = %config.public_url,
         plugins = ?registry.names().iter().map(|n| n.as_str()).collect::<Vec<_>>(),
         database = storage.backend().as_str(),
-        queue = if config.queue_url.is_some() { "rabbitmq" } else { "embedded" },
+        queue = config.queue.kind(),
         startup_ms = started.elapsed().as_millis() as u64,
         "agenthost serving"
     );
@@ -488,10 +476,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 
 /// The queue the configuration names: RabbitMQ, or the embedded queue in `storage`.
 pub async fn connect_queue(config: &Config, storage: &Storage) -> anyhow::Result<Arc<dyn Queue>> {
-    Ok(match &config.queue_url {
+    Ok(match &config.queue.url {
         Some(url) => {
             let amqp = AmqpConfig {
-                prefix: config.queue_prefix.clone(),
+                prefix: config.queue.prefix.clone(),
                 ..AmqpConfig::default()
             };
             Arc::new(
@@ -554,11 +542,7 @@ pub fn build_info(
         git_sha: option_env!("AGENTHOST_GIT_SHA").unwrap_or("unknown"),
         roles: config.roles.to_string(),
         database: storage.backend().as_str(),
-        queue: if config.queue_url.is_some() {
-            "rabbitmq"
-        } else {
-            "embedded"
-        },
+        queue: config.queue.kind(),
         started_at_ms,
     }
 }
@@ -568,46 +552,11 @@ pub fn build_info(
 struct StoredAlerts(Storage);
 
 impl agenthost_llm::AlertSink for StoredAlerts {
-    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
-        self.store(agenthost_storage::NewAlert {
-            kind: kind.to_owned(),
-            severity: severity.to_owned(),
-            plugin: Some(plugin.to_owned()),
-            version: None,
-            conversation_id: None,
-            message,
-            fields: Vec::new(),
-        });
-    }
-
-    fn raise_host(
-        &self,
-        kind: &str,
-        severity: &str,
-        message: String,
-        fields: Vec<(String, String)>,
-    ) {
-        self.store(agenthost_storage::NewAlert {
-            kind: kind.to_owned(),
-            severity: severity.to_owned(),
-            plugin: None,
-            version: None,
-            conversation_id: None,
-            message,
-            fields,
-        });
-    }
-}
-
-impl StoredAlerts {
-    fn store(&self, alert: agenthost_storage::NewAlert) {
+    fn raise(&self, alert: agenthost_core::HostAlert) {
         let storage = self.0.clone();
         // The gateway calls this from inside an invocation; never block it on storage.
         tokio::spawn(async move {
-            if let Err(e) = storage
-                .insert_alert(&alert, agenthost_pipeline::now_ms())
-                .await
-            {
+            if let Err(e) = storage.insert_alert(&alert, agenthost_core::now_ms()).await {
                 tracing::error!(error = %e, kind = %alert.kind, "could not record an LLM alert");
             }
         });

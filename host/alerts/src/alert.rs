@@ -1,46 +1,14 @@
 //! The one [`Alert`] model every channel renders: built once from a stored row (or, for a
-//! direct alert that never touched storage, from a [`NewAlert`]), carrying a count when
+//! direct alert that never touched storage, from a [`HostAlert`]), carrying a count when
 //! identical alerts were coalesced into one delivery.
 
-use std::fmt;
 use std::time::Duration;
 
-use agenthost_storage::{AlertRow, NewAlert};
+use agenthost_core::{HostAlert, human_duration as human};
+use agenthost_storage::AlertRow;
 use serde::Serialize;
 
-/// How urgent an alert is. Unknown stored values read as `Warning`: an alert is never
-/// dropped or mis-shed because its severity was misspelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn parse(text: &str) -> Severity {
-        match text {
-            "info" => Severity::Info,
-            "critical" => Severity::Critical,
-            _ => Severity::Warning,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use agenthost_core::Severity;
 
 /// One alert as delivered: possibly several identical stored rows (`count`) coalesced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,10 +73,10 @@ impl Alert {
 
     /// The alert `alert` describes, raised at `created_at_ms`, not coalesced: what
     /// [`crate::AlertsHandle::raise_direct`] takes when there is no row to read it from.
-    pub fn from_new(alert: &NewAlert, created_at_ms: i64) -> Alert {
+    pub fn from_host(alert: &HostAlert, created_at_ms: i64) -> Alert {
         Alert {
-            kind: alert.kind.clone(),
-            severity: Severity::parse(&alert.severity),
+            kind: alert.kind.as_str().to_owned(),
+            severity: alert.severity,
             plugin: alert.plugin.clone(),
             version: alert.version.clone(),
             conversation_id: alert.conversation_id.clone(),
@@ -161,20 +129,6 @@ impl Alert {
             line(name, value);
         }
         out
-    }
-}
-
-/// `5 min`, `90 s`, `2 h`.
-pub(crate) fn human(window: Duration) -> String {
-    let secs = window.as_secs();
-    if secs >= 3600 && secs.is_multiple_of(3600) {
-        format!("{} h", secs / 3600)
-    } else if secs >= 60 && secs.is_multiple_of(60) {
-        format!("{} min", secs / 60)
-    } else if secs > 0 {
-        format!("{secs} s")
-    } else {
-        format!("{} ms", window.as_millis())
     }
 }
 

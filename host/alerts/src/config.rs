@@ -3,16 +3,9 @@
 //! (the environment in production, a map in tests); every variable read is in [`VARS`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::time::Duration;
 
-/// One environment variable this crate reads.
-#[derive(Debug)]
-pub struct Var {
-    pub name: &'static str,
-    pub secret: bool,
-    pub help: &'static str,
-}
+pub use agenthost_core::{ConfigError, Secret, Var};
 
 pub const CHANNELS_VAR: &str = "AGENTHOST_ALERT_CHANNELS";
 pub const ROUTES_VAR: &str = "AGENTHOST_ALERT_ROUTES";
@@ -93,44 +86,6 @@ pub const VARS: &[Var] = &[
                (default 30)",
     },
 ];
-
-/// A configuration value that is wrong, naming the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}: {message}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(var: &'static str, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            var,
-            message: message.into(),
-        }
-    }
-}
-
-/// A secret value: `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 /// One named channel instance: `ops=discord:123456789` is name `ops`, kind `discord`,
 /// target `123456789`.
@@ -461,6 +416,6 @@ mod tests {
         .unwrap();
         let shown = format!("{config:?} {config:#?}");
         assert!(!shown.contains("super-secret-token-value"), "{shown}");
-        assert!(shown.contains("***"));
+        assert!(shown.contains("<redacted>"));
     }
 }

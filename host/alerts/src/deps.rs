@@ -9,31 +9,28 @@
 //! straight to the dispatcher ([`AlertsHandle::raise_direct`]) when it is not — the alert
 //! that storage is down cannot be a row.
 //!
-//! Error texts in alerts are scrubbed ([`scrub_error`]): any URL in them has its password
-//! masked, and they are cut to [`MAX_ERROR_CHARS`].
+//! Error texts in alerts are scrubbed (`agenthost_core::scrub_error`): any URL in them has
+//! its password masked, and they are cut short.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use agenthost_storage::{NewAlert, Storage, redact_url};
+use agenthost_core::{
+    AlertKind, HostAlert, Severity, human_duration as human, now_ms as epoch_ms, scrub_error,
+};
+use agenthost_storage::Storage;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::alert::{Alert, human};
+use crate::alert::Alert;
 use crate::dispatcher::AlertsHandle;
 
-/// The kind of the alert raised when a dependency has been failing for the threshold.
-pub const DEPENDENCY_DOWN: &str = "dependency_down";
-/// The kind of the alert raised when a dependency alerted as down answers again.
-pub const DEPENDENCY_RESTORED: &str = "dependency_restored";
 /// The name the alert store is watched under.
 pub const STORAGE_DEPENDENCY: &str = "storage";
 /// How often dependencies are checked, unless the threshold is shorter.
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// Longest error text an alert carries.
-pub const MAX_ERROR_CHARS: usize = 300;
 /// Longest writing an alert to storage may take before it is raised directly instead.
 const STORE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -209,7 +206,7 @@ impl DependencyWatch {
 
     /// Stores `alert` and wakes the dispatcher; raises it directly when storage is failing
     /// or does not take it within [`STORE_TIMEOUT`].
-    async fn raise(&self, alert: NewAlert, now_ms: i64, store_failing: bool) {
+    async fn raise(&self, alert: HostAlert, now_ms: i64, store_failing: bool) {
         if !store_failing {
             match tokio::time::timeout(STORE_TIMEOUT, self.storage.insert_alert(&alert, now_ms))
                 .await
@@ -226,7 +223,7 @@ impl DependencyWatch {
                 }
             }
         }
-        self.alerts.raise_direct(Alert::from_new(&alert, now_ms));
+        self.alerts.raise_direct(Alert::from_host(&alert, now_ms));
     }
 }
 
@@ -307,13 +304,13 @@ impl Health {
 }
 
 impl Change {
-    fn alert(&self, dependency: &str, down_after: Duration) -> NewAlert {
+    fn alert(&self, dependency: &str, down_after: Duration) -> HostAlert {
         // The message is the same for every outage of one dependency, so repeats within
         // the coalescing window go out once with a count; what varies is in the fields.
         let (kind, severity, message, mut fields) = match self {
             Change::Down { since_ms, error } => (
-                DEPENDENCY_DOWN,
-                "critical",
+                AlertKind::DependencyDown,
+                Severity::Critical,
                 format!(
                     "dependency {dependency} is down: failing for at least {}",
                     human(down_after)
@@ -324,66 +321,19 @@ impl Change {
                 ],
             ),
             Change::Restored { since_ms, outage } => (
-                DEPENDENCY_RESTORED,
-                "info",
+                AlertKind::DependencyRestored,
+                Severity::Info,
                 format!("dependency {dependency} is back"),
                 vec![
                     ("since_ms".to_owned(), since_ms.to_string()),
-                    ("outage".to_owned(), human_outage(*outage)),
+                    ("outage".to_owned(), human(*outage)),
                     ("outage_ms".to_owned(), outage.as_millis().to_string()),
                 ],
             ),
         };
         fields.insert(0, ("dependency".to_owned(), dependency.to_owned()));
-        NewAlert {
-            kind: kind.to_owned(),
-            severity: severity.to_owned(),
-            plugin: None,
-            version: None,
-            conversation_id: None,
-            message,
-            fields,
-        }
+        HostAlert::new(kind, severity, message).fields(fields)
     }
-}
-
-/// `2 min 5 s`, `42 s`, `800 ms`.
-fn human_outage(outage: Duration) -> String {
-    let secs = outage.as_secs();
-    match secs {
-        0 => format!("{} ms", outage.as_millis()),
-        1..60 => format!("{secs} s"),
-        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
-        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
-    }
-}
-
-/// `text` safe for an alert: every URL in it with its password masked
-/// ([`redact_url`]), cut to [`MAX_ERROR_CHARS`] characters.
-pub fn scrub_error(text: &str) -> String {
-    let redacted: Vec<String> = text
-        .split(' ')
-        .map(|word| {
-            if word.contains("://") {
-                redact_url(word)
-            } else {
-                word.to_owned()
-            }
-        })
-        .collect();
-    let redacted = redacted.join(" ");
-    if redacted.chars().count() <= MAX_ERROR_CHARS {
-        return redacted;
-    }
-    let mut cut: String = redacted.chars().take(MAX_ERROR_CHARS - 1).collect();
-    cut.push('…');
-    cut
-}
-
-fn epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -515,14 +465,6 @@ mod tests {
                 ("outage_ms".to_owned(), "125500".to_owned()),
             ]
         );
-    }
-
-    #[test]
-    fn long_errors_are_cut() {
-        let error = scrub_error(&"x".repeat(5_000));
-        assert_eq!(error.chars().count(), MAX_ERROR_CHARS);
-        assert!(error.ends_with('…'));
-        assert_eq!(scrub_error("short"), "short");
     }
 
     #[tokio::test]

@@ -30,13 +30,12 @@
 //! and the workers and only reads/marks alert rows, so a slow channel never slows the
 //! message path.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use agenthost_core::Backoff;
 use agenthost_storage::{AlertRow, AlertStatus, Storage};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
@@ -528,7 +527,7 @@ impl State {
                 if !self.open.contains_key(&key) {
                     alert.message = format!(
                         "plugin {plugin} raised more than {PLUGIN_ALERTS_PER_WINDOW} alerts within {}; this delivery stands for the rest of them (the first: {})",
-                        crate::alert::human(window),
+                        agenthost_core::human_duration(window),
                         alert.message
                     );
                     alert.kind = format!("plugin.{plugin}.alert_flood");
@@ -744,15 +743,7 @@ impl State {
 /// `min(cap, base × 2^failures)`, jittered down by up to half so that lanes recovering
 /// together don't retry in step.
 fn backoff(settings: &Settings, failures: u32) -> Duration {
-    let factor = 1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX);
-    let ceiling = settings
-        .retry_base
-        .saturating_mul(factor)
-        .min(settings.retry_cap);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u32(failures);
-    let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
-    ceiling.mul_f64(1.0 - fraction / 2.0)
+    Backoff::half(settings.retry_base, settings.retry_cap).delay(failures, None)
 }
 
 #[cfg(test)]

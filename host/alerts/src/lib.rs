@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! - `alert`      — [`Alert`], the one model every channel renders, built once from a row
-//!   (or from a [`agenthost_storage::NewAlert`] for a direct alert).
+//!   (or from an [`agenthost_core::HostAlert`] for a direct alert).
 //! - `channel`    — the [`AlertChannel`] trait, [`ChannelError`], the [`ChannelRegistry`]
 //!   of channel kinds and the [`Router`] (named instances + kind → channel routes).
 //! - `channels`   — the built-in kinds: `discord`, `webhook`, `log`.
@@ -57,8 +57,7 @@ pub use config::{
     Var,
 };
 pub use deps::{
-    DEFAULT_CHECK_INTERVAL, DEPENDENCY_DOWN, DEPENDENCY_RESTORED, DependencyCheck, DependencyWatch,
-    MAX_ERROR_CHARS, STORAGE_DEPENDENCY, check_fn, scrub_error,
+    DEFAULT_CHECK_INTERVAL, DependencyCheck, DependencyWatch, STORAGE_DEPENDENCY, check_fn,
 };
 pub use dispatcher::{AlertsHandle, Dispatcher, MAX_DIRECT, MAX_WORKING_ROWS, SEND_TIMEOUT};
 pub use metrics::{AlertMetrics, ChannelCounts, MetricsSnapshot};

@@ -1,8 +1,8 @@
 //! Delivery counters: per channel (sent, failed, retried) and overall (coalesced, shed,
 //! unrouted, direct), readable as a snapshot or in the Prometheus text format.
 
+use agenthost_core::prom;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Counters of one channel instance.
@@ -77,15 +77,10 @@ impl AlertMetrics {
             ),
         ];
         for (name, help, get) in per_channel {
-            let _ = writeln!(out, "# HELP agenthost_alerts_{name}_total {help}");
-            let _ = writeln!(out, "# TYPE agenthost_alerts_{name}_total counter");
+            let metric = format!("agenthost_alerts_{name}_total");
+            prom::header(&mut out, &metric, help, "counter");
             for (channel, counts) in &s.channels {
-                let _ = writeln!(
-                    out,
-                    "agenthost_alerts_{name}_total{{channel=\"{}\"}} {}",
-                    escape(channel),
-                    get(counts)
-                );
+                prom::sample(&mut out, &metric, &[("channel", channel)], get(counts));
             }
         }
         for (name, help, kind, value) in [
@@ -126,9 +121,9 @@ impl AlertMetrics {
                 s.direct_dropped,
             ),
         ] {
-            let _ = writeln!(out, "# HELP agenthost_alerts_{name} {help}");
-            let _ = writeln!(out, "# TYPE agenthost_alerts_{name} {kind}");
-            let _ = writeln!(out, "agenthost_alerts_{name} {value}");
+            let metric = format!("agenthost_alerts_{name}");
+            prom::header(&mut out, &metric, help, kind);
+            prom::sample(&mut out, &metric, &[], value);
         }
         out
     }
@@ -136,13 +131,6 @@ impl AlertMetrics {
 
 /// A per-channel counter: name, help text, how to read it.
 type PerChannel = (&'static str, &'static str, fn(&ChannelCounts) -> u64);
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
 
 #[cfg(test)]
 mod tests {

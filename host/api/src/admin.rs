@@ -154,7 +154,7 @@ async fn openapi() -> Response {
 /// The deployment record: Markdown (what `DEPLOYMENT_STATE.md` holds) unless the caller
 /// asks for JSON.
 async fn show_state(State(a): State<Admin>, headers: axum::http::HeaderMap) -> Response {
-    let state = a.state.gather(agenthost_pipeline::now_ms()).await;
+    let state = a.state.gather(agenthost_core::now_ms()).await;
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -268,7 +268,7 @@ async fn require_token(
         );
         async move {
             let row = agenthost_storage::NewAudit {
-                at_ms: agenthost_pipeline::now_ms(),
+                at_ms: agenthost_core::now_ms(),
                 actor: actor.as_deref(),
                 scope,
                 method: method.as_str(),

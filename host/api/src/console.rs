@@ -76,7 +76,7 @@ impl LiveSummary {
     /// Samples every [`SAMPLE_EVERY`] until `cancel`.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         loop {
-            self.sample(agenthost_pipeline::now_ms());
+            self.sample(agenthost_core::now_ms());
             tokio::select! {
                 _ = tokio::time::sleep(SAMPLE_EVERY) => {}
                 _ = cancel.cancelled() => break,
@@ -232,7 +232,7 @@ fn unavailable(e: StorageError) -> ApiError {
 }
 
 async fn summary(State(a): State<Admin>) -> Result<Json<Value>, ApiError> {
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     let storage = a.deployer.storage();
     let deployments = storage.deployments().await.map_err(unavailable)?;
     let depths = storage.lane_depths().await.map_err(unavailable)?;
@@ -410,7 +410,7 @@ async fn requeue_ids(
                 Some(&version),
                 &who.recorded(body.actor.as_deref()),
                 body.reason.as_deref(),
-                agenthost_pipeline::now_ms(),
+                agenthost_core::now_ms(),
             )
             .await
             .map_err(unavailable)?;
@@ -480,7 +480,7 @@ async fn discard(
             &id,
             &who.recorded(body.actor.as_deref()),
             &reason,
-            agenthost_pipeline::now_ms(),
+            agenthost_core::now_ms(),
         )
         .await
         .map_err(unavailable)?
@@ -514,7 +514,7 @@ async fn conversations(
             number,
             q.agent.as_deref(),
             q.limit.unwrap_or(50).clamp(1, 500),
-            agenthost_pipeline::now_ms(),
+            agenthost_core::now_ms(),
         )
         .await
         .map_err(unavailable)?;
@@ -559,7 +559,7 @@ fn message_json(m: &ThreadMessage) -> Value {
 
 async fn thread(State(a): State<Admin>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let storage = a.deployer.storage();
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     let c = storage
         .conversation_summary(&id, now)
         .await
@@ -597,7 +597,7 @@ async fn takeover(
     body: Option<Json<TakeoverBody>>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     let t = Takeover {
         by: who.recorded(body.actor.as_deref()),
         reason: body.reason.map(|r| r.chars().take(500).collect()),
@@ -628,7 +628,7 @@ async fn release(
     body: Option<Json<ReleaseBody>>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     let after = i64::try_from(body.after_ms.unwrap_or(0)).unwrap_or(i64::MAX);
     let left = a
         .deployer
@@ -676,7 +676,7 @@ async fn reply(
         ));
     }
     let storage = a.deployer.storage();
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     let c = storage
         .conversation_summary(&id, now)
         .await

@@ -4,10 +4,11 @@
 //! gateway, scheduler, alert delivery) renders its own section, handed in as `sources`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agenthost_core::prom;
 use agenthost_queue::Queue;
 use agenthost_storage::Storage;
 use axum::Router;
@@ -39,13 +40,22 @@ impl HttpCounters {
     }
 
     fn render(&self, out: &mut String) {
-        out.push_str("# HELP agenthost_http_requests_total HTTP requests by route, method and status.\n# TYPE agenthost_http_requests_total counter\n");
+        let name = "agenthost_http_requests_total";
+        prom::header(
+            out,
+            name,
+            "HTTP requests by route, method and status.",
+            "counter",
+        );
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         for ((route, method, status), n) in counts.iter() {
-            let _ = writeln!(
-                out,
-                "agenthost_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
-            );
+            let status = status.to_string();
+            let labels = [
+                ("route", route.as_str()),
+                ("method", method),
+                ("status", &status),
+            ];
+            prom::sample(out, name, &labels, n);
         }
     }
 }
@@ -85,12 +95,15 @@ pub fn router(state: Metrics) -> Router {
 
 async fn metrics(State(m): State<Metrics>) -> impl IntoResponse {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP agenthost_build_info The running build.\n# TYPE agenthost_build_info gauge\nagenthost_build_info{{version=\"{}\",git_sha=\"{}\"}} 1",
-        m.version,
-        option_env!("AGENTHOST_GIT_SHA").unwrap_or("unknown"),
+    prom::header(
+        &mut out,
+        "agenthost_build_info",
+        "The running build.",
+        "gauge",
     );
+    let sha = option_env!("AGENTHOST_GIT_SHA").unwrap_or("unknown");
+    let build = [("version", m.version), ("git_sha", sha)];
+    prom::sample(&mut out, "agenthost_build_info", &build, 1);
     out.push_str("# HELP agenthost_queue_depth Messages ready for delivery per lane.\n# TYPE agenthost_queue_depth gauge\n");
     let mut dead = String::from(
         "# HELP agenthost_queue_dead_depth Dead-lettered messages kept per lane.\n# TYPE agenthost_queue_dead_depth gauge\n",
@@ -98,24 +111,32 @@ async fn metrics(State(m): State<Metrics>) -> impl IntoResponse {
     for lane in (m.lanes)() {
         match tokio::time::timeout(GAUGE_TIMEOUT, m.queue.depth(&lane)).await {
             Ok(Ok(n)) => {
-                let _ = writeln!(out, "agenthost_queue_depth{{lane=\"{lane}\"}} {n}");
+                prom::sample(&mut out, "agenthost_queue_depth", &[("lane", &lane)], n);
             }
             _ => {
-                let _ = writeln!(
-                    out,
-                    "# agenthost_queue_depth{{lane=\"{lane}\"}} unavailable"
+                out.push_str("# ");
+                prom::sample(
+                    &mut out,
+                    "agenthost_queue_depth",
+                    &[("lane", &lane)],
+                    "unavailable",
                 );
             }
         }
         if let Ok(Ok(n)) = tokio::time::timeout(GAUGE_TIMEOUT, m.queue.dead_depth(&lane)).await {
-            let _ = writeln!(dead, "agenthost_queue_dead_depth{{lane=\"{lane}\"}} {n}");
+            prom::sample(
+                &mut dead,
+                "agenthost_queue_dead_depth",
+                &[("lane", &lane)],
+                n,
+            );
         }
     }
     out.push_str(&dead);
     out.push_str("# HELP agenthost_outbox_pending Outbound SMS committed and not yet sent.\n# TYPE agenthost_outbox_pending gauge\n");
     match tokio::time::timeout(GAUGE_TIMEOUT, m.storage.outbox_pending_count()).await {
         Ok(Ok(n)) => {
-            let _ = writeln!(out, "agenthost_outbox_pending {n}");
+            prom::sample(&mut out, "agenthost_outbox_pending", &[], n);
         }
         _ => out.push_str("# agenthost_outbox_pending unavailable\n"),
     }

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agenthost_pipeline::registry::Registry;
 use agenthost_queue::Queue;
 use agenthost_runtime::CronJob;
+use agenthost_runtime::Registry;
 use agenthost_storage::Storage;
 use serde_json::{Value, json};
 

@@ -156,7 +156,7 @@ async fn inbound(s: &TwilioIngress, params: Vec<(String, String)>) -> Result<Res
         .plugin_for(&to)
         .await
         .map_err(|e| ApiError::Unavailable(format!("route lookup failed: {e}")))?;
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     let conversation_id = agenthost_pipeline::conversation_id(&to, &from);
     let consent = agenthost_compliance::classify(&body_text);
     let host_text = match consent {
@@ -278,7 +278,7 @@ async fn status_callback(
         sid,
         status,
         field("ErrorCode"),
-        agenthost_pipeline::now_ms(),
+        agenthost_core::now_ms(),
     )
     .await
     .map_err(|e| ApiError::Unavailable(format!("could not record the status: {e}")))?;

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use agenthost_pipeline::registry::{Registry, Rollout, RolloutKind};
+use agenthost_core::{AlertKind, HostAlert, Severity};
 use agenthost_queue::{Queue, QueueMessage};
+use agenthost_runtime::registry::{Registry, Rollout, RolloutKind};
 use agenthost_runtime::{LoadError, Plugin, PluginName, RequestedLimits, Runtime, VersionId};
 use agenthost_storage::{
-    DeployError as StoreError, Deployment, NewAlert, NewPluginVersion, PluginVersionMeta,
-    RolloutMode, Storage, StorageError,
+    DeployError as StoreError, Deployment, NewPluginVersion, PluginVersionMeta, RolloutMode,
+    Storage, StorageError,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -199,21 +200,21 @@ impl Deployer {
     ) {
         let version = VersionId::of_bytes(bytes);
         let version = version.as_str();
-        let alert = NewAlert {
-            kind: "plugin_signature_refused".into(),
-            severity: "critical".into(),
-            plugin: Some(plugin.to_owned()),
-            version: Some(version.to_owned()),
-            conversation_id: None,
-            message: format!(
-                "an upload of plugin {plugin} by {actor} was refused: {why}. Nothing changed; if nobody on the team sent it, revoke that admin token."
-            ),
-            fields: vec![("actor".into(), actor.to_owned())],
-        };
+        let message = format!(
+            "an upload of plugin {plugin} by {actor} was refused: {why}. Nothing changed; if nobody on the team sent it, revoke that admin token."
+        );
+        let alert = HostAlert::new(
+            AlertKind::PluginSignatureRefused,
+            Severity::Critical,
+            message,
+        )
+        .plugin(plugin.to_owned())
+        .version(version.to_owned())
+        .fields(vec![("actor".into(), actor.to_owned())]);
         if let Err(e) = self
             .inner
             .storage
-            .insert_alert(&alert, agenthost_pipeline::now_ms())
+            .insert_alert(&alert, agenthost_core::now_ms())
             .await
         {
             tracing::error!(error = %e, "could not record the refused-signature alert");
@@ -284,7 +285,7 @@ impl Deployer {
                     note: note.map(str::to_owned),
                     signed_by: signed_by.clone(),
                 },
-                agenthost_pipeline::now_ms(),
+                agenthost_core::now_ms(),
             )
             .await?;
         tracing::info!(plugin = %name, version = %version, actor, created, signed_by = ?signed_by, "plugin version uploaded");
@@ -308,7 +309,7 @@ impl Deployer {
         let d = self
             .inner
             .storage
-            .activate_version(name, &version, actor, reason, agenthost_pipeline::now_ms())
+            .activate_version(name, &version, actor, reason, agenthost_core::now_ms())
             .await?;
         tracing::info!(plugin = name, version = %version, actor, reason, "plugin version activated");
         self.sync().await?;
@@ -332,7 +333,7 @@ impl Deployer {
                 None,
                 false,
                 None,
-                agenthost_pipeline::now_ms(),
+                agenthost_core::now_ms(),
             )
             .await?;
         tracing::warn!(plugin = name, to = ?d.active_version, actor, reason, "plugin rolled back");
@@ -370,7 +371,7 @@ impl Deployer {
                 percent,
                 actor,
                 reason,
-                agenthost_pipeline::now_ms(),
+                agenthost_core::now_ms(),
             )
             .await?;
         tracing::info!(plugin = name, mode = mode.as_str(), candidate = ?candidate, percent, actor, "rollout changed");
@@ -388,7 +389,7 @@ impl Deployer {
         let d = self
             .inner
             .storage
-            .promote_candidate(name, actor, reason, agenthost_pipeline::now_ms())
+            .promote_candidate(name, actor, reason, agenthost_core::now_ms())
             .await?;
         tracing::info!(plugin = name, version = ?d.active_version, actor, "candidate promoted");
         self.sync().await?;
@@ -491,7 +492,7 @@ impl Deployer {
 
     async fn load(&self, name: &PluginName, bytes: &[u8]) -> Result<Plugin, DeployError> {
         let (config, policy) =
-            agenthost_pipeline::registry::read_plugin_config(&self.inner.config.config_dir, name)
+            agenthost_runtime::registry::read_plugin_config(&self.inner.config.config_dir, name)
                 .map_err(|e| DeployError::Invalid(format!("plugin config: {e}")))?;
         let overrides = self
             .inner
@@ -575,7 +576,7 @@ impl Deployer {
 
     /// Rolls back (or aborts a canary) as the watch decided, once across replicas.
     async fn act_on(&self, t: Trigger) {
-        let now = agenthost_pipeline::now_ms();
+        let now = agenthost_core::now_ms();
         let storage = &self.inner.storage;
         let evidence = t.evidence.to_string();
         let (result, what) = match t.kind {
@@ -622,28 +623,27 @@ impl Deployer {
         match result {
             Ok(d) => {
                 tracing::error!(plugin = %t.plugin, bad = %t.bad_version, restored = ?d.active_version, evidence = %evidence, "automatic {what}");
-                let alert = NewAlert {
-                    kind: "auto_rollback".into(),
-                    severity: "critical".into(),
-                    plugin: Some(t.plugin.clone()),
-                    version: Some(t.bad_version.clone()),
-                    conversation_id: None,
-                    message: format!(
+                let alert = HostAlert::new(
+                    AlertKind::AutoRollback,
+                    Severity::Critical,
+                    format!(
                         "plugin {} {what} automatically: version {} → {}; {}",
                         t.plugin,
                         short(&t.bad_version),
                         d.active_version.as_deref().map_or("none", short),
                         t.summary
                     ),
-                    fields: vec![
-                        ("bad_version".into(), t.bad_version.clone()),
-                        (
-                            "restored_version".into(),
-                            d.active_version.clone().unwrap_or_default(),
-                        ),
-                        ("evidence".into(), evidence.clone()),
-                    ],
-                };
+                )
+                .plugin(t.plugin.clone())
+                .version(t.bad_version.clone())
+                .fields(vec![
+                    ("bad_version".into(), t.bad_version.clone()),
+                    (
+                        "restored_version".into(),
+                        d.active_version.clone().unwrap_or_default(),
+                    ),
+                    ("evidence".into(), evidence.clone()),
+                ]);
                 if let Err(e) = storage.insert_alert(&alert, now).await {
                     tracing::error!(error = %e, "could not record the automatic-rollback alert");
                 }
@@ -700,7 +700,7 @@ impl Deployer {
         let mut requeued = Vec::new();
         for id in event_ids {
             match storage
-                .requeue_event_onto(id, version, agenthost_pipeline::now_ms())
+                .requeue_event_onto(id, version, agenthost_core::now_ms())
                 .await
             {
                 Ok(true) => requeued.push(QueueMessage::new(id.clone())),

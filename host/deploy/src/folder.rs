@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use agenthost_storage::NewAlert;
+use agenthost_core::{AlertKind, HostAlert, Severity};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -179,21 +179,21 @@ pub async fn watch_dir(deployer: Deployer, dir: PathBuf, cancel: CancellationTok
 async fn refused(deployer: &Deployer, path: &Path, why: &str) {
     tracing::error!(file = %path.display(), error = %why, "plugin file refused; the previous version keeps serving");
     let plugin = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned);
-    let alert = NewAlert {
-        kind: "plugin_upload_rejected".into(),
-        severity: "critical".into(),
+    let alert = HostAlert {
         plugin,
-        version: None,
-        conversation_id: None,
-        message: format!(
-            "plugin file {} was refused; the previous version keeps serving: {why}",
-            path.display()
-        ),
-        fields: vec![("file".into(), path.display().to_string())],
+        ..HostAlert::new(
+            AlertKind::PluginUploadRejected,
+            Severity::Critical,
+            format!(
+                "plugin file {} was refused; the previous version keeps serving: {why}",
+                path.display()
+            ),
+        )
+        .field("file", path.display().to_string())
     };
     if let Err(e) = deployer
         .storage()
-        .insert_alert(&alert, agenthost_pipeline::now_ms())
+        .insert_alert(&alert, agenthost_core::now_ms())
         .await
     {
         tracing::error!(error = %e, "could not record the refused-plugin alert");

@@ -5,7 +5,7 @@
 //! - `deployer` — [`Deployer`]: upload (validate by loading: a component of our world
 //!   that compiles and answers `describe` within its limits; stored content-addressed),
 //!   activate, rollback, canary/shadow rollouts, and `sync`, which installs into the
-//!   [`Registry`](agenthost_pipeline::registry::Registry) whatever the database says is
+//!   [`Registry`](agenthost_runtime::Registry) whatever the database says is
 //!   active — on this replica at once, on others via PostgreSQL LISTEN/NOTIFY and a poll.
 //! - `watch`    — [`OutcomeWatch`]: per-version outcome counts; a new version (or canary
 //!   candidate) failing past its plugin's threshold is rolled back (aborted) by itself,
@@ -21,11 +21,13 @@
 
 mod deployer;
 mod folder;
+mod settings;
 pub mod signing;
 mod watch;
 
 pub use deployer::{DeployConfig, DeployError, Deployer, Uploaded, resolve_version};
 pub use folder::{import_dir, watch_dir};
+pub use settings::{AutoRollback, DeploySettings, VARS};
 pub use watch::{OutcomeWatch, RollbackPolicy};
 
 /// The WIT world every uploaded component must implement, as recorded with each version.

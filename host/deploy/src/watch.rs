@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use agenthost_pipeline::worker::InvocationObserver;
+use agenthost_runtime::InvocationObserver;
 use agenthost_runtime::{InvocationReport, PluginName};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -123,7 +123,7 @@ impl OutcomeWatch {
         }
         let since_ms = match &old {
             Some(t) if !changed && !canary_changed => t.since_ms,
-            _ => agenthost_pipeline::now_ms(),
+            _ => agenthost_core::now_ms(),
         };
         // A version activated again (by an operator) is judged afresh.
         let mut fired = old.map(|t| t.fired).unwrap_or_default();

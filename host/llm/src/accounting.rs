@@ -4,34 +4,17 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use agenthost_core::HostAlert;
 use agenthost_runtime::Clock;
 
 /// Milliseconds in a UTC day (Unix time has no leap seconds).
 pub const MS_PER_DAY: u64 = 86_400_000;
-/// The alert kind raised when a plugin's budget runs out.
-pub const BUDGET_ALERT_KIND: &str = "llm_budget_exhausted";
-/// Its severity.
-pub const BUDGET_ALERT_SEVERITY: &str = "warning";
-/// The alert kind raised when a provider's circuit breaker opens (`dependency: llm:<provider>`).
-pub const DEPENDENCY_DOWN_KIND: &str = "dependency_down";
-/// The alert kind raised when that breaker closes again.
-pub const DEPENDENCY_RESTORED_KIND: &str = "dependency_restored";
-
 /// Where the gateway raises alerts; the host wires it to its alert store. Called from
-/// inside invocations: implementations must not block.
+/// inside invocations: implementations must not block. The gateway raises
+/// `llm_budget_exhausted` about a plugin, and `dependency_down` / `dependency_restored`
+/// (`dependency: llm:<provider>`) when a provider's breaker opens or closes.
 pub trait AlertSink: Send + Sync + 'static {
-    /// An alert about one plugin (e.g. its spent budget).
-    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String);
-
-    /// An alert about the host itself (no plugin), with labelled fields in order: a
-    /// provider down (`dependency_down`) or back (`dependency_restored`).
-    fn raise_host(
-        &self,
-        kind: &str,
-        severity: &str,
-        message: String,
-        fields: Vec<(String, String)>,
-    );
+    fn raise(&self, alert: HostAlert);
 }
 
 /// Drops alerts (only logs them): for tools and tests that have no alert store.
@@ -39,18 +22,9 @@ pub trait AlertSink: Send + Sync + 'static {
 pub struct LogAlerts;
 
 impl AlertSink for LogAlerts {
-    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
-        tracing::warn!(kind, severity, plugin, %message, "llm alert");
-    }
-
-    fn raise_host(
-        &self,
-        kind: &str,
-        severity: &str,
-        message: String,
-        fields: Vec<(String, String)>,
-    ) {
-        tracing::warn!(kind, severity, %message, ?fields, "llm alert");
+    fn raise(&self, alert: HostAlert) {
+        tracing::warn!(kind = %alert.kind, severity = %alert.severity, plugin = ?alert.plugin,
+            message = %alert.message, fields = ?alert.fields, "llm alert");
     }
 }
 

@@ -38,13 +38,7 @@ pub const DEFAULT_BREAKER_COOLDOWN_SECS: u64 = 30;
 /// Tokens (input + output) per plugin per UTC day unless configured; 0 = unlimited.
 pub const DEFAULT_DAILY_TOKENS: u64 = 1_000_000;
 
-/// One environment variable the gateway reads (same shape as the binary's `Var`).
-#[derive(Debug, Clone, Copy)]
-pub struct Var {
-    pub name: &'static str,
-    pub secret: bool,
-    pub help: &'static str,
-}
+pub use agenthost_core::{ConfigError, Var};
 
 /// Every variable [`LlmConfig::from_lookup`] reads.
 #[rustfmt::skip]
@@ -75,14 +69,6 @@ pub const VARS: &[Var] = &[
     Var { name: "AGENTHOST_LLM_DAILY_TOKENS", secret: false, help: "tokens per plugin per UTC day, 0 = unlimited (default 1000000)" },
     Var { name: "AGENTHOST_LLM_PLUGIN_DAILY_TOKENS", secret: false, help: "per-plugin daily token budgets: plugin:N;plugin:N (default none)" },
 ];
-
-/// A variable with an invalid value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}: {message}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub message: String,
-}
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -137,33 +123,8 @@ impl FromStr for ProviderKind {
     }
 }
 
-/// An API key. Its `Debug` and `Display` never show it; only [`ApiKey::expose`] does,
-/// and only the request builders call that.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-
-    /// The key itself, for the one header that carries it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+/// An API key: a [`agenthost_core::Secret`] (`Debug` and `Display` never show it).
+pub type ApiKey = agenthost_core::Secret;
 
 /// Prices for cost accounting. Note 1 USD per 1M tokens is exactly 1 micro-dollar per
 /// token, so cost in micro-dollars = tokens × price.

@@ -14,15 +14,12 @@ use agenthost_runtime::{
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
-use crate::accounting::{
-    Accounting, AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, DEPENDENCY_DOWN_KIND,
-    DEPENDENCY_RESTORED_KIND, RequestResult, UsageSnapshot,
-};
-use crate::backoff::Backoff;
+use crate::accounting::{Accounting, AlertSink, RequestResult, UsageSnapshot};
 use crate::breaker::{Breaker, BreakerChange, BreakerState};
 use crate::config::{LlmConfig, ProviderConfig, ProviderKind};
 use crate::metrics;
 use crate::provider::{self, AttemptError};
+use agenthost_core::{AlertKind, Backoff, HostAlert, Severity};
 
 /// The message of `Unavailable` when no provider has a key.
 pub const NO_PROVIDER_MESSAGE: &str = "no LLM provider is configured";
@@ -125,10 +122,7 @@ impl Gateway {
             })
             .collect();
         Ok(Self {
-            backoff: Backoff {
-                base: config.backoff_base,
-                cap: config.backoff_cap,
-            },
+            backoff: Backoff::full(config.backoff_base, config.backoff_cap),
             providers,
             client,
             accounting: Accounting::new(clock.clone()),
@@ -205,8 +199,10 @@ impl Gateway {
                          LLM calls are refused until UTC midnight"
                     );
                     tracing::warn!(plugin, %message, "llm budget exhausted");
-                    self.alerts
-                        .raise(BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, plugin, message);
+                    self.alerts.raise(
+                        HostAlert::new(AlertKind::LlmBudgetExhausted, Severity::Warning, message)
+                            .plugin(plugin),
+                    );
                 }
                 return Err(LlmError::BudgetExhausted);
             }
@@ -387,8 +383,10 @@ impl Gateway {
                     // Provider errors are already scrubbed of keys.
                     fields.push(("error".to_owned(), error.to_string()));
                 }
-                self.alerts
-                    .raise_host(DEPENDENCY_DOWN_KIND, "critical", message, fields);
+                self.alerts.raise(
+                    HostAlert::new(AlertKind::DependencyDown, Severity::Critical, message)
+                        .fields(fields),
+                );
             }
             BreakerChange::Closed { open_since_ms } => {
                 let outage = Duration::from_millis(now_ms.saturating_sub(open_since_ms));
@@ -396,14 +394,16 @@ impl Gateway {
                 let fields = vec![
                     ("dependency".to_owned(), dependency.clone()),
                     ("since_ms".to_owned(), open_since_ms.to_string()),
-                    ("outage".to_owned(), format!("{} s", outage.as_secs())),
+                    ("outage".to_owned(), agenthost_core::human_duration(outage)),
                     ("outage_ms".to_owned(), outage.as_millis().to_string()),
                 ];
-                self.alerts.raise_host(
-                    DEPENDENCY_RESTORED_KIND,
-                    "info",
-                    format!("dependency {dependency} is back"),
-                    fields,
+                self.alerts.raise(
+                    HostAlert::new(
+                        AlertKind::DependencyRestored,
+                        Severity::Info,
+                        format!("dependency {dependency} is back"),
+                    )
+                    .fields(fields),
                 );
             }
         }

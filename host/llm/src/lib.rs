@@ -6,7 +6,6 @@
 //! - `config` — [`LlmConfig`], parsed from variables listed in [`VARS`]; keys redacted.
 //! - `provider` — one HTTP attempt and its classification; `anthropic`, `openai`,
 //!   `gemini` each own one wire format.
-//! - `backoff` — exponential backoff with full jitter, floored by `Retry-After`.
 //! - `breaker` — the per-provider circuit breaker on an injected clock; the gateway raises
 //!   `dependency_down` (`llm:<provider>`) when one opens and `dependency_restored` when it
 //!   closes, through the [`AlertSink`].
@@ -23,7 +22,6 @@
 //! ```
 
 mod accounting;
-mod backoff;
 mod breaker;
 mod config;
 mod gateway;
@@ -31,8 +29,7 @@ mod metrics;
 mod provider;
 
 pub use accounting::{
-    AlertSink, BUDGET_ALERT_KIND, BUDGET_ALERT_SEVERITY, BudgetSnapshot, DEPENDENCY_DOWN_KIND,
-    DEPENDENCY_RESTORED_KIND, Direction, LogAlerts, MS_PER_DAY, RequestResult, UsageSnapshot,
+    AlertSink, BudgetSnapshot, Direction, LogAlerts, MS_PER_DAY, RequestResult, UsageSnapshot,
 };
 pub use breaker::BreakerState;
 pub use config::{

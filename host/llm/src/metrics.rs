@@ -1,6 +1,6 @@
 //! Renders an [`LlmSnapshot`] in the Prometheus text exposition format.
 
-use std::fmt::Write;
+use agenthost_core::prom::{header, sample};
 
 use crate::breaker::BreakerState;
 use crate::gateway::LlmSnapshot;
@@ -9,11 +9,11 @@ use crate::gateway::LlmSnapshot;
 pub(crate) fn render(s: &LlmSnapshot) -> String {
     let mut out = String::new();
     let u = &s.usage;
-    family(
+    header(
         &mut out,
         "agenthost_llm_requests_total",
-        "counter",
         "llm.complete calls by result",
+        "counter",
     );
     for ((plugin, result), n) in &u.requests {
         sample(
@@ -23,11 +23,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             *n,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_attempts_total",
-        "counter",
         "HTTP attempts to providers by outcome",
+        "counter",
     );
     for ((plugin, provider, outcome), n) in &u.attempts {
         sample(
@@ -41,11 +41,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             *n,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_tokens_total",
-        "counter",
         "tokens by direction (input, output)",
+        "counter",
     );
     for ((plugin, provider, direction), n) in &u.tokens {
         sample(
@@ -59,11 +59,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             *n,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_cost_microdollars_total",
-        "counter",
         "cost in micro-dollars (1e-6 USD) at configured prices",
+        "counter",
     );
     for ((plugin, provider), n) in &u.cost_micro_usd {
         sample(
@@ -73,11 +73,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             *n,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_budget_used_tokens",
-        "gauge",
         "tokens spent today (UTC) against the daily budget",
+        "gauge",
     );
     for (plugin, b) in &u.budgets {
         sample(
@@ -87,11 +87,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             b.used_tokens,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_budget_limit_tokens",
-        "gauge",
         "daily token budget, 0 = unlimited",
+        "gauge",
     );
     for (plugin, b) in &u.budgets {
         sample(
@@ -101,11 +101,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             b.limit_tokens,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_breaker_open",
-        "gauge",
         "1 while a provider's circuit breaker is open or half-open",
+        "gauge",
     );
     for (kind, p) in &s.providers {
         let open = u64::from(!matches!(p.breaker, BreakerState::Closed { .. }));
@@ -116,11 +116,11 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
             open,
         );
     }
-    family(
+    header(
         &mut out,
         "agenthost_llm_gate_in_flight",
-        "gauge",
         "requests holding a (provider, model) gate permit",
+        "gauge",
     );
     for (kind, p) in &s.providers {
         let in_flight = p.gate_capacity.saturating_sub(p.gate_available) as u64;
@@ -132,36 +132,4 @@ pub(crate) fn render(s: &LlmSnapshot) -> String {
         );
     }
     out
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
-    let labels: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
-}
-
-/// Label values escape `\`, `"` and newlines.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_are_escaped() {
-        let mut out = String::new();
-        sample(&mut out, "m", &[("plugin", "a\"b\\c\nd")], 3);
-        assert_eq!(out, "m{plugin=\"a\\\"b\\\\c\\nd\"} 3\n");
-    }
 }

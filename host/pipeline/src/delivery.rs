@@ -4,7 +4,8 @@
 //! agent-initiated sends, with one alert; a recipient who unsubscribed at the carrier
 //! (21610) is opted out.
 
-use agenthost_storage::{NewAlert, Storage, StorageError};
+use agenthost_core::{AlertKind, HostAlert, Severity};
+use agenthost_storage::{Storage, StorageError};
 
 use crate::metrics::PipelineMetrics;
 use crate::policy::{
@@ -81,22 +82,17 @@ async fn filtered(
             finished,
             "texts filtered by carriers; pausing the plugin's agent-initiated sends"
         );
-        let alert = NewAlert {
-            kind: "sms_filtered".into(),
-            severity: "critical".into(),
-            plugin: Some(plugin.to_owned()),
-            version: None,
-            conversation_id: None,
-            message: format!(
-                "{reason} for plugin {plugin}: its agent-initiated texts are paused for {} h (replies still go out). Check the message content and the campaign registration.",
-                FILTERED_PAUSE.as_secs() / 3600
-            ),
-            fields: vec![
+        let message = format!(
+            "{reason} for plugin {plugin}: its agent-initiated texts are paused for {} h (replies still go out). Check the message content and the campaign registration.",
+            FILTERED_PAUSE.as_secs() / 3600
+        );
+        let alert = HostAlert::new(AlertKind::SmsFiltered, Severity::Critical, message)
+            .plugin(plugin.to_owned())
+            .fields(vec![
                 ("filtered".into(), filtered.to_string()),
                 ("finished".into(), finished.to_string()),
                 ("paused_until_ms".into(), until.to_string()),
-            ],
-        };
+            ]);
         storage.insert_alert(&alert, now_ms).await?;
     }
     Ok(())

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use agenthost_storage::{NewAlert, Takeover};
+use agenthost_core::{AlertKind, HostAlert, Severity};
+use agenthost_storage::Takeover;
 
 /// Default time a handoff pauses the agent when nobody releases it: 4 hours.
 pub const DEFAULT_HANDOFF_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
@@ -72,7 +73,7 @@ impl HandoffPolicy {
         reason: &str,
         critical: bool,
         plugin_fields: &[(String, String)],
-    ) -> NewAlert {
+    ) -> HostAlert {
         const HOST_FIELDS: [&str; 4] = ["conversation", "lead", "paused_for", "link"];
         let reason: String = reason.chars().take(500).collect();
         let mut fields: Vec<(String, String)> = plugin_fields
@@ -91,18 +92,23 @@ impl HandoffPolicy {
         if let Some(link) = self.link(conversation_id) {
             fields.push(("link".to_owned(), link));
         }
-        NewAlert {
-            kind: "handoff".into(),
-            // Someone has to act: at least a warning (critical only if the plugin may).
-            severity: if critical { "critical" } else { "warning" }.into(),
-            plugin: Some(plugin.to_owned()),
-            version: Some(version.to_owned()),
-            conversation_id: Some(conversation_id.to_owned()),
-            message: format!(
+        // Someone has to act: at least a warning (critical only if the plugin may).
+        let severity = if critical {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        HostAlert::new(
+            AlertKind::Handoff,
+            severity,
+            format!(
                 "{plugin} asks for a person on a conversation; the agent is paused until someone releases it. Its reason: \"{reason}\""
             ),
-            fields,
-        }
+        )
+        .plugin(plugin)
+        .version(version)
+        .conversation(Some(conversation_id.to_owned()))
+        .fields(fields)
     }
 }
 
@@ -151,8 +157,8 @@ mod tests {
             false,
             &plugin_fields,
         );
-        assert_eq!(a.kind, "handoff");
-        assert_eq!(a.severity, "warning");
+        assert_eq!(a.kind.as_str(), "handoff");
+        assert_eq!(a.severity.as_str(), "warning");
         assert_eq!(a.fields[0], ("thread".to_owned(), "lead: hi".to_owned()));
         assert_eq!(
             a.fields.iter().filter(|(k, _)| k == "link").count(),

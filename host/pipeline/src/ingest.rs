@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use agenthost_core::{AlertKind, HostAlert, Severity};
 use agenthost_queue::{Queue, QueueMessage};
-use agenthost_storage::{EventStatus, Inserted, NewAlert, NewEvent, Storage};
+use agenthost_storage::{EventStatus, Inserted, NewEvent, Storage};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -260,18 +261,16 @@ async fn answer(storage: &Storage, batch: &mut Vec<Pending>, results: Vec<Accept
                 .as_ref()
                 .map(|m| m.agent_number.clone())
                 .unwrap_or_default();
-            let alert = NewAlert {
-                kind: "unrouted_number".into(),
-                severity: "warning".into(),
-                plugin: None,
-                version: None,
-                conversation_id: e.conversation_id.clone(),
-                message: format!(
-                    "an SMS arrived for {to} but no plugin serves that number; it is stored as event {}",
-                    e.id
-                ),
-                fields: vec![("to".into(), to.clone()), ("event".into(), e.id.clone())],
-            };
+            let message = format!(
+                "an SMS arrived for {to} but no plugin serves that number; it is stored as event {}",
+                e.id
+            );
+            let alert = HostAlert::new(AlertKind::UnroutedNumber, Severity::Warning, message)
+                .conversation(e.conversation_id.clone())
+                .fields(vec![
+                    ("to".into(), to.clone()),
+                    ("event".into(), e.id.clone()),
+                ]);
             if let Err(err) = storage.insert_alert(&alert, crate::now_ms()).await {
                 tracing::error!(error = %err, event = %e.id, "could not record the unrouted-number alert");
             }

@@ -1,13 +1,11 @@
 //! The message path, from a durably accepted event to a sent SMS.
 //!
 //! # Layout
-//! - `registry` — which versions serve each plugin: the active one and a canary/shadow
-//!   candidate (an atomic pointer swap; canary buckets sticky per conversation).
 //! - `routes`   — which plugin answers each Twilio number.
 //! - `ingest`   — group commit of accepted webhooks, then durable enqueue on the plugin's lane.
 //! - `worker`   — one consumer per lane slot: claim (a lease on the event and its
-//!   conversation), invoke, commit effects in ONE transaction, ack.
-//! - `retry`    — the one retry policy: attempts, backoff, what dead-letters.
+//!   conversation), invoke the version `agenthost_runtime::Registry` selects, commit
+//!   effects in ONE transaction, ack; failures follow `agenthost_core::RetryPolicy`.
 //! - `leases`   — this process's lease tokens and the heartbeat that keeps them alive.
 //! - `policy`   — the send policy: quiet hours, frequency cap, pace, pauses (with
 //!   `agenthost-compliance`'s rules).
@@ -28,8 +26,6 @@ pub mod leases;
 pub mod metrics;
 pub mod outbox;
 pub mod policy;
-pub mod registry;
-pub mod retry;
 pub mod routes;
 pub mod state;
 pub mod sweep;
@@ -45,10 +41,4 @@ pub fn agent_number_of(conversation_id: &str) -> Option<&str> {
     conversation_id.split_once('|').map(|(agent, _)| agent)
 }
 
-/// Unix epoch milliseconds now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use agenthost_core::now_ms;

@@ -3,40 +3,15 @@
 //! workers (as an [`InvocationObserver`]), rendered in the Prometheus text format.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use agenthost_runtime::InvocationReport;
-
-use crate::worker::InvocationObserver;
+use agenthost_core::prom::{Histogram, header, sample};
+use agenthost_runtime::{InvocationObserver, InvocationReport};
 
 /// Upper bounds of the invocation-duration buckets, in seconds.
 pub const DURATION_BUCKETS_SECS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
-
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Per bucket, not cumulative; the last is `+Inf`.
-    counts: Vec<u64>,
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        if self.counts.is_empty() {
-            self.counts = vec![0; DURATION_BUCKETS_SECS.len() + 1];
-        }
-        let i = DURATION_BUCKETS_SECS
-            .iter()
-            .position(|&b| secs <= b)
-            .unwrap_or(DURATION_BUCKETS_SECS.len());
-        self.counts[i] += 1;
-        self.sum += secs;
-        self.count += 1;
-    }
-}
 
 /// One plugin's invocation counters at one moment ([`PipelineMetrics::snapshot`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,7 +102,7 @@ impl PipelineMetrics {
             }
             for (plugin, h) in &m.duration {
                 let c = out.entry(plugin.clone()).or_default();
-                c.duration_buckets = h.counts.clone();
+                c.duration_buckets = h.counts().to_vec();
             }
             out
         })
@@ -137,32 +112,20 @@ impl PipelineMetrics {
     pub fn render(&self) -> String {
         self.with(|m| {
             let mut out = String::new();
-            out.push_str("# HELP agenthost_invocations_total Plugin invocations by plugin and outcome.\n# TYPE agenthost_invocations_total counter\n");
+            let name = "agenthost_invocations_total";
+            header(&mut out, name, "Plugin invocations by plugin and outcome.", "counter");
             for ((plugin, outcome), n) in &m.invocations {
-                let _ = writeln!(
-                    out,
-                    "agenthost_invocations_total{{plugin=\"{plugin}\",outcome=\"{outcome}\"}} {n}"
-                );
+                sample(&mut out, name, &[("plugin", plugin), ("outcome", outcome)], n);
             }
-            out.push_str("# HELP agenthost_canary_invocations_total Invocations served by a canary candidate.\n# TYPE agenthost_canary_invocations_total counter\n");
+            let name = "agenthost_canary_invocations_total";
+            header(&mut out, name, "Invocations served by a canary candidate.", "counter");
             for (plugin, n) in &m.canary {
-                let _ = writeln!(out, "agenthost_canary_invocations_total{{plugin=\"{plugin}\"}} {n}");
+                sample(&mut out, name, &[("plugin", plugin)], n);
             }
-            out.push_str("# HELP agenthost_invocation_duration_seconds Wall-clock time of an invocation.\n# TYPE agenthost_invocation_duration_seconds histogram\n");
+            let name = "agenthost_invocation_duration_seconds";
+            header(&mut out, name, "Wall-clock time of an invocation.", "histogram");
             for (plugin, h) in &m.duration {
-                let mut cumulative = 0;
-                for (i, bound) in DURATION_BUCKETS_SECS.iter().enumerate() {
-                    cumulative += h.counts[i];
-                    let _ = writeln!(
-                        out,
-                        "agenthost_invocation_duration_seconds_bucket{{plugin=\"{plugin}\",le=\"{bound}\"}} {cumulative}"
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "agenthost_invocation_duration_seconds_bucket{{plugin=\"{plugin}\",le=\"+Inf\"}} {}\nagenthost_invocation_duration_seconds_sum{{plugin=\"{plugin}\"}} {}\nagenthost_invocation_duration_seconds_count{{plugin=\"{plugin}\"}} {}",
-                    h.count, h.sum, h.count
-                );
+                h.render(&mut out, name, &[("plugin", plugin)]);
             }
             let counters: [(&str, &str, &BTreeMap<String, u64>); 3] = [
                 ("agenthost_fuel_used_total", "Fuel consumed by invocations.", &m.fuel),
@@ -170,36 +133,35 @@ impl PipelineMetrics {
                 ("agenthost_dead_letters_total", "Events that gave up into the dead-letter store.", &m.dead_letters),
             ];
             for (name, help, values) in counters {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                header(&mut out, name, help, "counter");
                 for (plugin, n) in values {
-                    let _ = writeln!(out, "{name}{{plugin=\"{plugin}\"}} {n}");
+                    sample(&mut out, name, &[("plugin", plugin)], n);
                 }
             }
-            out.push_str("# HELP agenthost_worker_events_total What happened to deliveries besides their outcome: retry_plugin, retry_host, bounce_busy, bounce_behind, state_conflict, lease_lost, shadow_shed, crash_loop.\n# TYPE agenthost_worker_events_total counter\n");
+            let name = "agenthost_worker_events_total";
+            header(&mut out, name, "What happened to deliveries besides their outcome: retry_plugin, retry_host, bounce_busy, bounce_behind, state_conflict, lease_lost, shadow_shed, crash_loop.", "counter");
             for ((plugin, event), n) in &m.noted {
-                let _ = writeln!(
-                    out,
-                    "agenthost_worker_events_total{{plugin=\"{plugin}\",event=\"{event}\"}} {n}"
-                );
+                sample(&mut out, name, &[("plugin", plugin), ("event", event)], n);
             }
-            out.push_str("# HELP agenthost_sms_segments_total SMS segments committed for sending.\n# TYPE agenthost_sms_segments_total counter\n");
+            let name = "agenthost_sms_segments_total";
+            header(&mut out, name, "SMS segments committed for sending.", "counter");
             for (plugin, n) in &m.segments {
-                let _ = writeln!(out, "agenthost_sms_segments_total{{plugin=\"{plugin}\"}} {n}");
+                sample(&mut out, name, &[("plugin", plugin)], n);
             }
-            out.push_str("# HELP agenthost_sms_held_total Outbound texts held back, by reason.\n# TYPE agenthost_sms_held_total counter\n");
+            let name = "agenthost_sms_held_total";
+            header(&mut out, name, "Outbound texts held back, by reason.", "counter");
             for (reason, n) in &m.held {
-                let _ = writeln!(out, "agenthost_sms_held_total{{reason=\"{reason}\"}} {n}");
+                sample(&mut out, name, &[("reason", reason)], n);
             }
-            out.push_str("# HELP agenthost_sms_delivery_total Delivery statuses reported by Twilio.\n# TYPE agenthost_sms_delivery_total counter\n");
+            let name = "agenthost_sms_delivery_total";
+            header(&mut out, name, "Delivery statuses reported by Twilio.", "counter");
             for ((plugin, status), n) in &m.delivery {
-                let _ = writeln!(
-                    out,
-                    "agenthost_sms_delivery_total{{plugin=\"{plugin}\",status=\"{status}\"}} {n}"
-                );
+                sample(&mut out, name, &[("plugin", plugin), ("status", status)], n);
             }
-            out.push_str("# HELP agenthost_consent_total Consent changes recorded at ingest.\n# TYPE agenthost_consent_total counter\n");
+            let name = "agenthost_consent_total";
+            header(&mut out, name, "Consent changes recorded at ingest.", "counter");
             for (kind, n) in &m.consent {
-                let _ = writeln!(out, "agenthost_consent_total{{kind=\"{kind}\"}} {n}");
+                sample(&mut out, name, &[("kind", kind)], n);
             }
             out
         })
@@ -218,7 +180,7 @@ impl InvocationObserver for PipelineMetrics {
             }
             m.duration
                 .entry(plugin.clone())
-                .or_default()
+                .or_insert_with(|| Histogram::new(DURATION_BUCKETS_SECS))
                 .observe(report.duration.as_secs_f64());
             *m.fuel.entry(plugin).or_default() += report.fuel_used;
         });

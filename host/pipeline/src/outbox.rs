@@ -27,10 +27,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agenthost_storage::{
-    NewAlert, OPT_OUT_CONFIRMATION_WINDOW_MS, OutboxRow, Storage, StorageError, redact_url,
+use agenthost_core::{
+    AlertKind, Backoff, HostAlert, Severity, human_duration as human, scrub_error,
 };
-use agenthost_twilio::{Backoff, SendError, SendOptions, TwilioClient};
+use agenthost_storage::{OPT_OUT_CONFIRMATION_WINDOW_MS, OutboxRow, Storage, StorageError};
+use agenthost_twilio::{SendError, SendOptions, TwilioClient};
 
 use crate::policy::{BRAND_WARN_PERCENT, SendPolicy, jitter_ms};
 use tokio::sync::{Mutex, Notify, Semaphore};
@@ -43,18 +44,9 @@ pub const CLAIM_BATCH: u32 = 64;
 pub const MAX_IN_FLIGHT: usize = 32;
 /// How often to look for due rows when nothing woke us (retries, other replicas).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// The alert kind stored when Twilio has failed for `down_after`.
-pub const DEPENDENCY_DOWN: &str = "dependency_down";
-/// The alert kind stored when Twilio answers again after a `dependency_down`.
-pub const DEPENDENCY_RESTORED: &str = "dependency_restored";
 /// Twilio's name in those alerts.
 pub const TWILIO_DEPENDENCY: &str = "twilio";
-/// Longest error text a dependency alert carries.
-const MAX_ERROR_CHARS: usize = 300;
-const SEND_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(1),
-    cap: Duration::from_secs(300),
-};
+const SEND_BACKOFF: Backoff = Backoff::full(Duration::from_secs(1), Duration::from_secs(300));
 /// How far before a row's creation a listed message may be dated and still be it (clock
 /// skew between us and Twilio).
 const LOOKUP_SKEW_MS: i64 = 60_000;
@@ -279,21 +271,20 @@ impl Dispatcher {
                         tracing::error!(outbox = %row.id, error = %e, "could not record the carrier's opt-out");
                     }
                 }
-                let alert = NewAlert {
-                    kind: "sms_permanent_failure".into(),
-                    severity: "warning".into(),
-                    plugin: Some(row.plugin.clone()),
-                    version: None,
-                    conversation_id: row.conversation_id.clone(),
-                    message: format!(
+                let alert = HostAlert::new(
+                    AlertKind::SmsPermanentFailure,
+                    Severity::Warning,
+                    format!(
                         "Twilio refused an SMS to {} ({code_text}): {message}",
                         row.to_number
                     ),
-                    fields: vec![
-                        ("outbox".into(), row.id.clone()),
-                        ("code".into(), code_text.clone()),
-                    ],
-                };
+                )
+                .plugin(row.plugin.clone())
+                .conversation(row.conversation_id.clone())
+                .fields(vec![
+                    ("outbox".into(), row.id.clone()),
+                    ("code".into(), code_text.clone()),
+                ]);
                 if let Err(e) = self.storage.insert_alert(&alert, now).await {
                     tracing::error!(outbox = %row.id, error = %e, "could not record the permanent-failure alert");
                 }
@@ -479,8 +470,8 @@ impl Dispatcher {
         let now = crate::now_ms();
         let sid = format!(
             "LOCAL{:016x}{:016x}",
-            crate::registry::stable_hash(&row.id),
-            crate::registry::stable_hash(&format!("{}#local", row.id))
+            agenthost_core::stable_hash(&row.id),
+            agenthost_core::stable_hash(&format!("{}#local", row.id))
         );
         println!(
             "[sms {} -> {}] {}",
@@ -546,20 +537,15 @@ impl Dispatcher {
             .await
         {
             Ok(true) => {
-                let alert = NewAlert {
-                    kind: "sms_daily_limit_near".into(),
-                    severity: "warning".into(),
-                    plugin: None,
-                    version: None,
-                    conversation_id: None,
-                    message: format!(
-                        "{total} of the brand's {limit} daily SMS segments are used (80% reached); past the limit texts wait for the next UTC day (AGENTHOST_BRAND_DAILY_SEGMENTS)"
-                    ),
-                    fields: vec![
-                        ("used".into(), total.to_string()),
-                        ("limit".into(), limit.to_string()),
-                    ],
-                };
+                let message = format!(
+                    "{total} of the brand's {limit} daily SMS segments are used (80% reached); past the limit texts wait for the next UTC day (AGENTHOST_BRAND_DAILY_SEGMENTS)"
+                );
+                let alert =
+                    HostAlert::new(AlertKind::SmsDailyLimitNear, Severity::Warning, message)
+                        .fields(vec![
+                            ("used".into(), total.to_string()),
+                            ("limit".into(), limit.to_string()),
+                        ]);
                 self.store_alert(&alert, now).await;
             }
             Ok(false) => {}
@@ -603,15 +589,15 @@ impl Dispatcher {
             "twilio is down: every send failing"
         );
         let alert = dependency_alert(
-            DEPENDENCY_DOWN,
-            "critical",
+            AlertKind::DependencyDown,
+            Severity::Critical,
             format!(
                 "dependency {TWILIO_DEPENDENCY} is down: failing for at least {}",
                 human(self.down_after)
             ),
             vec![
                 ("since_ms".into(), streak.since_ms.to_string()),
-                ("error".into(), scrub(error)),
+                ("error".into(), scrub_error(error)),
             ],
         );
         self.store_alert(&alert, now_ms).await;
@@ -629,8 +615,8 @@ impl Dispatcher {
         let outage = streak.since.elapsed();
         tracing::info!(?outage, "twilio is back");
         let alert = dependency_alert(
-            DEPENDENCY_RESTORED,
-            "info",
+            AlertKind::DependencyRestored,
+            Severity::Info,
             format!("dependency {TWILIO_DEPENDENCY} is back"),
             vec![
                 ("since_ms".into(), streak.since_ms.to_string()),
@@ -642,7 +628,7 @@ impl Dispatcher {
         drop(guard);
     }
 
-    async fn store_alert(&self, alert: &NewAlert, now_ms: i64) {
+    async fn store_alert(&self, alert: &HostAlert, now_ms: i64) {
         if let Err(e) = self.storage.insert_alert(alert, now_ms).await {
             tracing::error!(error = %e, kind = %alert.kind, "could not record the twilio alert");
         }
@@ -651,70 +637,12 @@ impl Dispatcher {
 
 /// A host alert about Twilio: no plugin, `dependency: twilio` first among `fields`.
 fn dependency_alert(
-    kind: &str,
-    severity: &str,
+    kind: AlertKind,
+    severity: Severity,
     message: String,
-    mut fields: Vec<(String, String)>,
-) -> NewAlert {
-    fields.insert(0, ("dependency".into(), TWILIO_DEPENDENCY.into()));
-    NewAlert {
-        kind: kind.into(),
-        severity: severity.into(),
-        plugin: None,
-        version: None,
-        conversation_id: None,
-        message,
-        fields,
-    }
-}
-
-/// An error text safe for an alert: URLs with their password masked, cut short.
-fn scrub(text: &str) -> String {
-    let words: Vec<String> = text
-        .split(' ')
-        .map(|w| {
-            if w.contains("://") {
-                redact_url(w)
-            } else {
-                w.to_owned()
-            }
-        })
-        .collect();
-    let text = words.join(" ");
-    if text.chars().count() <= MAX_ERROR_CHARS {
-        return text;
-    }
-    let mut cut: String = text.chars().take(MAX_ERROR_CHARS - 1).collect();
-    cut.push('…');
-    cut
-}
-
-/// `30 s`, `300 ms`, `2 min 5 s`.
-fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0 => format!("{} ms", d.as_millis()),
-        1..60 if d.subsec_millis() == 0 => format!("{secs} s"),
-        1..60 => format!("{} ms", d.as_millis()),
-        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
-        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_errors_read_well_in_an_alert() {
-        assert_eq!(human(Duration::from_secs(30)), "30 s");
-        assert_eq!(human(Duration::from_millis(300)), "300 ms");
-        assert_eq!(human(Duration::from_millis(1_500)), "1500 ms");
-        assert_eq!(human(Duration::from_secs(125)), "2 min 5 s");
-        assert_eq!(
-            scrub("error sending request for url (https://u:pw@api.twilio.com/x)"),
-            "error sending request for url (https://u:***@api.twilio.com/x)"
-        );
-        assert_eq!(scrub(&"x".repeat(1_000)).chars().count(), MAX_ERROR_CHARS);
-    }
+    fields: Vec<(String, String)>,
+) -> HostAlert {
+    HostAlert::new(kind, severity, message)
+        .field("dependency", TWILIO_DEPENDENCY)
+        .fields(fields)
 }

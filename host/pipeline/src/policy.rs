@@ -54,13 +54,7 @@ impl Default for HostTexts {
     }
 }
 
-/// One environment variable of this section (the binary lists them all).
-#[derive(Debug, Clone, Copy)]
-pub struct Var {
-    pub name: &'static str,
-    pub secret: bool,
-    pub help: &'static str,
-}
+pub use agenthost_core::{ConfigError, Var};
 
 /// Every variable [`SendPolicy::from_lookup`] reads.
 #[rustfmt::skip]
@@ -76,14 +70,6 @@ pub const VARS: &[Var] = &[
     Var { name: "AGENTHOST_OPT_OUT_TEXT", secret: false, help: "the one confirmation sent after an opt-out; 'off' sends none, e.g. with Twilio Advanced Opt-Out (default: a short unsubscribed notice)" },
     Var { name: "AGENTHOST_HELP_TEXT", secret: false, help: "what the host answers to HELP (default: who is texting and how to stop)" },
 ];
-
-/// A variable with a value this section cannot use.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}: {message}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub message: String,
-}
 
 #[derive(Debug, Clone)]
 pub struct SendPolicy {
@@ -240,7 +226,7 @@ impl SendPolicy {
 /// A stable spread in `0..RELEASE_JITTER_MS` for `id`, so held rows leave over a few
 /// minutes, each always at the same offset.
 pub fn jitter_ms(id: &str) -> i64 {
-    (crate::registry::stable_hash(id) % RELEASE_JITTER_MS as u64) as i64
+    (agenthost_core::stable_hash(id) % RELEASE_JITTER_MS as u64) as i64
 }
 
 /// Twilio's message statuses ordered by how far along they are; callbacks only move a

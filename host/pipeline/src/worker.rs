@@ -12,41 +12,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agenthost_core::retry::{Decision, Failure, RetryPolicy};
+use agenthost_core::{AlertKind, HostAlert, Severity};
 use agenthost_queue::{Delivery, Queue};
 use agenthost_runtime::{
-    Admission, HistoryEntry, Invocation, InvocationReport, JobEffect, Outcome, Plugin, Scope,
-    SlaEffect,
+    Admission, HistoryEntry, Invocation, InvocationObserver, InvocationReport, JobEffect, Outcome,
+    Plugin, Scope, SlaEffect,
 };
 use agenthost_storage::{
     BudgetCharge, Claim, Claimed, Commit, CommitResult, DeadLetter, EventRow, EventStatus,
-    Failure as StoredFailure, JobChange, NewAlert, NewOutbound, SlaChange, Storage,
+    Failure as StoredFailure, JobChange, NewOutbound, SlaChange, Storage,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::leases::{LEASE, LeaseKeeper};
-use crate::registry::{Registry, Selected};
-use crate::retry::{self, Decision, Failure};
 use crate::routes::Routes;
-
-/// Told about every invocation a worker ran (the version, whether it was a canary, how
-/// it ended): the deploy watch decides automatic rollbacks from these, metrics count them.
-pub trait InvocationObserver: Send + Sync {
-    fn observed(&self, report: &InvocationReport, canary: bool);
-    /// A failed attempt of `plugin`'s event was sent back for a retry.
-    fn retried(&self, plugin: &str) {
-        let _ = plugin;
-    }
-    /// An event of `plugin` gave up into the dead-letter store.
-    fn dead_lettered(&self, plugin: &str) {
-        let _ = plugin;
-    }
-    /// Something else worth counting happened to `plugin`'s event (`event` is a stable
-    /// label: `bounce_busy`, `state_conflict`, `shadow_shed`, ...).
-    fn noted(&self, plugin: &str, event: &'static str) {
-        let _ = (plugin, event);
-    }
-}
+use agenthost_runtime::registry::{Registry, Selected};
 
 /// Messages of history handed to a plugin with each inbound message.
 pub const HISTORY_MESSAGES: u32 = 30;
@@ -60,6 +42,8 @@ pub const MAX_STATE_RERUNS: u32 = 8;
 /// A delivery bounced because an earlier event of its conversation is still queued
 /// waits about this long.
 const BEHIND_RETRY: Duration = Duration::from_millis(200);
+/// How failing events are retried and when they give up (`agenthost_core::retry`).
+const RETRY: RetryPolicy = RetryPolicy::DEFAULT;
 
 /// Striped locks that serialise a conversation's events within this process: a lead who
 /// texts twice in a second gets the second message handled after the first committed, so
@@ -86,7 +70,7 @@ impl ConversationLocks {
     }
 
     fn stripe(&self, conversation: &str) -> usize {
-        (crate::registry::stable_hash(conversation) % self.stripes.len() as u64) as usize
+        (agenthost_core::stable_hash(conversation) % self.stripes.len() as u64) as usize
     }
 }
 
@@ -193,9 +177,7 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(event = %msg.event_id, error = %e, "storage unavailable; retrying the event");
                 settle(
-                    delivery
-                        .retry(retry::BACKOFF.delay(msg.attempt, None))
-                        .await,
+                    delivery.retry(RETRY.delay(msg.attempt)).await,
                     &msg.event_id,
                 );
                 return;
@@ -257,31 +239,31 @@ impl Worker {
             Ok(Claim::Busy { until_ms }) => {
                 self.note(plugin.name(), "bounce_busy");
                 let left = Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
-                settle(delivery.retry(retry::bounce_delay(left)).await, &event.id);
+                settle(
+                    delivery.retry(RetryPolicy::bounce_delay(left)).await,
+                    &event.id,
+                );
                 return;
             }
             Ok(Claim::Behind { earlier }) => {
                 tracing::debug!(event = %event.id, %earlier, "an earlier event of the conversation comes first");
                 self.note(plugin.name(), "bounce_behind");
                 settle(
-                    delivery.retry(retry::bounce_delay(BEHIND_RETRY)).await,
+                    delivery
+                        .retry(RetryPolicy::bounce_delay(BEHIND_RETRY))
+                        .await,
                     &event.id,
                 );
                 return;
             }
             Err(e) => {
                 tracing::warn!(event = %event.id, error = %e, "claiming the event failed; retrying");
-                settle(
-                    delivery
-                        .retry(retry::BACKOFF.delay(msg.attempt, None))
-                        .await,
-                    &event.id,
-                );
+                settle(delivery.retry(RETRY.delay(msg.attempt)).await, &event.id);
                 return;
             }
         };
         let max = plugin.limits().max_attempts;
-        if retry::crash_looped(claimed.deliveries, claimed.host_failures, max) {
+        if RETRY.crash_looped(claimed.deliveries, claimed.host_failures, max) {
             self.note(plugin.name(), "crash_loop");
             let why = format!(
                 "delivered {} times without an outcome: each delivery ended its worker (a crash, an OOM kill, an abort) before it finished",
@@ -510,7 +492,7 @@ impl Worker {
         delivery: Delivery,
     ) {
         let max = plugin.limits().max_attempts;
-        match retry::after_failure(failure, claimed.deliveries, claimed.host_failures, max) {
+        match RETRY.after_failure(failure, claimed.deliveries, claimed.host_failures, max) {
             Decision::Retry(delay) => {
                 let now = crate::now_ms();
                 let recorded = StoredFailure {
@@ -583,22 +565,19 @@ impl Worker {
             .await
         {
             Ok(true) => {
-                let alert = NewAlert {
-                    kind: "budget_exhausted".into(),
-                    severity: "warning".into(),
-                    plugin: Some(plugin.name().to_string()),
-                    version: Some(plugin.version().as_str().to_owned()),
-                    conversation_id: event.conversation_id.clone(),
-                    message: format!(
-                        "plugin {} reached its daily {budget} budget of {limit}; its events are dead-lettered until UTC midnight (raise it in AGENTHOST_PLUGIN_LIMITS, then requeue them)",
-                        plugin.name()
-                    ),
-                    fields: vec![
+                let message = format!(
+                    "plugin {} reached its daily {budget} budget of {limit}; its events are dead-lettered until UTC midnight (raise it in AGENTHOST_PLUGIN_LIMITS, then requeue them)",
+                    plugin.name()
+                );
+                let alert = HostAlert::new(AlertKind::BudgetExhausted, Severity::Warning, message)
+                    .plugin(plugin.name().to_string())
+                    .version(plugin.version().as_str().to_owned())
+                    .conversation(event.conversation_id.clone())
+                    .fields(vec![
                         ("budget".into(), budget.into()),
                         ("limit".into(), limit.to_string()),
                         ("event".into(), event.id.clone()),
-                    ],
-                };
+                    ]);
                 if let Err(e) = self.storage.insert_alert(&alert, now).await {
                     tracing::error!(event = %event.id, error = %e, "could not record the budget alert");
                 }
@@ -626,30 +605,30 @@ impl Worker {
     /// plugin returned itself are its business and do not alert.
     async fn alert_failure(&self, event: &EventRow, report: &InvocationReport) {
         let kind = match &report.outcome {
-            Outcome::Trap { .. } => "plugin_trap",
+            Outcome::Trap { .. } => AlertKind::PluginTrap,
             Outcome::FuelExhausted { .. }
             | Outcome::MemoryLimit { .. }
-            | Outcome::Deadline { .. } => "plugin_limit_kill",
+            | Outcome::Deadline { .. } => AlertKind::PluginLimitKill,
             _ => return,
         };
-        let alert = NewAlert {
-            kind: kind.into(),
-            severity: "error".into(),
-            plugin: Some(report.plugin.to_string()),
-            version: Some(report.version.as_str().to_owned()),
-            conversation_id: event.conversation_id.clone(),
-            message: format!(
+        let alert = HostAlert::new(
+            kind,
+            Severity::Warning,
+            format!(
                 "plugin {} version {} failed on event {}: {}",
                 report.plugin,
                 report.version.short(),
                 event.id,
                 report.outcome
             ),
-            fields: vec![
-                ("event".into(), event.id.clone()),
-                ("outcome".into(), report.outcome.label().into()),
-            ],
-        };
+        )
+        .plugin(report.plugin.to_string())
+        .version(report.version.as_str().to_owned())
+        .conversation(event.conversation_id.clone())
+        .fields(vec![
+            ("event".into(), event.id.clone()),
+            ("outcome".into(), report.outcome.label().into()),
+        ]);
         if let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await {
             tracing::error!(event = %event.id, error = %e, "could not record the plugin failure alert");
         }
@@ -895,17 +874,17 @@ impl Worker {
                     prepared.scope.conversation_id.is_none()
                         || !crate::handoff::is_request(plugin.name().as_str(), &a.kind)
                 })
-                .map(|a| NewAlert {
-                    kind: a.kind.clone(),
-                    severity: serde_json::to_value(a.severity)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| "info".into()),
-                    plugin: Some(report.plugin.to_string()),
-                    version: Some(report.version.as_str().to_owned()),
-                    conversation_id: conversation_id.clone(),
-                    message: a.message.clone(),
-                    fields: a.fields.clone(),
+                // The runtime named it `plugin.<name>.<kind>` (`AlertKind::plugin`).
+                .map(|a| {
+                    HostAlert::new(
+                        AlertKind::Plugin(a.kind.clone()),
+                        a.severity,
+                        a.message.clone(),
+                    )
+                    .plugin(report.plugin.to_string())
+                    .version(report.version.as_str().to_owned())
+                    .conversation(conversation_id.clone())
+                    .fields(a.fields.clone())
                 })
                 .collect(),
             sla: effects
@@ -1008,7 +987,7 @@ impl Worker {
             Err(e) => {
                 // Not recorded: leave it on the queue rather than lose it.
                 tracing::error!(event = %event.id, error = %e, "could not record the dead letter; retrying later");
-                settle(delivery.retry(retry::BACKOFF.cap).await, &event.id);
+                settle(delivery.retry(RETRY.backoff.cap).await, &event.id);
                 return;
             }
         }
@@ -1017,37 +996,31 @@ impl Worker {
         }
         let alert = match alert {
             DeadAlert::Budget => None,
-            DeadAlert::DeadLetter => Some(NewAlert {
-                kind: "dead_letter".into(),
-                severity: "critical".into(),
-                plugin: Some(name.clone()),
-                version,
-                conversation_id: event.conversation_id.clone(),
-                message: format!(
+            DeadAlert::DeadLetter => Some(HostAlert::new(
+                AlertKind::DeadLetter,
+                Severity::Critical,
+                format!(
                     "event {} of plugin {name} gave up after {} deliveries: {why}",
                     event.id, claimed.deliveries
                 ),
-                fields: vec![
-                    ("event".into(), event.id.clone()),
-                    ("outcome".into(), label.into()),
-                ],
-            }),
-            DeadAlert::RuleViolation => Some(NewAlert {
-                kind: "plugin_rule_violation".into(),
-                severity: "error".into(),
-                plugin: Some(name.clone()),
-                version,
-                conversation_id: event.conversation_id.clone(),
-                message: format!(
+            )),
+            DeadAlert::RuleViolation => Some(HostAlert::new(
+                AlertKind::PluginRuleViolation,
+                Severity::Warning,
+                format!(
                     "plugin {name} broke a host rule on event {} and the event was dead-lettered: {why}",
                     event.id
                 ),
-                fields: vec![
-                    ("event".into(), event.id.clone()),
-                    ("outcome".into(), label.into()),
-                ],
-            }),
-        };
+            )),
+        }
+        .map(|alert| HostAlert {
+            version,
+            ..alert
+                .plugin(name.clone())
+                .conversation(event.conversation_id.clone())
+                .field("event", event.id.clone())
+                .field("outcome", label)
+        });
         if let Some(alert) = alert
             && let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await
         {

@@ -58,7 +58,7 @@ async fn start_with(
 ) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
-    let now = agenthost_pipeline::now_ms();
+    let now = agenthost_core::now_ms();
     storage
         .insert_events(&[NewEvent {
             id: "ev-1".into(),
@@ -245,7 +245,7 @@ async fn the_fourth_agent_initiated_text_in_a_day_is_held() {
     assert_eq!(row.attempts, 0, "a hold is not an attempt");
     let day = 86_400_000;
     assert!(
-        row.next_attempt_at_ms >= agenthost_pipeline::now_ms() + day - 60_000,
+        row.next_attempt_at_ms >= agenthost_core::now_ms() + day - 60_000,
         "held a day from the first: {row:?}"
     );
 }
@@ -292,7 +292,7 @@ async fn quiet_hours_hold_agent_initiated_texts_and_not_replies() {
     assert_eq!(held.held.as_deref(), Some("quiet_hours"));
     let opens = policy
         .quiet
-        .next_open(&policy.zones_of(lead), agenthost_pipeline::now_ms())
+        .next_open(&policy.zones_of(lead), agenthost_core::now_ms())
         .unwrap();
     assert!(
         (opens..opens + agenthost_pipeline::policy::RELEASE_JITTER_MS)

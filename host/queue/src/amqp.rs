@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use agenthost_storage::redact_url;
+use agenthost_core::{Backoff, redact_url};
 use async_trait::async_trait;
 use futures_lite::StreamExt;
 use lapin::options::{
@@ -233,12 +233,14 @@ impl Inner {
         }
     }
 
+    /// The pause after `failures` failed connection attempts in a row (one client, no
+    /// jitter): the minimum, doubling up to the maximum.
     fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
-        self.config
-            .reconnect_backoff_min
-            .saturating_mul(factor)
-            .min(self.config.reconnect_backoff_max)
+        Backoff::fixed(
+            self.config.reconnect_backoff_min,
+            self.config.reconnect_backoff_max,
+        )
+        .delay(failures.saturating_sub(1), None)
     }
 
     /// Makes sure `link` holds a live connection with an open publishing channel.

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agenthost_core::{Backoff, now_ms};
 use agenthost_storage::{Backend, Storage, WriteTx};
 use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
@@ -555,8 +556,8 @@ impl EmbeddedConsumer {
     }
 
     fn claim_backoff(&self) -> Duration {
-        let factor = 2u32.saturating_pow(self.failures.saturating_sub(1).min(16));
-        CLAIM_RETRY_MIN.saturating_mul(factor).min(CLAIM_RETRY_MAX)
+        Backoff::fixed(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX)
+            .delay(self.failures.saturating_sub(1), None)
     }
 }
 
@@ -731,12 +732,6 @@ fn bind_insert<'q>(
             .bind(now);
     }
     query
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -21,6 +21,7 @@
 //! delays and when to give up; this crate only moves messages.
 
 mod amqp;
+mod config;
 mod delivery;
 mod embedded;
 mod error;
@@ -30,6 +31,7 @@ use agenthost_storage::WriteTx;
 use async_trait::async_trait;
 
 pub use amqp::{AmqpConfig, AmqpQueue};
+pub use config::{QueueConfig, VARS};
 pub use delivery::{Delivery, Settled};
 pub use embedded::{EmbeddedConfig, EmbeddedQueue};
 pub use error::QueueError;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use async_trait::async_trait;
 
@@ -301,22 +301,8 @@ impl BudgetLedger for MemoryLedger {
     }
 }
 
-/// Wall-clock time as plugins see it; tests substitute a fake.
-pub trait Clock: Send + Sync + 'static {
-    fn now_ms(&self) -> u64;
-}
-
-#[derive(Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-}
+/// Wall-clock time as plugins see it (`agenthost_core::Clock`; tests substitute a fake).
+pub use agenthost_core::{Clock, SystemClock};
 
 /// The capabilities handed to every invocation.
 #[derive(Clone)]

@@ -15,6 +15,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::caps::{self, Budget, Capabilities};
+use agenthost_core::AlertKind;
+
 use crate::effects::{Effects, JobEffect, OutboundSms, PluginAlert, Severity, SlaEffect};
 use crate::limits::{Limits, MemoryLimiter};
 use crate::plugin::{PluginName, VersionId};
@@ -393,9 +395,8 @@ impl HostState {
             s => s,
         };
         self.effects.alerts.push(PluginAlert {
-            // Host kinds (dependency_down, auto_rollback, ...) have no dots: a plugin's
-            // alert can never pass for one.
-            kind: format!("plugin.{}.{kind}", self.plugin),
+            // Always `plugin.<name>.<kind>`: a plugin's alert can never pass for a host's.
+            kind: AlertKind::plugin(self.plugin.as_str(), &kind).to_string(),
             severity,
             message,
             fields,

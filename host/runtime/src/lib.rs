@@ -30,7 +30,10 @@ mod host;
 mod imports;
 mod invoke;
 pub mod limits;
+mod observe;
 mod plugin;
+pub mod registry;
+mod settings;
 pub mod sms;
 
 pub use caps::{
@@ -49,4 +52,7 @@ pub use invoke::{
     Outcome,
 };
 pub use limits::{Ceilings, DailyBudgets, Limits, RequestedLimits};
+pub use observe::InvocationObserver;
 pub use plugin::{CronJob, Description, LoadError, Plugin, PluginName, VersionId};
+pub use registry::Registry;
+pub use settings::{RuntimeSettings, VARS};

@@ -3,13 +3,8 @@
 
 use std::time::Duration;
 
-/// One environment variable the scheduler reads.
-#[derive(Debug, Clone, Copy)]
-pub struct Var {
-    pub name: &'static str,
-    pub secret: bool,
-    pub help: &'static str,
-}
+use agenthost_core::Lookup;
+pub use agenthost_core::{ConfigError, Var};
 
 /// Every variable [`SchedulerConfig::from_lookup`] reads (none is secret).
 pub const VARS: &[Var] = &[
@@ -75,74 +70,35 @@ impl Default for SchedulerConfig {
     }
 }
 
-/// A variable held a value the scheduler cannot use.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid {name}=`{value}`: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub value: String,
-    pub reason: &'static str,
-}
-
 impl SchedulerConfig {
     /// Reads every variable of [`VARS`] through `lookup` (unset or blank: the default).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
-        let get = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
-            debug_assert!(
-                VARS.iter().any(|v| v.name == name),
-                "{name} missing from VARS"
-            );
-            match lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-            {
-                None => Ok(default),
-                Some(value) => match value.parse::<u64>() {
-                    Ok(n) if n >= min => Ok(n),
-                    Ok(_) => Err(ConfigError {
-                        name,
-                        value,
-                        reason: "too small",
-                    }),
-                    Err(_) => Err(ConfigError {
-                        name,
-                        value,
-                        reason: "expected a whole number",
-                    }),
-                },
-            }
+        let l = Lookup::new(lookup).declared(VARS);
+        let count = |var: &'static str, default: u32, min: u64| -> Result<u32, ConfigError> {
+            let n = l.number(var, u64::from(default), min)?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
         };
-        let secs = |d: Duration| d.as_secs();
+        let one_sec = Duration::from_secs(1);
         Ok(Self {
-            tick_interval: Duration::from_millis(get(
+            tick_interval: l.millis(
                 "AGENTHOST_SCHEDULER_TICK_MS",
-                d.tick_interval.as_millis() as u64,
-                10,
-            )?),
-            lateness_alert_threshold: Duration::from_secs(get(
+                d.tick_interval,
+                Duration::from_millis(10),
+            )?,
+            lateness_alert_threshold: l.secs(
                 "AGENTHOST_SCHEDULER_LATENESS_ALERT_SECS",
-                secs(d.lateness_alert_threshold),
-                1,
-            )?),
-            republish_grace: Duration::from_secs(get(
+                d.lateness_alert_threshold,
+                one_sec,
+            )?,
+            republish_grace: l.secs(
                 "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
-                secs(d.republish_grace),
-                1,
-            )?),
-            batch: u32::try_from(get("AGENTHOST_SCHEDULER_BATCH", u64::from(d.batch), 1)?)
-                .unwrap_or(u32::MAX),
-            sla_repeat_every: Duration::from_secs(get(
-                "AGENTHOST_SLA_REPEAT_SECS",
-                secs(d.sla_repeat_every),
-                1,
-            )?),
-            sla_max_repeats: u32::try_from(get(
-                "AGENTHOST_SLA_MAX_REPEATS",
-                u64::from(d.sla_max_repeats),
-                0,
-            )?)
-            .unwrap_or(u32::MAX),
+                d.republish_grace,
+                one_sec,
+            )?,
+            batch: count("AGENTHOST_SCHEDULER_BATCH", d.batch, 1)?,
+            sla_repeat_every: l.secs("AGENTHOST_SLA_REPEAT_SECS", d.sla_repeat_every, one_sec)?,
+            sla_max_repeats: count("AGENTHOST_SLA_MAX_REPEATS", d.sla_max_repeats, 0)?,
         })
     }
 }

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use agenthost_core::{AlertKind, Severity};
+
 /// A step of the ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rung {
@@ -23,19 +25,19 @@ pub enum Rung {
 
 impl Rung {
     /// The alert kind this rung raises.
-    pub fn alert_kind(self) -> &'static str {
+    pub fn alert_kind(self) -> AlertKind {
         match self {
-            Rung::Reminder => "sla_reminder",
-            Rung::Overdue | Rung::Repeat(_) => "sla_overdue",
-            Rung::Escalation => "sla_escalation",
+            Rung::Reminder => AlertKind::SlaReminder,
+            Rung::Overdue | Rung::Repeat(_) => AlertKind::SlaOverdue,
+            Rung::Escalation => AlertKind::SlaEscalation,
         }
     }
 
     /// The alert severity this rung raises.
-    pub fn severity(self) -> &'static str {
+    pub fn severity(self) -> Severity {
         match self {
-            Rung::Escalation => "critical",
-            _ => "warning",
+            Rung::Escalation => Severity::Critical,
+            _ => Severity::Warning,
         }
     }
 }

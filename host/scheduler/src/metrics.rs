@@ -2,8 +2,9 @@
 //! what fired, SLA alerts raised and pass failures, rendered in Prometheus text format.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
+
+use agenthost_core::prom::{Histogram, header, sample};
 
 /// Upper bounds of the lateness histogram's buckets, in seconds.
 const LATENESS_BUCKETS_SECS: &[f64] = &[
@@ -11,34 +12,11 @@ const LATENESS_BUCKETS_SECS: &[f64] = &[
 ];
 
 #[derive(Debug, Default)]
-struct Histogram {
-    /// Observations per bucket (not cumulative); the last is `+Inf`.
-    counts: Vec<u64>,
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        if self.counts.is_empty() {
-            self.counts = vec![0; LATENESS_BUCKETS_SECS.len() + 1];
-        }
-        let i = LATENESS_BUCKETS_SECS
-            .iter()
-            .position(|&b| secs <= b)
-            .unwrap_or(LATENESS_BUCKETS_SECS.len());
-        self.counts[i] += 1;
-        self.sum += secs;
-        self.count += 1;
-    }
-}
-
-#[derive(Debug, Default)]
 struct Inner {
     lateness: BTreeMap<&'static str, Histogram>,
     cron_fired: BTreeMap<(String, String), u64>,
     jobs_fired: BTreeMap<String, u64>,
-    sla_alerts: BTreeMap<&'static str, u64>,
+    sla_alerts: BTreeMap<String, u64>,
     late_alerts: u64,
     republished: u64,
     errors: u64,
@@ -63,7 +41,7 @@ impl Metrics {
                 .or_default() += 1;
             m.lateness
                 .entry("cron")
-                .or_default()
+                .or_insert_with(|| Histogram::new(LATENESS_BUCKETS_SECS))
                 .observe(secs(lateness_ms));
         });
     }
@@ -73,13 +51,13 @@ impl Metrics {
             *m.jobs_fired.entry(plugin.to_owned()).or_default() += 1;
             m.lateness
                 .entry("job")
-                .or_default()
+                .or_insert_with(|| Histogram::new(LATENESS_BUCKETS_SECS))
                 .observe(secs(lateness_ms));
         });
     }
 
-    pub(crate) fn sla_alert(&self, kind: &'static str) {
-        self.with(|m| *m.sla_alerts.entry(kind).or_default() += 1);
+    pub(crate) fn sla_alert(&self, kind: &str) {
+        self.with(|m| *m.sla_alerts.entry(kind.to_owned()).or_default() += 1);
     }
 
     pub(crate) fn late_alert(&self) {
@@ -97,78 +75,61 @@ impl Metrics {
     pub(crate) fn render(&self) -> String {
         self.with(|m| {
             let mut out = String::new();
-            out.push_str(
-                "# HELP agenthost_scheduler_lateness_seconds Time from a job's slot (or due time) to its firing.\n\
-                 # TYPE agenthost_scheduler_lateness_seconds histogram\n",
+            let lateness = "agenthost_scheduler_lateness_seconds";
+            header(
+                &mut out,
+                lateness,
+                "Time from a job's slot (or due time) to its firing.",
+                "histogram",
             );
             for (source, h) in &m.lateness {
-                let mut cumulative = 0;
-                for (i, bound) in LATENESS_BUCKETS_SECS.iter().enumerate() {
-                    cumulative += h.counts.get(i).copied().unwrap_or(0);
-                    let _ = writeln!(
-                        out,
-                        "agenthost_scheduler_lateness_seconds_bucket{{source=\"{source}\",le=\"{bound}\"}} {cumulative}"
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "agenthost_scheduler_lateness_seconds_bucket{{source=\"{source}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "agenthost_scheduler_lateness_seconds_sum{{source=\"{source}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "agenthost_scheduler_lateness_seconds_count{{source=\"{source}\"}} {}",
-                    h.count
-                );
+                h.render(&mut out, lateness, &[("source", source)]);
             }
-            out.push_str(
-                "# HELP agenthost_scheduler_fired_total Cron slots this replica fired.\n\
-                 # TYPE agenthost_scheduler_fired_total counter\n",
-            );
+            let fired = "agenthost_scheduler_fired_total";
+            header(&mut out, fired, "Cron slots this replica fired.", "counter");
             for ((plugin, job), n) in &m.cron_fired {
-                let _ = writeln!(
-                    out,
-                    "agenthost_scheduler_fired_total{{plugin=\"{}\",job=\"{}\"}} {n}",
-                    escape(plugin),
-                    escape(job)
-                );
+                sample(&mut out, fired, &[("plugin", plugin), ("job", job)], n);
             }
-            out.push_str(
-                "# HELP agenthost_scheduler_jobs_fired_total One-off delayed jobs this replica fired.\n\
-                 # TYPE agenthost_scheduler_jobs_fired_total counter\n",
+            let jobs = "agenthost_scheduler_jobs_fired_total";
+            header(
+                &mut out,
+                jobs,
+                "One-off delayed jobs this replica fired.",
+                "counter",
             );
             for (plugin, n) in &m.jobs_fired {
-                let _ = writeln!(
-                    out,
-                    "agenthost_scheduler_jobs_fired_total{{plugin=\"{}\"}} {n}",
-                    escape(plugin)
-                );
+                sample(&mut out, jobs, &[("plugin", plugin)], n);
             }
-            out.push_str(
-                "# HELP agenthost_scheduler_sla_alerts_total SLA ladder alerts raised, by kind.\n\
-                 # TYPE agenthost_scheduler_sla_alerts_total counter\n",
+            let sla = "agenthost_scheduler_sla_alerts_total";
+            header(
+                &mut out,
+                sla,
+                "SLA ladder alerts raised, by kind.",
+                "counter",
             );
             for (kind, n) in &m.sla_alerts {
-                let _ = writeln!(out, "agenthost_scheduler_sla_alerts_total{{kind=\"{kind}\"}} {n}");
+                sample(&mut out, sla, &[("kind", kind)], n);
             }
-            let _ = write!(
-                out,
-                "# HELP agenthost_scheduler_lateness_alerts_total Cron firings later than the alert threshold.\n\
-                 # TYPE agenthost_scheduler_lateness_alerts_total counter\n\
-                 agenthost_scheduler_lateness_alerts_total {}\n\
-                 # HELP agenthost_scheduler_republished_total Job events published again after being stored but not enqueued.\n\
-                 # TYPE agenthost_scheduler_republished_total counter\n\
-                 agenthost_scheduler_republished_total {}\n\
-                 # HELP agenthost_scheduler_errors_total Scheduler pass steps that failed.\n\
-                 # TYPE agenthost_scheduler_errors_total counter\n\
-                 agenthost_scheduler_errors_total {}\n",
-                m.late_alerts, m.republished, m.errors
-            );
+            for (name, help, value) in [
+                (
+                    "agenthost_scheduler_lateness_alerts_total",
+                    "Cron firings later than the alert threshold.",
+                    m.late_alerts,
+                ),
+                (
+                    "agenthost_scheduler_republished_total",
+                    "Job events published again after being stored but not enqueued.",
+                    m.republished,
+                ),
+                (
+                    "agenthost_scheduler_errors_total",
+                    "Scheduler pass steps that failed.",
+                    m.errors,
+                ),
+            ] {
+                header(&mut out, name, help, "counter");
+                sample(&mut out, name, &[], value);
+            }
             out
         })
     }
@@ -176,13 +137,6 @@ impl Metrics {
 
 fn secs(ms: i64) -> f64 {
     ms.max(0) as f64 / 1000.0
-}
-
-/// Escapes a Prometheus label value.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use agenthost_core::{AlertKind, Severity};
 use agenthost_queue::{Queue, QueueMessage};
 use agenthost_runtime::{Clock, CronJob, Invocation, JobFiring};
 use agenthost_storage::{
-    EventKind, EventStatus, Inserted, NewAlert, NewEvent, SlaLadderItem, SlotFiring, Storage,
+    EventKind, EventStatus, HostAlert, Inserted, NewEvent, SlaLadderItem, SlotFiring, Storage,
     StorageError,
 };
 use tokio_util::sync::CancellationToken;
@@ -269,23 +270,19 @@ impl Scheduler {
         }
         let threshold_ms = duration_ms(self.config.lateness_alert_threshold);
         if lateness_ms > threshold_ms {
-            let alert = NewAlert {
-                kind: "scheduler_lateness".into(),
-                severity: "warning".into(),
-                plugin: Some(plugin.to_owned()),
-                version: None,
-                conversation_id: None,
-                message: format!(
+            let alert = HostAlert::new(
+                AlertKind::SchedulerLateness,
+                Severity::Warning,
+                format!(
                     "cron job {job} of plugin {plugin} fired {} after its slot (alert threshold {})",
                     human(lateness_ms),
                     human(threshold_ms)
                 ),
-                fields: vec![
-                    ("job".into(), job.to_owned()),
-                    ("slot_ms".into(), slot.to_string()),
-                    ("lateness_ms".into(), lateness_ms.to_string()),
-                ],
-            };
+            )
+            .plugin(plugin)
+            .field("job", job)
+            .field("slot_ms", slot.to_string())
+            .field("lateness_ms", lateness_ms.to_string());
             self.storage.insert_alert(&alert, now_ms).await?;
             self.metrics.late_alert();
             report.lateness_alerts += 1;
@@ -367,7 +364,7 @@ impl Scheduler {
             if climbed {
                 report.sla_rungs += 1;
                 if alert.is_some() {
-                    self.metrics.sla_alert(rung.alert_kind());
+                    self.metrics.sla_alert(rung.alert_kind().as_str());
                 }
                 tracing::info!(plugin = %item.plugin, item = %item.item_id, ?rung, dry_run = item.dry_run, "sla rung reached");
             }
@@ -375,7 +372,7 @@ impl Scheduler {
         Ok(())
     }
 
-    fn sla_alert(&self, item: &SlaLadderItem, rung: Rung, now_ms: i64) -> NewAlert {
+    fn sla_alert(&self, item: &SlaLadderItem, rung: Rung, now_ms: i64) -> HostAlert {
         let late_ms = now_ms - item.deadline_at_ms;
         let what = format!(
             "plugin {} item {} ({}: {})",
@@ -398,21 +395,13 @@ impl Scheduler {
                 self.ladder.max_repeats
             ),
         };
-        NewAlert {
-            kind: rung.alert_kind().into(),
-            severity: rung.severity().into(),
-            plugin: Some(item.plugin.clone()),
-            version: None,
-            conversation_id: None,
-            message,
-            fields: vec![
-                ("item".into(), item.item_id.clone()),
-                ("sla_kind".into(), item.kind.clone()),
-                ("deadline_at_ms".into(), item.deadline_at_ms.to_string()),
-                ("late_ms".into(), late_ms.to_string()),
-                ("rung".into(), format!("{rung:?}")),
-            ],
-        }
+        HostAlert::new(rung.alert_kind(), rung.severity(), message)
+            .plugin(item.plugin.clone())
+            .field("item", item.item_id.clone())
+            .field("sla_kind", item.kind.clone())
+            .field("deadline_at_ms", item.deadline_at_ms.to_string())
+            .field("late_ms", late_ms.to_string())
+            .field("rung", format!("{rung:?}"))
     }
 
     /// Job events stored at least `republish_grace` ago and never enqueued (a crash or
@@ -499,13 +488,9 @@ fn duration_ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// `2h 5m`, `45s`, `0s`: a duration for people.
+/// A duration in milliseconds for people (negative reads as zero).
 fn human(ms: i64) -> String {
-    let total = ms.max(0) / 1000;
-    let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m {s}s"),
-        _ => format!("{h}h {m}m"),
-    }
+    agenthost_core::human_duration(std::time::Duration::from_millis(
+        u64::try_from(ms).unwrap_or(0),
+    ))
 }

@@ -19,20 +19,7 @@ text_enum! {
     }
 }
 
-/// An alert to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAlert {
-    /// What happened, as a stable label (e.g. `plugin_trap`, `sla_breach`).
-    pub kind: String,
-    /// `info`, `warning` or `critical`.
-    pub severity: String,
-    pub plugin: Option<String>,
-    pub version: Option<String>,
-    pub conversation_id: Option<String>,
-    pub message: String,
-    /// Extra labelled values, order kept.
-    pub fields: Vec<(String, String)>,
-}
+pub use agenthost_core::HostAlert;
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,7 +52,7 @@ fn decode_fields(text: String) -> Result<Vec<(String, String)>, StorageError> {
 
 impl Storage {
     /// Stores a `pending` alert raised outside a worker commit; returns its id.
-    pub async fn insert_alert(&self, alert: &NewAlert, now_ms: i64) -> Result<i64, StorageError> {
+    pub async fn insert_alert(&self, alert: &HostAlert, now_ms: i64) -> Result<i64, StorageError> {
         let mut tx = self.begin_write("insert_alert: begin").await?;
         let id = crate::commit::insert_alert(&mut tx, alert, now_ms).await?;
         tx.commit("insert_alert: commit").await?;

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::alerts::{NewAlert, encode_fields};
+use crate::alerts::{HostAlert, encode_fields};
 use crate::claims::{Lease, delete_lease};
 use crate::error::query;
 use crate::history::Direction;
@@ -91,7 +91,7 @@ pub struct Commit {
     pub budget_charges: Vec<BudgetCharge>,
     pub outbound: Vec<NewOutbound>,
     pub jobs: Vec<JobChange>,
-    pub alerts: Vec<NewAlert>,
+    pub alerts: Vec<HostAlert>,
     pub sla: Vec<SlaChange>,
     /// The event's conversation: taken over by a person since the claim, nothing of the
     /// invocation is written and the event is held ([`CommitResult::HeldForStaff`]).
@@ -511,7 +511,7 @@ async fn write_sla(conn: &mut AnyConnection, c: &Commit) -> Result<(), StorageEr
 /// Inserts one `pending` alert; shared with [`Storage::insert_alert`].
 pub(crate) async fn insert_alert(
     conn: &mut AnyConnection,
-    alert: &NewAlert,
+    alert: &HostAlert,
     now_ms: i64,
 ) -> Result<i64, StorageError> {
     let row = sqlx::query(
@@ -519,8 +519,8 @@ pub(crate) async fn insert_alert(
          created_at, status, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0) \
          RETURNING id",
     )
-    .bind(&alert.kind)
-    .bind(&alert.severity)
+    .bind(alert.kind.as_str())
+    .bind(alert.severity.as_str())
     .bind(&alert.plugin)
     .bind(&alert.version)
     .bind(&alert.conversation_id)

@@ -42,6 +42,7 @@ mod backend;
 mod budgets;
 mod claims;
 mod commit;
+mod config;
 mod console;
 mod deploys;
 mod error;
@@ -57,11 +58,14 @@ mod storage;
 mod url;
 mod workers;
 
-pub use alerts::{AlertRow, AlertStatus, NewAlert};
+pub use agenthost_core::redact_url;
+pub use agenthost_core::{AlertKind, Severity};
+pub use alerts::{AlertRow, AlertStatus, HostAlert};
 pub use audit::{AuditRow, NewAudit};
 pub use backend::Backend;
 pub use claims::{Claim, Claimed, Failure, Lease};
 pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
+pub use config::{StorageConfig, VARS};
 pub use console::{
     ConversationSummary, DeadLetterDetail, EffectCounts, HELD_UNTIL_RELEASED, LaneDepth,
     StaffReply, StaffReplyResult, Takeover, ThreadMessage,
@@ -79,4 +83,4 @@ pub use history::{ConversationRow, Direction, HistoryRow};
 pub use outbox::{OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};
 pub use schedule::{DueJob, SlaLadderItem, SlotFiring};
 pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};
-pub use url::{SQLITE_FILE_NAME, redact_url};
+pub use url::SQLITE_FILE_NAME;

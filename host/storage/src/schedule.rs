@@ -4,7 +4,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use crate::alerts::NewAlert;
+use crate::alerts::HostAlert;
 use crate::error::query;
 use crate::events::{EventStatus, Inserted, NewEvent};
 use crate::sql::{flag, limit};
@@ -250,7 +250,7 @@ impl Storage {
         &self,
         item: &SlaLadderItem,
         rung: i64,
-        alert: Option<&NewAlert>,
+        alert: Option<&HostAlert>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
         let (plugin, item_id, deadline_at_ms) = (&item.plugin, &item.item_id, item.deadline_at_ms);

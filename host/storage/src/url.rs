@@ -1,81 +1,14 @@
-//! Database URLs: which backend a URL names, the default SQLite URL, and password redaction.
+//! Database URLs: which backend a URL names and the default SQLite URL. Passwords are
+//! masked by `agenthost_core::redact_url`.
 
 use std::path::Path;
+
+use agenthost_core::redact_url;
 
 use crate::{Backend, StorageError};
 
 /// File name of the embedded database inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "agenthost.db";
-
-/// What replaces a password in [`redact_url`]'s output.
-const REDACTED: &str = "***";
-
-/// Query parameters whose values are secrets (libpq accepts `?password=`).
-const SECRET_PARAMS: &[&str] = &["password", "sslpassword"];
-
-/// Returns `url` with any password masked: the `user:password@` part of the authority and
-/// `password=`/`sslpassword=` query parameters. Use it for every URL that reaches a log line
-/// or an error message.
-///
-/// `postgres://app:s3cret@db:5432/agenthost` becomes `postgres://app:***@db:5432/agenthost`.
-pub fn redact_url(url: &str) -> String {
-    let (before_fragment, fragment) = match url.split_once('#') {
-        Some((head, frag)) => (head, Some(frag)),
-        None => (url, None),
-    };
-    let (before_query, query) = match before_fragment.split_once('?') {
-        Some((head, q)) => (head, Some(q)),
-        None => (before_fragment, None),
-    };
-
-    let mut out = String::with_capacity(url.len());
-    match before_query.split_once("://") {
-        Some((scheme, rest)) => {
-            out.push_str(scheme);
-            out.push_str("://");
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(authority_end);
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    match userinfo.split_once(':') {
-                        Some((user, _password)) => {
-                            out.push_str(user);
-                            out.push(':');
-                            out.push_str(REDACTED);
-                        }
-                        None => out.push_str(userinfo),
-                    }
-                    out.push('@');
-                    out.push_str(host);
-                }
-                None => out.push_str(authority),
-            }
-            out.push_str(path);
-        }
-        None => out.push_str(before_query),
-    }
-
-    if let Some(query) = query {
-        out.push('?');
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((key, _value))
-                    if SECRET_PARAMS.iter().any(|s| key.eq_ignore_ascii_case(s)) =>
-                {
-                    format!("{key}={REDACTED}")
-                }
-                _ => param.to_owned(),
-            })
-            .collect();
-        out.push_str(&params.join("&"));
-    }
-    if let Some(fragment) = fragment {
-        out.push('#');
-        out.push_str(fragment);
-    }
-    out
-}
 
 /// The backend a database URL names, from its scheme; any other scheme is an error that
 /// quotes the (redacted) URL.
@@ -125,39 +58,6 @@ fn percent_encode_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_password_in_authority() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db.internal:5432/agenthost"),
-            "postgres://app:***@db.internal:5432/agenthost"
-        );
-        // An '@' inside the password must not leak the tail of it.
-        assert_eq!(
-            redact_url("postgresql://app:p@ss@db/x?sslmode=require"),
-            "postgresql://app:***@db/x?sslmode=require"
-        );
-    }
-
-    #[test]
-    fn redacts_password_query_parameter() {
-        assert_eq!(
-            redact_url("postgres://db/x?user=app&Password=hunter2&sslmode=disable"),
-            "postgres://db/x?user=app&Password=***&sslmode=disable"
-        );
-    }
-
-    #[test]
-    fn leaves_urls_without_secrets_alone() {
-        for url in [
-            "postgres://postgres@127.0.0.1:5432/",
-            "sqlite:///var/lib/agenthost/agenthost.db?mode=rwc",
-            "sqlite:agenthost.db",
-            "not a url",
-        ] {
-            assert_eq!(redact_url(url), url);
-        }
-    }
 
     #[test]
     fn backend_follows_scheme() {

@@ -69,24 +69,24 @@ impl TwilioConfig {
     }
 
     /// Checks the config before any request is made, naming the bad field.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), TwilioConfigError> {
         let base = self.api_base.trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(ConfigError::ApiBase(self.api_base.clone()));
+            return Err(TwilioConfigError::ApiBase(self.api_base.clone()));
         }
         if !is_sid(&self.account_sid, "AC") {
-            return Err(ConfigError::AccountSid(self.account_sid.clone()));
+            return Err(TwilioConfigError::AccountSid(self.account_sid.clone()));
         }
         if self.auth_token.trim().is_empty() {
-            return Err(ConfigError::AuthTokenEmpty);
+            return Err(TwilioConfigError::AuthTokenEmpty);
         }
         if let Some(sid) = &self.messaging_service_sid
             && !is_sid(sid, "MG")
         {
-            return Err(ConfigError::MessagingServiceSid(sid.clone()));
+            return Err(TwilioConfigError::MessagingServiceSid(sid.clone()));
         }
         if self.timeout.is_zero() {
-            return Err(ConfigError::ZeroTimeout);
+            return Err(TwilioConfigError::ZeroTimeout);
         }
         Ok(())
     }
@@ -111,7 +111,7 @@ fn is_sid(s: &str, prefix: &str) -> bool {
 
 /// A [`TwilioConfig`] that cannot work.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum TwilioConfigError {
     #[error("twilio api base {0:?} is not an http(s) url")]
     ApiBase(String),
     #[error("twilio account sid {0:?} is not AC followed by 32 hex digits")]
@@ -362,13 +362,13 @@ impl fmt::Debug for TwilioClient {
 
 impl TwilioClient {
     /// Validates `config` and builds the HTTP client.
-    pub fn new(config: TwilioConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: TwilioConfig) -> Result<Self, TwilioConfigError> {
         config.validate()?;
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .user_agent(concat!("agenthost-twilio/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(ConfigError::Http)?;
+            .map_err(TwilioConfigError::Http)?;
         let messages_url = format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",
             config.api_base.trim_end_matches('/'),
@@ -691,25 +691,31 @@ mod tests {
     fn validate_names_the_bad_field() {
         let mut c = config();
         c.account_sid = "AC123".into();
-        assert!(matches!(c.validate(), Err(ConfigError::AccountSid(_))));
+        assert!(matches!(
+            c.validate(),
+            Err(TwilioConfigError::AccountSid(_))
+        ));
         let mut c = config();
         c.auth_token = " ".into();
-        assert!(matches!(c.validate(), Err(ConfigError::AuthTokenEmpty)));
+        assert!(matches!(
+            c.validate(),
+            Err(TwilioConfigError::AuthTokenEmpty)
+        ));
         let mut c = config();
         c.api_base = "api.twilio.com".into();
-        assert!(matches!(c.validate(), Err(ConfigError::ApiBase(_))));
+        assert!(matches!(c.validate(), Err(TwilioConfigError::ApiBase(_))));
         let mut c = config();
         c.messaging_service_sid = Some("SM0123456789abcdef0123456789abcdef".into());
         assert!(matches!(
             c.validate(),
-            Err(ConfigError::MessagingServiceSid(_))
+            Err(TwilioConfigError::MessagingServiceSid(_))
         ));
         let mut c = config();
         c.timeout = Duration::ZERO;
-        assert!(matches!(c.validate(), Err(ConfigError::ZeroTimeout)));
+        assert!(matches!(c.validate(), Err(TwilioConfigError::ZeroTimeout)));
         assert!(config().validate().is_ok());
         assert_eq!(
-            ConfigError::AuthTokenEmpty.to_string(),
+            TwilioConfigError::AuthTokenEmpty.to_string(),
             "twilio auth token is empty"
         );
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agenthost_twilio::{
-    Backoff, FAKE_ACCOUNT_SID, FakeTwilio, MessageStatus, SendError, TwilioClient, TwilioConfig,
+    FAKE_ACCOUNT_SID, FakeTwilio, MessageStatus, SendError, TwilioClient, TwilioConfig,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -313,7 +313,8 @@ async fn fake_throttles_then_recovers_and_backoff_honours_it() -> anyhow::Result
     let fake = FakeTwilio::start().await;
     let client = TwilioClient::new(fake.config())?;
     fake.throttle_next(2);
-    let backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+    let backoff =
+        agenthost_core::Backoff::full(Duration::from_millis(10), Duration::from_millis(100));
     let mut delays = Vec::new();
     let sent = loop {
         match client.send("+15551230001", FROM, "hi").await {

@@ -8,16 +8,9 @@ use agenthost_alerts::{Alert, DependencyWatch, MAX_DIRECT, check_fn};
 use super::*;
 
 fn direct(kind: &str, severity: &str, message: &str) -> Alert {
-    let alert = NewAlert {
-        kind: kind.into(),
-        severity: severity.into(),
-        plugin: None,
-        version: None,
-        conversation_id: None,
-        message: message.into(),
-        fields: vec![("dependency".into(), "storage".into())],
-    };
-    Alert::from_new(&alert, 1_700_000_000_000)
+    let alert = HostAlert::new(kind_of(kind), Severity::parse(severity), message)
+        .field("dependency", "storage");
+    Alert::from_host(&alert, 1_700_000_000_000)
 }
 
 /// Waits until `channel` of the fake has received `n` messages; returns them.

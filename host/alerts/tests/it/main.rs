@@ -11,7 +11,8 @@ use agenthost_alerts::{
     AlertConfig, AlertsHandle, CHANNELS_VAR, ChannelRegistry, DISCORD_TOKEN_VAR, Dispatcher,
     ROUTES_VAR, Router,
 };
-use agenthost_storage::{NewAlert, Storage};
+use agenthost_core::{AlertKind, HostAlert, Severity};
+use agenthost_storage::Storage;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -173,16 +174,17 @@ fn run(
     }
 }
 
-fn new_alert(kind: &str, severity: &str, message: &str) -> NewAlert {
-    NewAlert {
-        kind: kind.into(),
-        severity: severity.into(),
-        plugin: Some("locator".into()),
-        version: Some("3".into()),
-        conversation_id: None,
-        message: message.into(),
-        fields: vec![("event".into(), "SM1".into())],
-    }
+/// An alert of `kind`: a host kind by its name, any other name stored as it is (routes
+/// match on the text either way).
+fn kind_of(kind: &str) -> AlertKind {
+    AlertKind::host(kind).unwrap_or_else(|| AlertKind::Plugin(kind.to_owned()))
+}
+
+fn new_alert(kind: &str, severity: &str, message: &str) -> HostAlert {
+    HostAlert::new(kind_of(kind), Severity::parse(severity), message)
+        .plugin("locator")
+        .version("3")
+        .field("event", "SM1")
 }
 
 fn config(discord: &FakeDiscord, vars: &[(&str, &str)]) -> AlertConfig {

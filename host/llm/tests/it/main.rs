@@ -47,24 +47,20 @@ struct Alerts(
 );
 
 impl AlertSink for Alerts {
-    fn raise(&self, kind: &str, severity: &str, plugin: &str, message: String) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((kind.into(), severity.into(), plugin.into(), message));
-    }
-
-    fn raise_host(
-        &self,
-        kind: &str,
-        severity: &str,
-        message: String,
-        fields: Vec<(String, String)>,
-    ) {
-        self.1
-            .lock()
-            .unwrap()
-            .push((kind.into(), severity.into(), message, fields));
+    fn raise(&self, alert: agenthost_core::HostAlert) {
+        let (kind, severity) = (alert.kind.to_string(), alert.severity.to_string());
+        match alert.plugin {
+            Some(plugin) => self
+                .0
+                .lock()
+                .unwrap()
+                .push((kind, severity, plugin, alert.message)),
+            None => self
+                .1
+                .lock()
+                .unwrap()
+                .push((kind, severity, alert.message, alert.fields)),
+        }
     }
 }
 
@@ -487,7 +483,7 @@ async fn breaker_opening_and_closing_alert_once_each() {
     assert_eq!(fields[0], ("dependency".into(), "llm:anthropic".into()));
     assert_eq!(field(fields, "since_ms"), START_MS.to_string());
     assert_eq!(field(fields, "outage_ms"), "60000");
-    assert_eq!(field(fields, "outage"), "60 s");
+    assert_eq!(field(fields, "outage"), "1 min");
     let shown = format!("{host:?}");
     assert!(!shown.contains("SECRET"), "{shown}");
     assert_eq!(h.alerts.0.lock().unwrap().len(), 0, "no plugin alert");

@@ -128,7 +128,7 @@ async fn lateness_above_threshold_raises_one_alert() -> Result<()> {
     assert_eq!(alerts[0].kind, "scheduler_lateness");
     assert_eq!(alerts[0].severity, "warning");
     assert!(
-        alerts[0].message.contains("1m 30s"),
+        alerts[0].message.contains("1 min 30 s"),
         "{}",
         alerts[0].message
     );
@@ -292,7 +292,7 @@ async fn sla_ladder_each_rung_once(backend: Backend) -> Result<()> {
     }
     assert_eq!(seen, 6);
     let last = &fx.alerts().await?[5];
-    assert!(last.message.contains("32h 0m late"), "{}", last.message);
+    assert!(last.message.contains("32 h late"), "{}", last.message);
     fx.close().await
 }
 

@@ -1,26 +1,24 @@
 //! Cases for the worker's commit and the plugin state it writes.
 
 use agenthost_storage::{
-    AlertStatus, CommitResult, EventStatus, JobChange, NewAlert, NewOutbound, OutboxStatus,
-    SlaChange,
+    AlertKind, AlertStatus, CommitResult, EventStatus, HostAlert, JobChange, NewOutbound,
+    OutboxStatus, Severity, SlaChange,
 };
 
 use crate::fixtures::{PLUGIN, count, empty_commit, job_event, message_event, sms, store};
 use crate::harness::TestDb;
 
-fn alert(message: &str) -> NewAlert {
-    NewAlert {
-        kind: "tour_booked".into(),
-        severity: "info".into(),
-        plugin: Some(PLUGIN.into()),
-        version: Some("1.0.0".into()),
-        conversation_id: Some("conv-1".into()),
-        message: message.into(),
-        fields: vec![
-            ("unit".into(), "2B".into()),
-            ("at".into(), "Sat 10:00".into()),
-        ],
-    }
+fn alert(message: &str) -> HostAlert {
+    HostAlert::new(
+        AlertKind::plugin(PLUGIN, "tour_booked"),
+        Severity::Info,
+        message,
+    )
+    .plugin(PLUGIN)
+    .version("1.0.0")
+    .conversation(Some("conv-1".into()))
+    .field("unit", "2B")
+    .field("at", "Sat 10:00")
 }
 
 /// A commit for ev-1 exercising every kind of effect.

@@ -1,6 +1,8 @@
 //! Cases for dead letters, routes, opt-outs and alerts.
 
-use agenthost_storage::{AlertStatus, CommitResult, DeadLetter, EventStatus, NewAlert};
+use agenthost_storage::{
+    AlertKind, AlertStatus, CommitResult, DeadLetter, EventStatus, HostAlert, Severity,
+};
 
 use crate::fixtures::{PLUGIN, count, empty_commit, job_event, store};
 use crate::harness::TestDb;
@@ -134,18 +136,14 @@ pub async fn opt_outs(db: &TestDb) -> anyhow::Result<()> {
 }
 
 pub async fn alerts(db: &TestDb) -> anyhow::Result<()> {
-    let alert = NewAlert {
-        kind: "plugin_trap".into(),
-        severity: "critical".into(),
-        plugin: Some(PLUGIN.into()),
-        version: None,
-        conversation_id: None,
-        message: "landlord-rep trapped 5 times in a row".into(),
-        fields: vec![
-            ("error".into(), "unreachable \"x\"".into()),
-            ("error".into(), "again".into()),
-        ],
-    };
+    let alert = HostAlert::new(
+        AlertKind::PluginTrap,
+        Severity::Critical,
+        "landlord-rep trapped 5 times in a row",
+    )
+    .plugin(PLUGIN)
+    .field("error", "unreachable \"x\"")
+    .field("error", "again");
     let first = db.insert_alert(&alert, 1_000).await?;
     let second = db.insert_alert(&alert, 2_000).await?;
     assert!(second > first);

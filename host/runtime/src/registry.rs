@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use agenthost_runtime::{Plugin, PluginName, Policy};
+use agenthost_core::stable_hash;
+
+use crate::{Plugin, PluginName, Policy};
 use tokio::sync::watch;
 
 /// How a candidate version takes part in a plugin's traffic.
@@ -173,16 +175,6 @@ pub fn canary_bucket(key: &str) -> u8 {
     (stable_hash(key) % 100) as u8
 }
 
-/// FNV-1a: the same on every replica and build (unlike `std`'s randomly seeded hasher).
-pub fn stable_hash(key: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
 /// The reserved top-level key of a plugin's config file that holds the operator's policy
 /// for it; the host reads it and never passes it to the plugin.
 pub const HOST_POLICY_KEY: &str = "host";
@@ -246,7 +238,7 @@ fn parse_policy(section: &serde_json::Value) -> Result<Policy, String> {
                 };
                 for (i, n) in numbers.iter().enumerate() {
                     match n.as_str() {
-                        Some(n) if agenthost_runtime::sms::is_e164(n) => {
+                        Some(n) if crate::sms::is_e164(n) => {
                             policy.sms_recipients.insert(n.to_owned());
                         }
                         _ => {
