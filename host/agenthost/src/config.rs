@@ -106,6 +106,28 @@ pub const VARS: &[Var] = &[
 /// alert delivery).
 /// `AGENTHOST_*` variables read by the tools around the host rather than the host itself
 /// (the CLI's target, the build and test scripts' folders).
+/// Variables earlier versions read and this one does not, with why: still set, they
+/// are reported at start-up (a warning, not a refusal: an upgrade must not stop on them).
+pub const RETIRED_VARS: &[(&str, &str)] = &[(
+    "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
+    "job events that never reached the queue are republished by the one sweep every event \
+     source shares (after 10 s), like webhooks",
+)];
+
+/// The retired variables among `names`, each as a line for the log.
+pub fn retired_vars(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut found: Vec<String> = names
+        .filter_map(|n| {
+            RETIRED_VARS
+                .iter()
+                .find(|(name, _)| *name == n)
+                .map(|(name, why)| format!("{name} is no longer read and can be removed: {why}"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 const NOT_HOST_VARS: &[&str] = &[
     "AGENTHOST_ADMIN_URL",
     "AGENTHOST_PLUGINS_OUT",
@@ -122,7 +144,11 @@ pub fn unknown_vars(names: impl Iterator<Item = String>) -> Vec<ConfigError> {
     let known = all_vars();
     let mut unknown: Vec<String> = names
         .filter(|n| n.starts_with("AGENTHOST_"))
-        .filter(|n| !known.iter().any(|v| v.name == n) && !NOT_HOST_VARS.contains(&n.as_str()))
+        .filter(|n| {
+            !known.iter().any(|v| v.name == n)
+                && !NOT_HOST_VARS.contains(&n.as_str())
+                && !RETIRED_VARS.iter().any(|(r, _)| r == n)
+        })
         .collect();
     unknown.sort();
     unknown
@@ -324,6 +350,8 @@ pub struct Config {
     pub sms_sink: agenthost_pipeline::outbox::SmsSink,
     /// What a plugin's handoff request does.
     pub handoff: agenthost_pipeline::handoff::HandoffPolicy,
+    /// Retired variables still set, as log lines (`serve` warns with each).
+    pub retired: Vec<String>,
 }
 
 impl Config {
@@ -337,7 +365,10 @@ impl Config {
         {
             return Err(e);
         }
-        Config::from_lookup(|k| std::env::var(k).ok())
+        let mut config = Config::from_lookup(|k| std::env::var(k).ok())?;
+        config.retired =
+            retired_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()));
+        Ok(config)
     }
 
     /// Parses config from any lookup (tests pass a map). Empty values count as unset.
@@ -463,6 +494,7 @@ impl Config {
             console_url: Some(console_url),
         };
         Ok(Config {
+            retired: Vec::new(),
             sms_sink,
             handoff,
             llm,
@@ -648,6 +680,28 @@ mod unknown_var_tests {
             messages[1].contains("AGENTHOST_QUIET_HOUR is not a variable agenthost reads (did you mean AGENTHOST_QUIET_HOURS?)"),
             "{}",
             messages[1]
+        );
+    }
+
+    #[test]
+    fn a_retired_variable_is_a_warning_not_a_refusal() {
+        let names = || {
+            [
+                "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
+                "AGENTHOST_QUIET_HOURS",
+            ]
+            .into_iter()
+            .map(String::from)
+        };
+        assert!(unknown_vars(names()).is_empty());
+        let notes = retired_vars(names());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS is no longer read"));
+        assert!(
+            !all_vars()
+                .iter()
+                .any(|v| RETIRED_VARS.iter().any(|(r, _)| *r == v.name)),
+            "a retired variable is not read"
         );
     }
 

@@ -38,6 +38,9 @@ const DEPLOY_POLL: Duration = Duration::from_millis(500);
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let (_, auth_token) = config.require_twilio()?;
+    for note in &config.retired {
+        tracing::warn!("{note}");
+    }
     let started = std::time::Instant::now();
     let started_ms = agenthost_core::now_ms();
 
@@ -309,7 +312,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             cancel.child_token(),
         ));
     }
-    if config.roles.web {
+    // The one sweep for every event source (webhooks, the scheduler's job events,
+    // replays): wherever events are produced.
+    if config.roles.web || config.roles.scheduler {
         tasks.spawn(sweep::run(
             storage.clone(),
             queue.clone(),

@@ -19,14 +19,9 @@ pub const VARS: &[Var] = &[
         help: "alert when a cron job fires more than this many seconds after its slot (default 60)",
     },
     Var {
-        name: "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
-        secret: false,
-        help: "republish job events stored but not enqueued for this many seconds (default 30)",
-    },
-    Var {
         name: "AGENTHOST_SCHEDULER_BATCH",
         secret: false,
-        help: "most one-off jobs / SLA items / republished events handled per pass (default 200)",
+        help: "most one-off jobs / SLA items handled per pass (default 200)",
     },
     Var {
         name: "AGENTHOST_SLA_REPEAT_SECS",
@@ -47,8 +42,6 @@ pub struct SchedulerConfig {
     pub tick_interval: Duration,
     /// A cron firing later than this after its slot raises a `scheduler_lateness` alert.
     pub lateness_alert_threshold: Duration,
-    /// A job event stored this long ago and never enqueued is published again.
-    pub republish_grace: Duration,
     /// Most rows each part of a pass handles (the rest wait for the next pass).
     pub batch: u32,
     /// Between repeated overdue SLA alerts (and from the last one to the escalation).
@@ -62,7 +55,6 @@ impl Default for SchedulerConfig {
         Self {
             tick_interval: Duration::from_secs(1),
             lateness_alert_threshold: Duration::from_secs(60),
-            republish_grace: Duration::from_secs(30),
             batch: 200,
             sla_repeat_every: Duration::from_secs(8 * 3600),
             sla_max_repeats: 3,
@@ -89,11 +81,6 @@ impl SchedulerConfig {
             lateness_alert_threshold: l.secs(
                 "AGENTHOST_SCHEDULER_LATENESS_ALERT_SECS",
                 d.lateness_alert_threshold,
-                one_sec,
-            )?,
-            republish_grace: l.secs(
-                "AGENTHOST_SCHEDULER_REPUBLISH_GRACE_SECS",
-                d.republish_grace,
                 one_sec,
             )?,
             batch: count("AGENTHOST_SCHEDULER_BATCH", d.batch, 1)?,

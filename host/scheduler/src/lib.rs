@@ -17,7 +17,8 @@
 //! in the transaction that stores its alert. Event ids double as dedupe keys
 //! (`job:<plugin>:<name>:<slot_ms>`, `job:<plugin>:<key>:<due_at_ms>`), so even a lost
 //! mark cannot fire a slot twice. A job event stored but not published (crash, queue
-//! outage) is republished by the next tick after a grace period.
+//! outage) is republished by the one sweep every event source shares
+//! (`agenthost_pipeline::sweep`), its attempts counted like any other event's.
 //!
 //! Nothing here knows about HTTP, Twilio or plugins' code: plugins' cron jobs come in
 //! through [`CronSource`], time through [`agenthost_runtime::Clock`].

@@ -18,7 +18,6 @@ struct Inner {
     jobs_fired: BTreeMap<String, u64>,
     sla_alerts: BTreeMap<String, u64>,
     late_alerts: u64,
-    republished: u64,
     errors: u64,
 }
 
@@ -62,10 +61,6 @@ impl Metrics {
 
     pub(crate) fn late_alert(&self) {
         self.with(|m| m.late_alerts += 1);
-    }
-
-    pub(crate) fn republished(&self, n: u64) {
-        self.with(|m| m.republished += n);
     }
 
     pub(crate) fn error(&self) {
@@ -115,11 +110,6 @@ impl Metrics {
                     "agenthost_scheduler_lateness_alerts_total",
                     "Cron firings later than the alert threshold.",
                     m.late_alerts,
-                ),
-                (
-                    "agenthost_scheduler_republished_total",
-                    "Job events published again after being stored but not enqueued.",
-                    m.republished,
                 ),
                 (
                     "agenthost_scheduler_errors_total",

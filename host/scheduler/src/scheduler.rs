@@ -1,6 +1,6 @@
 //! [`Scheduler`]: one pass (`tick`) fires due cron slots, claims due one-off jobs, climbs
-//! SLA ladders and republishes job events that were stored but never enqueued; `run`
-//! repeats it until cancelled.
+//! SLA ladders; `run` repeats it until cancelled. Job events stored but never enqueued
+//! are the pipeline's sweep's, like every other event.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -54,8 +54,6 @@ pub struct TickReport {
     pub sla_rungs: usize,
     /// `scheduler_lateness` alerts raised.
     pub lateness_alerts: usize,
-    /// Job events published again after being stored but not enqueued.
-    pub republished: usize,
     /// Steps that failed (logged; see the error returned by `tick`).
     pub errors: usize,
 }
@@ -125,7 +123,7 @@ impl Scheduler {
         tracing::info!("scheduler stopped");
     }
 
-    /// One pass at `now_ms`: cron slots, one-off jobs, SLA ladders, republishing. Every
+    /// One pass at `now_ms`: cron slots, one-off jobs, SLA ladders. Every
     /// step runs even if an earlier one failed; the first failure is returned.
     pub async fn tick(&self, now_ms: i64) -> Result<TickReport, SchedulerError> {
         let mut report = TickReport::default();
@@ -134,9 +132,8 @@ impl Scheduler {
             self.fire_cron(now_ms, &mut report).await,
             self.fire_due_jobs(now_ms, &mut report).await,
             self.climb_sla(now_ms, &mut report).await,
-            self.republish(now_ms, &mut report).await,
         ];
-        for (step, result) in ["cron", "jobs", "sla", "republish"].into_iter().zip(steps) {
+        for (step, result) in ["cron", "jobs", "sla"].into_iter().zip(steps) {
             if let Err(error) = result {
                 tracing::error!(step, %error, "scheduler step failed");
                 self.metrics.error();
@@ -404,40 +401,8 @@ impl Scheduler {
             .field("rung", format!("{rung:?}"))
     }
 
-    /// Job events stored at least `republish_grace` ago and never enqueued (a crash or
-    /// queue failure between store and publish, here or on another replica).
-    async fn republish(&self, now_ms: i64, report: &mut TickReport) -> Result<(), SchedulerError> {
-        let before = now_ms - duration_ms(self.config.republish_grace);
-        let stale = self
-            .storage
-            .unenqueued_events(before, self.config.batch)
-            .await?;
-        let mut by_lane: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for event in stale {
-            if event.kind != EventKind::Job || event.status != EventStatus::Queued {
-                continue; // messages belong to the pipeline's sweep
-            }
-            if let Some(plugin) = event.plugin {
-                by_lane.entry(plugin).or_default().push(event.id);
-            }
-        }
-        for (lane, ids) in by_lane {
-            let n = ids.len();
-            if self.publish(&lane, ids).await {
-                report.republished += n;
-                self.metrics.republished(n as u64);
-                tracing::warn!(
-                    lane,
-                    count = n,
-                    "republished job events that were never enqueued"
-                );
-            }
-        }
-        Ok(())
-    }
-
     /// Publishes to `lane` and records the events enqueued; `true` if published. A failure
-    /// is logged and left to the republish step.
+    /// is logged and left to the pipeline's sweep.
     async fn publish(&self, lane: &str, ids: Vec<String>) -> bool {
         let messages: Vec<QueueMessage> = ids.iter().cloned().map(QueueMessage::new).collect();
         if let Err(error) = self.queue.publish(lane, &messages).await {

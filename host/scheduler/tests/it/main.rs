@@ -373,34 +373,6 @@ async fn dry_run_sla_items_alert_no_channel() -> Result<()> {
 }
 
 #[tokio::test]
-async fn job_event_stored_but_not_enqueued_is_republished_after_grace() -> Result<()> {
-    let fx = Fixture::new(Backend::Sqlite).await?;
-    let s = fx.scheduler(vec![]).await?;
-    let id = "job:landlord:orphan:1".to_owned();
-    fx.storage
-        .insert_events(&[agenthost_storage::NewEvent {
-            id: id.clone(),
-            dedupe_key: id.clone(),
-            kind: agenthost_storage::EventKind::Job,
-            plugin: Some("landlord".into()),
-            conversation_id: None,
-            payload: "{}".into(),
-            received_at_ms: T0,
-            inbound: None,
-        }])
-        .await?;
-    assert_eq!(
-        s.tick(T0 + 10_000).await?.republished,
-        0,
-        "within the grace period"
-    );
-    assert_eq!(s.tick(T0 + 31_000).await?.republished, 1);
-    assert_eq!(s.tick(T0 + 32_000).await?.republished, 0);
-    assert_eq!(fx.drain("landlord").await?, vec![id]);
-    fx.close().await
-}
-
-#[tokio::test]
 async fn run_loops_until_cancelled() -> Result<()> {
     let fx = Fixture::new(Backend::Sqlite).await?;
     fx.clock.set(T0);
