@@ -92,7 +92,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => serve::serve(config).await,
+            Command::Serve => {
+                let listeners = serve::Listeners::bind(&config).await?;
+                serve::serve(config, listeners, serve::shutdown_signal()).await
+            }
             Command::CheckConfig => {
                 print!("{}", config.render_redacted());
                 Ok(ExitCode::SUCCESS)

@@ -36,7 +36,40 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 /// The floor on how fast a replica notices a deploy it was not notified of.
 const DEPLOY_POLL: Duration = Duration::from_millis(500);
 
-pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+/// The sockets `serve` answers on: the admin listener always, the public one for the
+/// web role. Bound before anything else starts, so a port in use fails at once.
+#[derive(Debug)]
+pub struct Listeners {
+    pub public: Option<tokio::net::TcpListener>,
+    pub admin: tokio::net::TcpListener,
+}
+
+impl Listeners {
+    /// Binds `AGENTHOST_ADMIN_LISTEN`, and `AGENTHOST_LISTEN` when the web role runs.
+    pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        let admin = tokio::net::TcpListener::bind(config.admin_listen)
+            .await
+            .with_context(|| format!("binding {} (AGENTHOST_ADMIN_LISTEN)", config.admin_listen))?;
+        let public = match config.roles.web {
+            true => Some(
+                tokio::net::TcpListener::bind(config.listen)
+                    .await
+                    .with_context(|| format!("binding {} (AGENTHOST_LISTEN)", config.listen))?,
+            ),
+            false => None,
+        };
+        Ok(Listeners { public, admin })
+    }
+}
+
+/// Runs every role `config` names on `listeners` until `shutdown` resolves, then drains
+/// (readiness off, a short delay for load balancers, HTTP and workers stopped, in-flight
+/// work given `AGENTHOST_DRAIN_GRACE_MS`). The caller owns the signals.
+pub async fn serve(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<ExitCode> {
     let (_, auth_token) = config.require_twilio()?;
     for note in &config.retired {
         tracing::warn!("{note}");
@@ -404,17 +437,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             (Some(p), a)
         };
     }
-    let admin_listener = tokio::net::TcpListener::bind(config.admin_listen)
-        .await
-        .with_context(|| format!("binding {} (AGENTHOST_ADMIN_LISTEN)", config.admin_listen))?;
-    let public_listener = match &public_app {
-        Some(_) => Some(
-            tokio::net::TcpListener::bind(config.listen)
-                .await
-                .with_context(|| format!("binding {} (AGENTHOST_LISTEN)", config.listen))?,
-        ),
-        None => None,
-    };
+    let Listeners {
+        public: public_listener,
+        admin: admin_listener,
+    } = listeners;
     let http_stop = CancellationToken::new();
     let http = {
         let stop = http_stop.clone();
@@ -451,14 +477,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     // Drain: readiness off at once; keep taking webhooks briefly (load balancers notice);
     // stop HTTP and workers; in-flight invocations get the grace period; what does not
     // finish stays leased/unacked and returns to the queue.
-    shutdown_signal().await;
-    tracing::info!("shutdown requested; draining (a second signal exits at once)");
+    shutdown.await;
+    tracing::info!("shutdown requested; draining");
     health.set_phase(Phase::Draining);
-    tokio::spawn(async {
-        shutdown_signal().await;
-        tracing::warn!("second signal: exiting immediately");
-        std::process::exit(130);
-    });
     tokio::time::sleep(config.drain_delay).await;
     http_stop.cancel();
     work_cancel.cancel();
@@ -568,9 +589,100 @@ impl agenthost_llm::AlertSink for StoredAlerts {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at the first SIGTERM or SIGINT; a second one exits at once (130).
+pub async fn shutdown_signal() {
+    first_signal().await;
+    tracing::info!("a second signal exits at once");
+    tokio::spawn(async {
+        first_signal().await;
+        tracing::warn!("second signal: exiting immediately");
+        std::process::exit(130);
+    });
+}
+
+async fn first_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing SIGINT handler");
     tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole host in-process on the embedded default: listeners it is handed (port
+    /// 0), a shutdown it is handed, no signals and no `process::exit`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serves_on_the_listeners_it_is_given_and_drains_when_told() {
+        let data = tempfile::tempdir().unwrap();
+        let plugins = tempfile::tempdir().unwrap();
+        let vars = [
+            ("AGENTHOST_DATA_DIR", data.path().to_str().unwrap()),
+            ("AGENTHOST_PLUGIN_DIR", plugins.path().to_str().unwrap()),
+            ("AGENTHOST_LISTEN", "127.0.0.1:0"),
+            ("AGENTHOST_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("AGENTHOST_DRAIN_DELAY_MS", "0"),
+            ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"),
+            ("TWILIO_AUTH_TOKEN", "test-token-for-serve"),
+            ("AGENTHOST_TWILIO_API_BASE", "http://127.0.0.1:9"),
+        ];
+        let config = Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let listeners = Listeners::bind(&config).await.unwrap();
+        let public = listeners.public.as_ref().unwrap().local_addr().unwrap();
+        let admin = listeners.admin.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let host = serve(config, listeners, async {
+            let _ = stopped.await;
+        });
+        let client = async {
+            let http = reqwest::Client::new();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let ready = http.get(format!("http://{admin}/readyz")).send().await;
+                if ready.as_ref().is_ok_and(|r| r.status().is_success()) {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "never ready: {ready:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let health = http
+                .get(format!("http://{public}/healthz"))
+                .send()
+                .await
+                .unwrap();
+            assert!(health.status().is_success());
+            // The public listener serves no admin route.
+            let metrics = http
+                .get(format!("http://{public}/metrics"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(metrics.status(), reqwest::StatusCode::NOT_FOUND);
+            stop.send(()).unwrap();
+            http
+        };
+        // One task drives both: the host and a client that tells it to stop.
+        let (code, http) = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(host, client)
+        })
+        .await
+        .expect("served, then drained within the grace period");
+        assert_eq!(code.unwrap(), ExitCode::SUCCESS);
+        assert!(
+            http.get(format!("http://{admin}/healthz"))
+                .send()
+                .await
+                .is_err(),
+            "the listeners are closed after the drain"
+        );
+    }
 }
