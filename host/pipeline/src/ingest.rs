@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use agenthost_core::{AlertKind, HostAlert, Severity};
-use agenthost_queue::{Queue, QueueMessage};
-use agenthost_storage::{EventStatus, Inserted, NewEvent, Storage};
+use agenthost_queue::{Queue, QueueError, QueueMessage};
+use agenthost_storage::{EventStatus, Inserted, NewEvent, Storage, StorageError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -34,14 +34,28 @@ pub enum Accepted {
     AnsweredByHost,
 }
 
+/// Why a submission was not accepted. Cheap to clone (one batch's error answers each of
+/// its requests); the cause is kept as the source.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestError {
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[source] Arc<StorageError>),
     #[error("queue failed: {0}")]
-    Queue(String),
+    Queue(#[source] Arc<QueueError>),
     #[error("ingest is shutting down")]
     Closed,
+}
+
+impl From<StorageError> for IngestError {
+    fn from(e: StorageError) -> Self {
+        IngestError::Storage(Arc::new(e))
+    }
+}
+
+impl From<QueueError> for IngestError {
+    fn from(e: QueueError) -> Self {
+        IngestError::Queue(Arc::new(e))
+    }
 }
 
 /// One event to accept. `lane` is the routed plugin (`None`: unrouted).
@@ -143,8 +157,9 @@ async fn accept_batch(
         Ok(i) => i,
         Err(e) => {
             tracing::error!(error = %e, count = batch.len(), "storing inbound events failed; answering 5xx so the provider retries");
+            let e = Arc::new(e);
             for p in batch.drain(..) {
-                let _ = p.reply.send(Err(IngestError::Storage(e.to_string())));
+                let _ = p.reply.send(Err(IngestError::Storage(e.clone())));
             }
             return Vec::new();
         }
@@ -173,29 +188,16 @@ async fn store_and_enqueue(
     batch: &[Pending],
     events: &[NewEvent],
 ) -> Result<Vec<Accepted>, IngestError> {
-    let storage_err = |e: agenthost_storage::StorageError| IngestError::Storage(e.to_string());
-    let mut tx = storage
-        .begin_write("ingest: begin")
-        .await
-        .map_err(storage_err)?;
-    let inserted = storage
-        .insert_events_in(&mut tx, events)
-        .await
-        .map_err(storage_err)?;
+    let mut tx = storage.begin_write("ingest: begin").await?;
+    let inserted = storage.insert_events_in(&mut tx, events).await?;
     let (by_lane, results) = classify(batch, &inserted);
     let mut ids = Vec::new();
     for (lane, messages) in &by_lane {
-        queue
-            .publish_in(&mut tx, lane, messages)
-            .await
-            .map_err(|e| IngestError::Queue(e.to_string()))?;
+        queue.publish_in(&mut tx, lane, messages).await?;
         ids.extend(messages.iter().map(|m| m.event_id.clone()));
     }
-    storage
-        .mark_enqueued_in(&mut tx, &ids)
-        .await
-        .map_err(storage_err)?;
-    tx.commit("ingest: commit").await.map_err(storage_err)?;
+    storage.mark_enqueued_in(&mut tx, &ids).await?;
+    tx.commit("ingest: commit").await?;
     for lane in by_lane.keys() {
         queue.published(lane);
     }

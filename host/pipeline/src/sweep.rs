@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agenthost_queue::{Queue, QueueMessage};
-use agenthost_storage::Storage;
+use agenthost_storage::{Storage, StorageError};
 use tokio_util::sync::CancellationToken;
 
 /// An event younger than this may still be on its way through ingest.
@@ -22,12 +22,9 @@ pub const INTERVAL: Duration = Duration::from_secs(5);
 const BATCH: u32 = 500;
 
 /// One pass; returns how many events were re-published.
-pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usize, String> {
+pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usize, StorageError> {
     let cutoff = crate::now_ms() - GRACE.as_millis() as i64;
-    let events = storage
-        .unenqueued_events(cutoff, BATCH)
-        .await
-        .map_err(|e| e.to_string())?;
+    let events = storage.unenqueued_events(cutoff, BATCH).await?;
     let mut done = Vec::new();
     for e in &events {
         let Some(lane) = &e.plugin else { continue };
@@ -46,10 +43,7 @@ pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usiz
         }
     }
     if !done.is_empty() {
-        storage
-            .mark_enqueued(&done)
-            .await
-            .map_err(|e| e.to_string())?;
+        storage.mark_enqueued(&done).await?;
         tracing::info!(
             count = done.len(),
             "re-published events that had not reached the queue"
@@ -63,12 +57,11 @@ pub async fn reconcile_once(
     storage: &Storage,
     queue: &dyn Queue,
     after: Duration,
-) -> Result<usize, String> {
+) -> Result<usize, StorageError> {
     let now = crate::now_ms();
     let events = storage
         .overdue_events(now - after.as_millis() as i64, now, BATCH)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut republished = 0;
     for e in &events {
         let Some(lane) = &e.plugin else { continue };

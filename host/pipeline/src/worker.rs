@@ -21,7 +21,7 @@ use agenthost_runtime::{
 };
 use agenthost_storage::{
     BudgetCharge, Claim, Claimed, Commit, CommitResult, DeadLetter, EventRow, EventStatus,
-    Failure as StoredFailure, JobChange, NewOutbound, SlaChange, Storage,
+    Failure as StoredFailure, JobChange, NewOutbound, SlaChange, Storage, StorageError,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -296,14 +296,14 @@ impl Worker {
                 .await;
                 return;
             }
-            Err(PrepareError::Storage(why)) => {
+            Err(PrepareError::Storage(error)) => {
                 self.fail(
                     &event,
                     &plugin,
                     &claimed,
                     Failure::Host,
                     "host_error",
-                    &why,
+                    &error.to_string(),
                     delivery,
                 )
                 .await;
@@ -697,8 +697,7 @@ impl Worker {
                 let history = self
                     .storage
                     .conversation_history(&m.conversation_id, HISTORY_MESSAGES, Some(&event.id))
-                    .await
-                    .map_err(|e| PrepareError::Storage(e.to_string()))?;
+                    .await?;
                 m.history = history
                     .into_iter()
                     .map(|h| HistoryEntry {
@@ -734,8 +733,7 @@ impl Worker {
                     Some(c) => self
                         .storage
                         .conversation(c)
-                        .await
-                        .map_err(|e| PrepareError::Storage(e.to_string()))?
+                        .await?
                         .filter(|c| c.plugin.as_deref() == Some(plugin.name().as_str())),
                     None => None,
                 };
@@ -1034,7 +1032,13 @@ enum PrepareError {
     /// The stored event cannot become an invocation: dead-letter it.
     Bad(String),
     /// Storage failed while preparing: a host failure, retried.
-    Storage(String),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for PrepareError {
+    fn from(e: StorageError) -> Self {
+        PrepareError::Storage(e)
+    }
 }
 
 /// An invocation's effects as JSON for the shadow comparison (reads left out: both
