@@ -126,10 +126,6 @@ impl AlertKind {
     pub fn plugin(plugin: &str, kind: &str) -> AlertKind {
         AlertKind::Plugin(format!("plugin.{plugin}.{kind}"))
     }
-
-    pub fn is_plugin(&self) -> bool {
-        matches!(self, AlertKind::Plugin(_))
-    }
 }
 
 impl fmt::Display for AlertKind {
@@ -210,7 +206,6 @@ mod tests {
     fn a_plugin_kind_never_passes_for_a_host_kind() {
         let k = AlertKind::plugin("echo", "dead_letter");
         assert_eq!(k.as_str(), "plugin.echo.dead_letter");
-        assert!(k.is_plugin());
         assert_eq!(AlertKind::host(k.as_str()), None);
     }
 

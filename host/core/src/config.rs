@@ -6,7 +6,6 @@
 //! secret's value.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// One environment variable a capability reads.
@@ -17,24 +16,6 @@ pub struct Var {
     pub secret: bool,
     /// One line for `check-config` and the deployment docs: what it does, its default.
     pub help: &'static str,
-}
-
-impl Var {
-    pub const fn new(name: &'static str, help: &'static str) -> Var {
-        Var {
-            name,
-            secret: false,
-            help,
-        }
-    }
-
-    pub const fn secret(name: &'static str, help: &'static str) -> Var {
-        Var {
-            name,
-            secret: true,
-            help,
-        }
-    }
 }
 
 /// A variable holding a value its capability cannot use: which one, and what was wrong.
@@ -122,16 +103,6 @@ impl<'a> Lookup<'a> {
         (self.read)(var)
     }
 
-    /// The process environment (values that are not UTF-8 count as unset).
-    pub fn env() -> Lookup<'static> {
-        Lookup::new(|name| std::env::var(name).ok())
-    }
-
-    /// The value as set, unless empty or blank.
-    pub fn raw(&self, var: &str) -> Option<String> {
-        self.read(var).filter(|v| !v.trim().is_empty())
-    }
-
     /// The value trimmed, unless empty or blank.
     pub fn get(&self, var: &str) -> Option<String> {
         self.read(var)
@@ -182,25 +153,6 @@ impl<'a> Lookup<'a> {
         self.number(var, ms(default), ms(min))
             .map(Duration::from_millis)
     }
-
-    /// Any `FromStr` value; the error quotes the value (never use it for a secret) and
-    /// says what was expected.
-    pub fn parse<T: FromStr>(
-        &self,
-        var: &'static str,
-        expected: &str,
-    ) -> Result<Option<T>, ConfigError>
-    where
-        T::Err: fmt::Display,
-    {
-        match self.get(var) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|e| ConfigError::new(var, format!("{v:?} is not {expected} ({e})"))),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -222,7 +174,6 @@ mod tests {
         assert_eq!(l.get("A"), None);
         assert_eq!(l.get("C"), None);
         assert_eq!(l.get("B").as_deref(), Some("7"));
-        assert_eq!(l.raw("B").as_deref(), Some(" 7 "));
         assert_eq!(l.number("A", 3, 1), Ok(3));
         assert_eq!(l.number("B", 3, 1), Ok(7));
         assert_eq!(l.get("MISSING"), None);
@@ -250,20 +201,17 @@ mod tests {
             l.millis("UNSET", Duration::from_secs(2), Duration::ZERO),
             Ok(Duration::from_secs(2))
         );
-        let parsed: Result<Option<std::net::SocketAddr>, _> = l.parse("N", "host:port");
-        assert!(
-            parsed
-                .unwrap_err()
-                .message
-                .starts_with("\"soon\" is not host:port (")
-        );
     }
 
     #[test]
     #[cfg(debug_assertions)]
     #[should_panic(expected = "UNDECLARED is read but not declared")]
     fn reading_an_undeclared_variable_is_caught_in_debug_builds() {
-        const VARS: &[Var] = &[Var::new("A", "a")];
+        const VARS: &[Var] = &[Var {
+            name: "A",
+            secret: false,
+            help: "a",
+        }];
         let l = map(&[]).declared(VARS);
         assert_eq!(l.get("A"), None);
         let _ = l.get("UNDECLARED");
@@ -275,7 +223,5 @@ mod tests {
         let s = l.secret("T").unwrap();
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(s.expose(), "hunter2");
-        assert!(Var::secret("T", "a token").secret);
-        assert!(!Var::new("U", "a url").secret);
     }
 }

@@ -87,14 +87,6 @@ impl Histogram {
         &self.counts
     }
 
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    pub fn sum(&self) -> f64 {
-        self.sum
-    }
-
     /// The `_bucket` (cumulative), `_sum` and `_count` lines of `name` with `labels`.
     pub fn render(&self, out: &mut String, name: &str, labels: &[(&str, &str)]) {
         let bucket = format!("{name}_bucket");
