@@ -30,7 +30,9 @@ use std::time::Duration;
 use agenthost_core::{
     AlertKind, Backoff, HostAlert, Severity, human_duration as human, scrub_error,
 };
-use agenthost_storage::{OPT_OUT_CONFIRMATION_WINDOW_MS, OutboxRow, Storage, StorageError};
+use agenthost_storage::{
+    Admission, OPT_OUT_CONFIRMATION_WINDOW_MS, OutboxRow, Storage, StorageError,
+};
 use agenthost_twilio::{SendError, SendOptions, TwilioClient};
 
 use crate::policy::{BRAND_WARN_PERCENT, SendPolicy, jitter_ms};
@@ -391,19 +393,14 @@ impl Dispatcher {
                     .hold(row, token, opens + jitter_ms(&row.id), "quiet_hours")
                     .await;
             }
-            let (sent, oldest) = self
+            let admission = self
                 .storage
-                .initiated_sent_since(&row.to_number, now - DAY_MS)
+                .admit_initiated(&row.to_number, &row.id, p.frequency_cap, now - DAY_MS, now)
                 .await?;
-            let in_flight = self
-                .storage
-                .initiated_in_flight_before(&row.to_number, row.created_at_ms, &row.id)
-                .await?;
-            if sent + in_flight >= i64::from(p.frequency_cap) {
-                // A day after the oldest counted; the ones in flight go about now. (If one
-                // of them fails, this one waited for nothing: fewer texts, never more.)
-                let oldest = oldest.unwrap_or(now).min(now);
-                let until = oldest + DAY_MS + jitter_ms(&row.id);
+            if let Admission::Full { oldest_ms } = admission {
+                // A day after the oldest counted. (If one still in flight fails, this one
+                // waited for nothing: fewer texts, never more.)
+                let until = oldest_ms + DAY_MS + jitter_ms(&row.id);
                 return self.hold(row, token, until, "frequency_cap").await;
             }
             // Never delivered after the window closes, whatever queues on the way.

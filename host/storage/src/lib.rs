@@ -80,7 +80,7 @@ pub use events::{
     NewEvent, OPT_OUT_CONFIRMATION_WINDOW_MS,
 };
 pub use history::{ConversationRow, Direction, HistoryRow};
-pub use outbox::{OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};
+pub use outbox::{Admission, OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};
 pub use schedule::{DueJob, SlaLadderItem, SlotFiring};
 pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};
 pub use url::SQLITE_FILE_NAME;

@@ -75,6 +75,20 @@ const OUTBOX_COLUMNS: &str = "id, event_id, plugin, conversation_id, to_number, 
 /// Statuses a dispatcher may still finish: a row already sent, failed or suppressed stays so.
 const UNFINISHED: &str = "status IN ('pending', 'sending')";
 
+/// What [`Storage::admit_initiated`] decided for an agent-initiated text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted against the recipient's cap: it may go.
+    Admitted,
+    /// The recipient's cap is full; `oldest_ms` is when the oldest counted text went
+    /// (or was admitted, if still in flight): a day after it, a slot frees.
+    Full { oldest_ms: i64 },
+}
+
+/// Class key of the PostgreSQL advisory locks that serialise the frequency cap's gate per
+/// recipient (the two-key form: its own key space, apart from the migration lock).
+const FREQUENCY_CAP_LOCK_CLASS: i32 = 0x4341_5031; // "CAP1"
+
 /// How early a text waiting for its booked send slot is claimed (see
 /// [`Storage::claim_due_outbox`]); longer than the dispatcher's poll.
 pub const PACE_LOOKAHEAD_MS: i64 = 400;
@@ -254,53 +268,62 @@ impl Storage {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Agent-initiated texts sent to `to` since `since_ms`: how many, and when the oldest
-    /// went (the rolling frequency cap).
-    pub async fn initiated_sent_since(
+    /// The rolling frequency cap's gate for the agent-initiated text `id` to `to`: counts
+    /// the recipient's other initiated texts that count against the cap — sent since
+    /// `since_ms`, or admitted and not yet finished (they go about now) — and, if fewer
+    /// than `cap`, records this one as admitted at `now_ms` in the same transaction. The
+    /// count and the admission are one step per recipient (SQLite's one writer; on
+    /// PostgreSQL a transaction-scoped advisory lock on the recipient), so texts gated at
+    /// once by several dispatchers or replicas cannot all pass: whatever the order they
+    /// are claimed and sent in, at most `cap` are admitted. A text admitted earlier and
+    /// gated again (held for the pace or the day's budget, or retried) is not counted
+    /// against itself.
+    pub async fn admit_initiated(
         &self,
         to: &str,
-        since_ms: i64,
-    ) -> Result<(i64, Option<i64>), StorageError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(sent_at) AS oldest FROM outbox \
-             WHERE to_number = $1 AND sent_at >= $2 AND status = 'sent' AND initiated = TRUE",
-        )
-        .bind(to)
-        .bind(since_ms)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(query("initiated_sent_since"))?;
-        Ok((
-            row.try_get("n")
-                .map_err(query("initiated_sent_since: decode"))?,
-            row.try_get("oldest")
-                .map_err(query("initiated_sent_since: decode"))?,
-        ))
-    }
-
-    /// Agent-initiated texts to `to` in flight right now (claimed, not finished) that come
-    /// before the row `(created_at_ms, id)`: with [`Storage::initiated_sent_since`], what
-    /// the frequency cap counts, so texts dispatched at once (by one replica or several)
-    /// cannot all pass it — the earlier ones in a fixed order count against the later.
-    pub async fn initiated_in_flight_before(
-        &self,
-        to: &str,
-        created_at_ms: i64,
         id: &str,
-    ) -> Result<i64, StorageError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM outbox \
-             WHERE to_number = $1 AND status = 'sending' AND initiated = TRUE \
-             AND (created_at < $2 OR (created_at = $2 AND id < $3))",
-        )
+        cap: u32,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<Admission, StorageError> {
+        let mut tx = self.begin_write("admit_initiated: begin").await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS l")
+                .bind(FREQUENCY_CAP_LOCK_CLASS)
+                .bind(to)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("admit_initiated: lock"))?;
+        }
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n, MIN(COALESCE(sent_at, admitted_at)) AS oldest FROM outbox \
+             WHERE to_number = $1 AND initiated = TRUE AND id <> $2 \
+             AND ((status = 'sent' AND sent_at >= $3) OR ({UNFINISHED} AND admitted_at IS NOT NULL))"
+        ))
         .bind(to)
-        .bind(created_at_ms)
         .bind(id)
-        .fetch_one(&self.pool)
+        .bind(since_ms)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(query("initiated_in_flight_before"))?;
-        row.try_get("n")
-            .map_err(query("initiated_in_flight_before: decode"))
+        .map_err(query("admit_initiated: count"))?;
+        let counted: i64 = row.try_get("n").map_err(query("admit_initiated: decode"))?;
+        let oldest: Option<i64> = row
+            .try_get("oldest")
+            .map_err(query("admit_initiated: decode"))?;
+        if counted >= i64::from(cap) {
+            tx.commit("admit_initiated: commit").await?;
+            return Ok(Admission::Full {
+                oldest_ms: oldest.unwrap_or(now_ms).min(now_ms),
+            });
+        }
+        sqlx::query("UPDATE outbox SET admitted_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(query("admit_initiated: admit"))?;
+        tx.commit("admit_initiated: commit").await?;
+        Ok(Admission::Admitted)
     }
 
     /// Books `cost_ms` of `sender`'s pace (a leaky bucket used as a queue, GCRA's

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use agenthost_storage::{NewOutbound, OutboxStatus, Storage};
+use agenthost_storage::{Admission, NewOutbound, OutboxStatus, Storage};
 
 use crate::fixtures::{empty_commit, job_event, sms, store};
 use crate::harness::TestDb;
@@ -304,43 +304,91 @@ pub async fn a_text_waiting_for_its_send_slot_is_claimed_just_before_it(
     Ok(())
 }
 
-pub async fn in_flight_initiated_texts_count_in_a_fixed_order(db: &TestDb) -> anyhow::Result<()> {
+pub async fn the_frequency_cap_admits_at_most_cap_texts_per_recipient(
+    db: &TestDb,
+) -> anyhow::Result<()> {
+    const TO: &str = "+15550000001";
     let now = 50_000;
-    let ids = outbox_of(db, "ev-cap", 3, now).await?;
-    sqlx::query(
-        "UPDATE outbox SET initiated = TRUE, to_number = '+15550000001' WHERE event_id = 'ev-cap'",
-    )
-    .execute(db.pool())
-    .await?;
-    // Nothing claimed: nothing in flight.
-    let first = db.outbox_row(&ids[0]).await?.expect("row");
-    assert_eq!(
-        db.initiated_in_flight_before("+15550000001", first.created_at_ms, &ids[2])
-            .await?,
-        0
-    );
+    let ids = outbox_of(db, "ev-cap", 4, now).await?;
+    sqlx::query("UPDATE outbox SET initiated = TRUE, to_number = $1 WHERE event_id = 'ev-cap'")
+        .bind(TO)
+        .execute(db.pool())
+        .await?;
     let claimed = db.claim_due_outbox(now, 60_000, 10, "cap").await?;
-    assert_eq!(claimed.len(), 3);
-    let mut counts = Vec::new();
-    for id in &ids {
-        let row = db.outbox_row(id).await?.expect("row");
-        counts.push(
-            db.initiated_in_flight_before("+15550000001", row.created_at_ms, id)
-                .await?,
-        );
+    assert_eq!(claimed.len(), 4);
+    // Gated in reverse order of creation: the order does not matter, the count does.
+    let mut admitted = Vec::new();
+    for id in ids.iter().rev() {
+        admitted.push(db.admit_initiated(TO, id, 3, now - 1, now).await?);
     }
-    assert_eq!(counts, [0, 1, 2], "each counts only the ones before it");
+    assert_eq!(
+        admitted,
+        [
+            Admission::Admitted,
+            Admission::Admitted,
+            Admission::Admitted,
+            Admission::Full { oldest_ms: now },
+        ]
+    );
+    // One admitted earlier and gated again (held for the pace, retried) is not counted
+    // against itself.
+    assert_eq!(
+        db.admit_initiated(TO, &ids[3], 3, now - 1, now + 5).await?,
+        Admission::Admitted
+    );
+    // Sent: counted from when it went; the oldest is when the first went.
     assert!(
-        db.mark_outbox_sent(&ids[0], "cap", "SM-cap", now + 1)
+        db.mark_outbox_sent(&ids[3], "cap", "SM-cap", now + 10)
             .await?
     );
-    let last = db.outbox_row(&ids[2]).await?.expect("row");
     assert_eq!(
-        db.initiated_in_flight_before("+15550000001", last.created_at_ms, &ids[2])
+        db.admit_initiated(TO, &ids[0], 3, now - 1, now + 20)
             .await?,
-        1,
-        "a sent one counts as sent, not in flight"
+        Admission::Full { oldest_ms: now }
     );
-    assert_eq!(db.initiated_sent_since("+15550000001", now - 1).await?.0, 1);
+    // One that failed frees its place; one sent before the window does not count.
+    assert!(
+        db.mark_outbox_failed(&ids[2], "cap", Some("21610"), "refused", now + 30)
+            .await?
+    );
+    assert_eq!(
+        db.admit_initiated(TO, &ids[0], 3, now + 11, now + 40)
+            .await?,
+        Admission::Admitted
+    );
+    Ok(())
+}
+
+/// Many dispatchers (or replicas) gating one recipient's texts at once: exactly `cap` pass.
+/// Several rounds: the first also opens the pool's connections, so the later ones overlap.
+pub async fn concurrent_gates_never_pass_more_than_the_cap(db: &TestDb) -> anyhow::Result<()> {
+    const TEXTS: usize = 12;
+    for round in 0..5 {
+        let to = format!("+1555000010{round}");
+        let event = format!("ev-cap-race-{round}");
+        let now = 60_000;
+        let ids = outbox_of(db, &event, TEXTS, now).await?;
+        sqlx::query("UPDATE outbox SET initiated = TRUE, to_number = $1 WHERE event_id = $2")
+            .bind(&to)
+            .bind(&event)
+            .execute(db.pool())
+            .await?;
+        let gates: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let (storage, id, to) = (db.storage().clone(), id.clone(), to.clone());
+                tokio::spawn(
+                    async move { storage.admit_initiated(&to, &id, 3, now - 1, now).await },
+                )
+            })
+            .collect();
+        let mut admitted = 0;
+        for gate in gates {
+            if gate.await?? == Admission::Admitted {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 3, "round {round}: exactly the cap passes");
+    }
     Ok(())
 }

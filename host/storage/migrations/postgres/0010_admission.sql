@@ -1,0 +1,6 @@
+-- 0010_admission (PostgreSQL): when the frequency cap admitted an agent-initiated text.
+-- Set in the same transaction that counted the recipient's other admitted texts, under
+-- a transaction-scoped advisory lock on the recipient, so texts gated at once (by
+-- several dispatchers or replicas) cannot all pass the cap. Unix epoch ms; NULL until
+-- admitted (replies and host messages are never counted).
+ALTER TABLE outbox ADD COLUMN admitted_at BIGINT;
