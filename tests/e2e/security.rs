@@ -330,19 +330,26 @@ async fn only_versions_signed_by_a_trusted_key_are_accepted_when_required() {
     assert_eq!(status, 200);
     assert_answered(&world, &host, "echo: signed").await;
     let active = storage
+        .deploys()
         .deployment("echo")
         .await
         .unwrap()
         .and_then(|d| d.active_version)
         .expect("echo active");
     let meta = storage
+        .deploys()
         .plugin_version_meta("echo", &active)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(meta.signed_by.as_deref(), Some("release"));
     assert!(
-        storage.deployment("trap").await.unwrap().is_none(),
+        storage
+            .deploys()
+            .deployment("trap")
+            .await
+            .unwrap()
+            .is_none(),
         "the unsigned file was not imported"
     );
     let alerts = storage.recent_alerts(100).await.unwrap();

@@ -234,7 +234,7 @@ fn unavailable(e: StorageError) -> ApiError {
 async fn summary(State(a): State<Admin>) -> Result<Json<Value>, ApiError> {
     let now = agenthost_core::now_ms();
     let storage = a.deployer.storage();
-    let deployments = storage.deployments().await.map_err(unavailable)?;
+    let deployments = storage.deploys().deployments().await.map_err(unavailable)?;
     let depths = storage.lane_depths().await.map_err(unavailable)?;
     let dead = storage.dead_letter_counts().await.map_err(unavailable)?;
     let pending = storage.outbox_pending_count().await.map_err(unavailable)?;
@@ -367,6 +367,7 @@ async fn requeue_target(
     let d = a
         .deployer
         .storage()
+        .deploys()
         .deployment(plugin)
         .await
         .map_err(unavailable)?

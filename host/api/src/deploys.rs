@@ -248,6 +248,7 @@ async fn rollout(
 async fn list(State(a): State<Admin>) -> Result<Json<Value>, ApiError> {
     let storage = a.deployer.storage();
     let deployments = storage
+        .deploys()
         .deployments()
         .await
         .map_err(|e| ApiError::Unavailable(format!("storage: {e}")))?;
@@ -271,12 +272,21 @@ async fn show(State(a): State<Admin>, Path(name): Path<String>) -> Result<Json<V
     let storage = a.deployer.storage();
     let unavailable =
         |e: agenthost_storage::StorageError| ApiError::Unavailable(format!("storage: {e}"));
-    let versions = storage.plugin_versions(&name).await.map_err(unavailable)?;
-    let deployment = storage.deployment(&name).await.map_err(unavailable)?;
+    let versions = storage
+        .deploys()
+        .plugin_versions(&name)
+        .await
+        .map_err(unavailable)?;
+    let deployment = storage
+        .deploys()
+        .deployment(&name)
+        .await
+        .map_err(unavailable)?;
     if versions.is_empty() && deployment.is_none() {
         return Err(ApiError::NotFound(format!("no plugin named {name:?}")));
     }
     let history = storage
+        .deploys()
         .plugin_history(Some(&name), 200)
         .await
         .map_err(unavailable)?;
@@ -338,6 +348,7 @@ async fn shadow(
     let runs = a
         .deployer
         .storage()
+        .deploys()
         .shadow_runs(
             &name,
             q.differences.unwrap_or(true),

@@ -62,8 +62,8 @@ impl StateSource {
         }
 
         let mut unread = Unread::default();
-        let deployments = unread.take("deployments", s.deployments().await);
-        let history = unread.take("deploy history", s.plugin_history(None, 30).await);
+        let deployments = unread.take("deployments", s.deploys().deployments().await);
+        let history = unread.take("deploy history", s.deploys().plugin_history(None, 30).await);
         let plugins: Vec<Value> = deployments
             .iter()
             .map(|d| {

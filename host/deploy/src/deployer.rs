@@ -66,7 +66,10 @@ pub enum DeployError {
     #[error("{0}")]
     Invalid(String),
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(#[from] StorageError),
+    /// The loaded version's self-description did not serialise (500).
+    #[error("describing the version: {0}")]
+    Describe(#[from] serde_json::Error),
     /// Signing is required and the version is not signed by a trusted key, or a signature
     /// came that does not verify (403).
     #[error("upload refused: {0}")]
@@ -90,13 +93,8 @@ impl DeployError {
             DeployError::Conflict(_) => 409,
             DeployError::Signature(_) | DeployError::UnsignedVersion { .. } => 403,
             DeployError::Storage(_) => 503,
+            DeployError::Describe(_) => 500,
         }
-    }
-}
-
-impl From<StorageError> for DeployError {
-    fn from(e: StorageError) -> Self {
-        DeployError::Storage(e.to_string())
     }
 }
 
@@ -107,7 +105,7 @@ impl From<StoreError> for DeployError {
                 DeployError::UnknownVersion { plugin, version }
             }
             StoreError::InvalidRollout(why) => DeployError::Invalid(why),
-            StoreError::Storage(e) => DeployError::Storage(e.to_string()),
+            StoreError::Storage(e) => DeployError::Storage(e),
             other => DeployError::Conflict(other.to_string()),
         }
     }
@@ -174,6 +172,7 @@ impl Deployer {
         let meta = self
             .inner
             .storage
+            .deploys()
             .plugin_version_meta(plugin, version)
             .await?;
         match meta {
@@ -264,16 +263,20 @@ impl Deployer {
                 return Err(why.into());
             }
         };
-        if let Some(meta) = storage.plugin_version_meta(&name, version.as_str()).await? {
+        if let Some(meta) = storage
+            .deploys()
+            .plugin_version_meta(&name, version.as_str())
+            .await?
+        {
             return Ok(Uploaded {
                 meta,
                 created: false,
             });
         }
         let plugin = self.load(&name, bytes).await?;
-        let description = serde_json::to_string(plugin.description())
-            .map_err(|e| DeployError::Storage(format!("describing the version: {e}")))?;
+        let description = serde_json::to_string(plugin.description())?;
         let (meta, created) = storage
+            .deploys()
             .put_plugin_version(
                 &NewPluginVersion {
                     plugin: name.to_string(),
@@ -309,6 +312,7 @@ impl Deployer {
         let d = self
             .inner
             .storage
+            .deploys()
             .activate_version(name, &version, actor, reason, agenthost_core::now_ms())
             .await?;
         tracing::info!(plugin = name, version = %version, actor, reason, "plugin version activated");
@@ -326,6 +330,7 @@ impl Deployer {
         let d = self
             .inner
             .storage
+            .deploys()
             .rollback_version(
                 name,
                 actor,
@@ -364,6 +369,7 @@ impl Deployer {
         let d = self
             .inner
             .storage
+            .deploys()
             .set_rollout(
                 name,
                 mode,
@@ -389,6 +395,7 @@ impl Deployer {
         let d = self
             .inner
             .storage
+            .deploys()
             .promote_candidate(name, actor, reason, agenthost_core::now_ms())
             .await?;
         tracing::info!(plugin = name, version = ?d.active_version, actor, "candidate promoted");
@@ -398,7 +405,7 @@ impl Deployer {
 
     /// A full version id from a full id or a unique prefix of at least 6 characters.
     pub async fn resolve(&self, name: &str, version: &str) -> Result<String, DeployError> {
-        let versions = self.inner.storage.plugin_versions(name).await?;
+        let versions = self.inner.storage.deploys().plugin_versions(name).await?;
         if versions.is_empty() {
             return Err(DeployError::UnknownPlugin(name.to_owned()));
         }
@@ -409,12 +416,12 @@ impl Deployer {
     /// replica has not loaded yet. Cheap when nothing changed.
     pub async fn sync(&self) -> Result<(), DeployError> {
         let mut synced = self.inner.synced.lock().await;
-        let generation = self.inner.storage.deploy_generation().await?;
+        let generation = self.inner.storage.deploys().deploy_generation().await?;
         if generation == *synced {
             return Ok(());
         }
         let mut complete = true;
-        for d in self.inner.storage.deployments().await? {
+        for d in self.inner.storage.deploys().deployments().await? {
             if let Err(e) = self.install(&d).await {
                 complete = false;
                 tracing::error!(plugin = %d.plugin, error = %e, "cannot install the active version on this replica; the previous one keeps serving");
@@ -478,6 +485,7 @@ impl Deployer {
         let bytes = self
             .inner
             .storage
+            .deploys()
             .plugin_component(name, version)
             .await?
             .ok_or_else(|| DeployError::UnknownVersion {
@@ -536,7 +544,7 @@ impl Deployer {
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .expect("Deployer::run is started once");
-        let mut listener = match self.inner.storage.listen_deploys().await {
+        let mut listener = match self.inner.storage.deploys().listen_deploys().await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for deploy notifications; polling only");
@@ -566,7 +574,14 @@ impl Deployer {
             if listener.is_none()
                 && self.inner.storage.backend() == agenthost_storage::Backend::Postgres
             {
-                listener = self.inner.storage.listen_deploys().await.ok().flatten();
+                listener = self
+                    .inner
+                    .storage
+                    .deploys()
+                    .listen_deploys()
+                    .await
+                    .ok()
+                    .flatten();
             }
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "deploy sync failed; will retry");
@@ -582,6 +597,7 @@ impl Deployer {
         let (result, what) = match t.kind {
             TriggerKind::Rollback => (
                 storage
+                    .deploys()
                     .rollback_version(
                         &t.plugin,
                         AUTO_ACTOR,
@@ -596,6 +612,7 @@ impl Deployer {
             ),
             TriggerKind::AbortCanary => {
                 let still = storage
+                    .deploys()
                     .deployment(&t.plugin)
                     .await
                     .ok()
@@ -606,6 +623,7 @@ impl Deployer {
                 }
                 (
                     storage
+                        .deploys()
                         .set_rollout(
                             &t.plugin,
                             RolloutMode::None,

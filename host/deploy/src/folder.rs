@@ -72,6 +72,7 @@ async fn import_file(deployer: &Deployer, path: &Path, always: bool) -> Result<(
         .map_err(|e| e.to_string())?;
     let active = deployer
         .storage()
+        .deploys()
         .deployment(name)
         .await
         .map_err(|e| e.to_string())?

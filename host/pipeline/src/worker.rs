@@ -681,7 +681,7 @@ impl Worker {
                 at_ms: crate::now_ms(),
             };
             tracing::debug!(event = %event_id, plugin = %run.plugin, differs = run.differs, "shadow run recorded");
-            if let Err(e) = storage.record_shadow_run(&run).await {
+            if let Err(e) = storage.deploys().record_shadow_run(&run).await {
                 tracing::warn!(event = %event_id, error = %e, "could not record the shadow run");
             }
         });

@@ -72,7 +72,7 @@ pub use console::{
 };
 pub use deploys::{
     DEPLOY_CHANNEL, DeployAction, DeployError, DeployHistoryEntry, DeployListener, Deployment,
-    NewPluginVersion, ParseNameError, PluginVersionMeta, RolloutMode, ShadowRun,
+    Deploys, NewPluginVersion, ParseNameError, PluginVersionMeta, RolloutMode, ShadowRun,
 };
 pub use error::StorageError;
 pub use events::{

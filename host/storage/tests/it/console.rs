@@ -282,7 +282,7 @@ pub async fn discards_and_requeues_are_in_the_deploy_history(db: &TestDb) -> any
         4_000,
     )
     .await?;
-    let history = db.plugin_history(Some(PLUGIN), 10).await?;
+    let history = db.deploys().plugin_history(Some(PLUGIN), 10).await?;
     assert_eq!(history[0].action, DeployAction::Requeue);
     assert_eq!(history[0].to_version.as_deref(), Some("v2"));
     assert_eq!(history[1].action, DeployAction::Discard);

@@ -33,6 +33,7 @@ fn version(plugin: &str, tag: &str) -> NewPluginVersion {
 async fn upload(db: &Storage, plugin: &str, tags: &[&str]) -> anyhow::Result<()> {
     for (i, tag) in tags.iter().enumerate() {
         let (_, created) = db
+            .deploys()
             .put_plugin_version(&version(plugin, tag), i as i64 + 1)
             .await?;
         ensure!(created, "{plugin}@{tag} was already stored");
@@ -47,6 +48,7 @@ async fn activate(
     now_ms: i64,
 ) -> anyhow::Result<Deployment> {
     Ok(db
+        .deploys()
         .activate_version(plugin, tag, "bob", Some("ship it"), now_ms)
         .await?)
 }
@@ -58,16 +60,17 @@ async fn rollout(
     percent: u8,
     now_ms: i64,
 ) -> Result<Deployment, DeployError> {
-    db.set_rollout(
-        PLUGIN,
-        mode,
-        candidate,
-        percent,
-        "carol",
-        Some("try it"),
-        now_ms,
-    )
-    .await
+    db.deploys()
+        .set_rollout(
+            PLUGIN,
+            mode,
+            candidate,
+            percent,
+            "carol",
+            Some("try it"),
+            now_ms,
+        )
+        .await
 }
 
 async fn auto_rollback(
@@ -75,16 +78,17 @@ async fn auto_rollback(
     expect_active: &str,
     now_ms: i64,
 ) -> Result<Deployment, DeployError> {
-    db.rollback_version(
-        PLUGIN,
-        "host",
-        Some("error rate 40%"),
-        Some(expect_active),
-        true,
-        Some(r#"{"errors":4,"events":10}"#),
-        now_ms,
-    )
-    .await
+    db.deploys()
+        .rollback_version(
+            PLUGIN,
+            "host",
+            Some("error rate 40%"),
+            Some(expect_active),
+            true,
+            Some(r#"{"errors":4,"events":10}"#),
+            now_ms,
+        )
+        .await
 }
 
 /// The error of a call expected to fail.
@@ -97,7 +101,8 @@ fn refused<T: Debug>(result: Result<T, DeployError>) -> anyhow::Result<DeployErr
 }
 
 async fn current(db: &Storage, plugin: &str) -> anyhow::Result<Deployment> {
-    db.deployment(plugin)
+    db.deploys()
+        .deployment(plugin)
         .await?
         .with_context(|| format!("{plugin} has no deployment"))
 }
@@ -105,6 +110,7 @@ async fn current(db: &Storage, plugin: &str) -> anyhow::Result<Deployment> {
 /// `plugin`'s history actions, newest first.
 async fn actions(db: &Storage, plugin: &str) -> anyhow::Result<Vec<DeployAction>> {
     Ok(db
+        .deploys()
         .plugin_history(Some(plugin), 100)
         .await?
         .into_iter()
@@ -114,7 +120,7 @@ async fn actions(db: &Storage, plugin: &str) -> anyhow::Result<Vec<DeployAction>
 
 pub async fn uploads_are_idempotent(db: &TestDb) -> anyhow::Result<()> {
     let first = version(PLUGIN, "v1");
-    let (meta, created) = db.put_plugin_version(&first, 1_000).await?;
+    let (meta, created) = db.deploys().put_plugin_version(&first, 1_000).await?;
     assert!(created);
     assert_eq!(meta.size_bytes, first.component.len() as i64);
     assert_eq!(
@@ -132,17 +138,17 @@ pub async fn uploads_are_idempotent(db: &TestDb) -> anyhow::Result<()> {
         description_json: "{}".into(),
         ..first.clone()
     };
-    let (stored, created) = db.put_plugin_version(&again, 5_000).await?;
+    let (stored, created) = db.deploys().put_plugin_version(&again, 5_000).await?;
     assert!(!created, "the same version uploads once");
     assert_eq!(stored, meta, "the first upload's metadata is kept");
     assert_eq!(
-        db.plugin_version_meta(PLUGIN, "v1").await?,
+        db.deploys().plugin_version_meta(PLUGIN, "v1").await?,
         Some(meta.clone())
     );
-    assert_eq!(db.plugin_version_meta(PLUGIN, "v2").await?, None);
-    assert_eq!(db.plugin_version_meta(OTHER, "v1").await?, None);
+    assert_eq!(db.deploys().plugin_version_meta(PLUGIN, "v2").await?, None);
+    assert_eq!(db.deploys().plugin_version_meta(OTHER, "v1").await?, None);
 
-    let history = db.plugin_history(Some(PLUGIN), 10).await?;
+    let history = db.deploys().plugin_history(Some(PLUGIN), 10).await?;
     assert_eq!(history.len(), 1, "{history:?}");
     let upload = &history[0];
     assert_eq!(upload.action, DeployAction::Upload);
@@ -157,11 +163,11 @@ pub async fn uploads_are_idempotent(db: &TestDb) -> anyhow::Result<()> {
         (None, Some("v1"), "alice", Some("upload v1"), 1_000)
     );
     assert_eq!(
-        db.deploy_generation().await?,
+        db.deploys().deploy_generation().await?,
         0,
         "uploads are not deployments"
     );
-    assert_eq!(db.deployment(PLUGIN).await?, None);
+    assert_eq!(db.deploys().deployment(PLUGIN).await?, None);
     Ok(())
 }
 
@@ -174,26 +180,32 @@ pub async fn large_component_round_trips(db: &TestDb) -> anyhow::Result<()> {
         component: component.clone(),
         ..version(PLUGIN, "big")
     };
-    let (meta, created) = db.put_plugin_version(&big, 1).await?;
+    let (meta, created) = db.deploys().put_plugin_version(&big, 1).await?;
     assert!(created);
     assert_eq!(meta.size_bytes, 3 * 1024 * 1024);
     let read = db
+        .deploys()
         .plugin_component(PLUGIN, "big")
         .await?
         .context("component missing")?;
     assert!(read == component, "component bytes changed in storage");
-    assert_eq!(db.plugin_component(PLUGIN, "nope").await?, None);
-    assert_eq!(db.plugin_component(OTHER, "big").await?, None);
+    assert_eq!(db.deploys().plugin_component(PLUGIN, "nope").await?, None);
+    assert_eq!(db.deploys().plugin_component(OTHER, "big").await?, None);
     Ok(())
 }
 
 pub async fn versions_are_listed_newest_first(db: &TestDb) -> anyhow::Result<()> {
-    assert!(db.plugin_versions(PLUGIN).await?.is_empty());
+    assert!(db.deploys().plugin_versions(PLUGIN).await?.is_empty());
     for (tag, at_ms) in [("a", 1_000), ("b", 3_000), ("c", 2_000)] {
-        db.put_plugin_version(&version(PLUGIN, tag), at_ms).await?;
+        db.deploys()
+            .put_plugin_version(&version(PLUGIN, tag), at_ms)
+            .await?;
     }
-    db.put_plugin_version(&version(OTHER, "z"), 9_000).await?;
+    db.deploys()
+        .put_plugin_version(&version(OTHER, "z"), 9_000)
+        .await?;
     let listed: Vec<(String, i64)> = db
+        .deploys()
         .plugin_versions(PLUGIN)
         .await?
         .into_iter()
@@ -213,17 +225,21 @@ pub async fn versions_are_listed_newest_first(db: &TestDb) -> anyhow::Result<()>
 pub async fn activation_sets_previous_and_bumps_generation(db: &TestDb) -> anyhow::Result<()> {
     upload(db, PLUGIN, &["v1", "v2"]).await?;
     upload(db, OTHER, &["o1"]).await?;
-    assert_eq!(db.deploy_generation().await?, 0);
-    assert!(db.deployments().await?.is_empty());
+    assert_eq!(db.deploys().deploy_generation().await?, 0);
+    assert!(db.deploys().deployments().await?.is_empty());
 
-    let err = refused(db.activate_version(PLUGIN, "v9", "bob", None, 10).await)?;
+    let err = refused(
+        db.deploys()
+            .activate_version(PLUGIN, "v9", "bob", None, 10)
+            .await,
+    )?;
     assert!(
         matches!(&err, DeployError::UnknownVersion { plugin, version } if plugin == PLUGIN && version == "v9"),
         "{err:?}"
     );
-    assert_eq!(db.deployment(PLUGIN).await?, None);
+    assert_eq!(db.deploys().deployment(PLUGIN).await?, None);
     assert_eq!(
-        db.deploy_generation().await?,
+        db.deploys().deploy_generation().await?,
         0,
         "a refused change bumps nothing"
     );
@@ -244,7 +260,7 @@ pub async fn activation_sets_previous_and_bumps_generation(db: &TestDb) -> anyho
         }
     );
     assert_eq!(current(db, PLUGIN).await?, first);
-    assert_eq!(db.deploy_generation().await?, 1);
+    assert_eq!(db.deploys().deploy_generation().await?, 1);
 
     let second = activate(db, PLUGIN, "v2", 200).await?;
     assert_eq!(second.active_version.as_deref(), Some("v2"));
@@ -255,6 +271,7 @@ pub async fn activation_sets_previous_and_bumps_generation(db: &TestDb) -> anyho
     let other = activate(db, OTHER, "o1", 300).await?;
     assert_eq!(other.generation, 3);
     let plugins: Vec<String> = db
+        .deploys()
         .deployments()
         .await?
         .into_iter()
@@ -262,7 +279,7 @@ pub async fn activation_sets_previous_and_bumps_generation(db: &TestDb) -> anyho
         .collect();
     assert_eq!(plugins, [PLUGIN, OTHER], "sorted by plugin");
 
-    let history = db.plugin_history(Some(PLUGIN), 1).await?;
+    let history = db.deploys().plugin_history(Some(PLUGIN), 1).await?;
     assert_eq!(history.len(), 1);
     let entry = &history[0];
     assert_eq!(entry.action, DeployAction::Activate);
@@ -283,14 +300,14 @@ pub async fn reactivating_the_active_version_is_a_no_op(db: &TestDb) -> anyhow::
     upload(db, PLUGIN, &["v1", "v2"]).await?;
     activate(db, PLUGIN, "v1", 100).await?;
     let before = activate(db, PLUGIN, "v2", 200).await?;
-    let history = db.plugin_history(None, 100).await?;
+    let history = db.deploys().plugin_history(None, 100).await?;
 
     let again = activate(db, PLUGIN, "v2", 300).await?;
     assert_eq!(again, before, "nothing changes, not even updated_at");
     assert_eq!(current(db, PLUGIN).await?, before);
-    assert_eq!(db.deploy_generation().await?, before.generation);
+    assert_eq!(db.deploys().deploy_generation().await?, before.generation);
     assert_eq!(
-        db.plugin_history(None, 100).await?,
+        db.deploys().plugin_history(None, 100).await?,
         history,
         "no history entry"
     );
@@ -303,6 +320,7 @@ pub async fn rollback_flips_active_and_previous(db: &TestDb) -> anyhow::Result<(
     let before = activate(db, PLUGIN, "v2", 200).await?;
 
     let back = db
+        .deploys()
         .rollback_version(PLUGIN, "dave", Some("bad replies"), None, false, None, 300)
         .await?;
     assert_eq!(back.active_version.as_deref(), Some("v1"));
@@ -310,7 +328,11 @@ pub async fn rollback_flips_active_and_previous(db: &TestDb) -> anyhow::Result<(
     assert_eq!(back.activated_at, Some(300));
     assert_eq!(back.generation, before.generation + 1);
     assert_eq!(current(db, PLUGIN).await?, back);
-    let entry = db.plugin_history(Some(PLUGIN), 1).await?.remove(0);
+    let entry = db
+        .deploys()
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .remove(0);
     assert_eq!(entry.action, DeployAction::Rollback);
     assert_eq!(
         (
@@ -340,7 +362,11 @@ pub async fn rollback_flips_active_and_previous(db: &TestDb) -> anyhow::Result<(
         ),
         (Some("v2"), Some("v1"))
     );
-    let entry = db.plugin_history(Some(PLUGIN), 1).await?.remove(0);
+    let entry = db
+        .deploys()
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .remove(0);
     assert_eq!(entry.action, DeployAction::AutoRollback);
     assert_eq!(
         (entry.actor.as_str(), entry.details_json.as_deref()),
@@ -353,7 +379,7 @@ pub async fn rollback_with_a_stale_expectation_changes_nothing(db: &TestDb) -> a
     upload(db, PLUGIN, &["v1", "v2"]).await?;
     activate(db, PLUGIN, "v1", 100).await?;
     let before = activate(db, PLUGIN, "v2", 200).await?;
-    let history = db.plugin_history(None, 100).await?;
+    let history = db.deploys().plugin_history(None, 100).await?;
 
     let err = refused(auto_rollback(db, "v1", 300).await)?;
     match &err {
@@ -369,12 +395,13 @@ pub async fn rollback_with_a_stale_expectation_changes_nothing(db: &TestDb) -> a
     }
     assert!(err.to_string().contains("v1"), "{err}");
     assert_eq!(current(db, PLUGIN).await?, before);
-    assert_eq!(db.deploy_generation().await?, before.generation);
-    assert_eq!(db.plugin_history(None, 100).await?, history);
+    assert_eq!(db.deploys().deploy_generation().await?, before.generation);
+    assert_eq!(db.deploys().plugin_history(None, 100).await?, history);
 
     // A plugin that was never deployed runs nothing.
     let err = refused(
-        db.rollback_version(OTHER, "host", None, Some("v1"), true, None, 300)
+        db.deploys()
+            .rollback_version(OTHER, "host", None, Some("v1"), true, None, 300)
             .await,
     )?;
     assert!(
@@ -386,7 +413,8 @@ pub async fn rollback_with_a_stale_expectation_changes_nothing(db: &TestDb) -> a
 
 pub async fn rollback_needs_a_previous_version(db: &TestDb) -> anyhow::Result<()> {
     let err = refused(
-        db.rollback_version(PLUGIN, "dave", None, None, false, None, 10)
+        db.deploys()
+            .rollback_version(PLUGIN, "dave", None, None, false, None, 10)
             .await,
     )?;
     assert!(
@@ -397,12 +425,13 @@ pub async fn rollback_needs_a_previous_version(db: &TestDb) -> anyhow::Result<()
     upload(db, PLUGIN, &["v1"]).await?;
     let only = activate(db, PLUGIN, "v1", 100).await?;
     let err = refused(
-        db.rollback_version(PLUGIN, "dave", None, None, false, None, 200)
+        db.deploys()
+            .rollback_version(PLUGIN, "dave", None, None, false, None, 200)
             .await,
     )?;
     assert!(matches!(err, DeployError::NoPrevious { .. }), "{err:?}");
     assert_eq!(current(db, PLUGIN).await?, only);
-    assert_eq!(db.deploy_generation().await?, 1);
+    assert_eq!(db.deploys().deploy_generation().await?, 1);
     Ok(())
 }
 
@@ -416,7 +445,7 @@ pub async fn rollout_requests_are_validated(db: &TestDb) -> anyhow::Result<()> {
     );
     let err = refused(rollout(db, RolloutMode::Shadow, Some("v2"), 0, 50).await)?;
     assert!(matches!(err, DeployError::InvalidRollout(_)), "{err:?}");
-    assert_eq!(db.deployment(PLUGIN).await?, None);
+    assert_eq!(db.deploys().deployment(PLUGIN).await?, None);
 
     let before = activate(db, PLUGIN, "v1", 100).await?;
     let err = refused(rollout(db, RolloutMode::Canary, Some("v9"), 10, 200).await)?;
@@ -448,7 +477,7 @@ pub async fn rollout_requests_are_validated(db: &TestDb) -> anyhow::Result<()> {
         before,
         "refused rollouts change nothing"
     );
-    assert_eq!(db.deploy_generation().await?, before.generation);
+    assert_eq!(db.deploys().deploy_generation().await?, before.generation);
     assert_eq!(
         actions(db, PLUGIN).await?,
         [
@@ -468,7 +497,11 @@ pub async fn rollout_requests_are_validated(db: &TestDb) -> anyhow::Result<()> {
 
 pub async fn promote_and_abort(db: &TestDb) -> anyhow::Result<()> {
     upload(db, PLUGIN, &["v1", "v2", "v3"]).await?;
-    let err = refused(db.promote_candidate(PLUGIN, "erin", None, 10).await)?;
+    let err = refused(
+        db.deploys()
+            .promote_candidate(PLUGIN, "erin", None, 10)
+            .await,
+    )?;
     assert!(matches!(err, DeployError::NoCandidate { .. }), "{err:?}");
     activate(db, PLUGIN, "v1", 100).await?;
 
@@ -484,7 +517,11 @@ pub async fn promote_and_abort(db: &TestDb) -> anyhow::Result<()> {
         (Some("v1"), RolloutMode::Canary, Some("v2"), 10, Some(100))
     );
     assert_eq!(current(db, PLUGIN).await?, canary);
-    let entry = db.plugin_history(Some(PLUGIN), 1).await?.remove(0);
+    let entry = db
+        .deploys()
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .remove(0);
     assert_eq!(entry.action, DeployAction::Rollout);
     assert_eq!(
         (
@@ -513,6 +550,7 @@ pub async fn promote_and_abort(db: &TestDb) -> anyhow::Result<()> {
     );
 
     let promoted = db
+        .deploys()
         .promote_candidate(PLUGIN, "erin", Some("canary healthy"), 300)
         .await?;
     assert_eq!(
@@ -534,7 +572,11 @@ pub async fn promote_and_abort(db: &TestDb) -> anyhow::Result<()> {
         )
     );
     assert_eq!(current(db, PLUGIN).await?, promoted);
-    let entry = db.plugin_history(Some(PLUGIN), 1).await?.remove(0);
+    let entry = db
+        .deploys()
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .remove(0);
     assert_eq!(
         (
             entry.action,
@@ -578,7 +620,11 @@ pub async fn promote_and_abort(db: &TestDb) -> anyhow::Result<()> {
         ),
         (Some("v2"), Some("v1"))
     );
-    let entry = db.plugin_history(Some(PLUGIN), 1).await?.remove(0);
+    let entry = db
+        .deploys()
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .remove(0);
     assert_eq!(
         (
             entry.action,
@@ -593,7 +639,11 @@ pub async fn promote_and_abort(db: &TestDb) -> anyhow::Result<()> {
         matches!(&err, DeployError::NoCandidate { plugin } if plugin == PLUGIN),
         "{err:?}"
     );
-    let err = refused(db.promote_candidate(PLUGIN, "erin", None, 600).await)?;
+    let err = refused(
+        db.deploys()
+            .promote_candidate(PLUGIN, "erin", None, 600)
+            .await,
+    )?;
     assert!(matches!(err, DeployError::NoCandidate { .. }), "{err:?}");
     assert_eq!(current(db, PLUGIN).await?, aborted);
     Ok(())
@@ -615,7 +665,11 @@ pub async fn activation_clears_a_rollout(db: &TestDb) -> anyhow::Result<()> {
         ),
         (Some("v3"), Some("v1"), RolloutMode::None, None, 0)
     );
-    let entry = db.plugin_history(Some(PLUGIN), 1).await?.remove(0);
+    let entry = db
+        .deploys()
+        .plugin_history(Some(PLUGIN), 1)
+        .await?
+        .remove(0);
     assert_eq!(entry.action, DeployAction::Activate);
     let details: serde_json::Value =
         serde_json::from_str(entry.details_json.as_deref().context("no details")?)?;
@@ -652,10 +706,13 @@ pub async fn history_is_newest_first(db: &TestDb) -> anyhow::Result<()> {
     activate(db, PLUGIN, "v2", 20).await?;
     rollout(db, RolloutMode::Shadow, Some("v1"), 0, 30).await?;
     rollout(db, RolloutMode::None, None, 0, 40).await?;
-    db.rollback_version(PLUGIN, "dave", None, None, false, None, 50)
+    db.deploys()
+        .rollback_version(PLUGIN, "dave", None, None, false, None, 50)
         .await?;
     rollout(db, RolloutMode::Canary, Some("v2"), 5, 60).await?;
-    db.promote_candidate(PLUGIN, "erin", None, 70).await?;
+    db.deploys()
+        .promote_candidate(PLUGIN, "erin", None, 70)
+        .await?;
     auto_rollback(db, "v2", 80).await?;
 
     use DeployAction::*;
@@ -671,7 +728,7 @@ pub async fn history_is_newest_first(db: &TestDb) -> anyhow::Result<()> {
         Upload,
         Upload,
     ];
-    let history = db.plugin_history(Some(PLUGIN), 100).await?;
+    let history = db.deploys().plugin_history(Some(PLUGIN), 100).await?;
     assert_eq!(
         history.iter().map(|e| e.action).collect::<Vec<_>>(),
         expected
@@ -684,11 +741,16 @@ pub async fn history_is_newest_first(db: &TestDb) -> anyhow::Result<()> {
     let times: Vec<i64> = history.iter().take(8).map(|e| e.at_ms).collect();
     assert_eq!(times, [80, 70, 60, 50, 40, 30, 20, 10]);
 
-    let limited = db.plugin_history(Some(PLUGIN), 3).await?;
+    let limited = db.deploys().plugin_history(Some(PLUGIN), 3).await?;
     assert_eq!(limited, history[..3]);
-    assert!(db.plugin_history(Some(PLUGIN), 0).await?.is_empty());
+    assert!(
+        db.deploys()
+            .plugin_history(Some(PLUGIN), 0)
+            .await?
+            .is_empty()
+    );
 
-    let everything = db.plugin_history(None, 100).await?;
+    let everything = db.deploys().plugin_history(None, 100).await?;
     assert_eq!(everything.len(), history.len() + 1);
     let other_upload = everything
         .iter()
@@ -720,25 +782,27 @@ pub async fn shadow_runs_are_idempotent_and_filterable(db: &TestDb) -> anyhow::R
     let third = run("ev-3", "v2", true, 3_000);
     let other_candidate = run("ev-1", "v3", true, 1_500);
     for r in [&first, &second, &third, &other_candidate] {
-        db.record_shadow_run(r).await?;
+        db.deploys().record_shadow_run(r).await?;
     }
     // A redelivered event's second comparison is ignored.
-    db.record_shadow_run(&ShadowRun {
-        candidate_outcome: "changed".into(),
-        differs: false,
-        at_ms: 9_000,
-        ..second.clone()
-    })
-    .await?;
-    db.record_shadow_run(&ShadowRun {
-        plugin: OTHER.into(),
-        event_id: "ev-9".into(),
-        ..third.clone()
-    })
-    .await?;
+    db.deploys()
+        .record_shadow_run(&ShadowRun {
+            candidate_outcome: "changed".into(),
+            differs: false,
+            at_ms: 9_000,
+            ..second.clone()
+        })
+        .await?;
+    db.deploys()
+        .record_shadow_run(&ShadowRun {
+            plugin: OTHER.into(),
+            event_id: "ev-9".into(),
+            ..third.clone()
+        })
+        .await?;
 
     assert_eq!(
-        db.shadow_runs(PLUGIN, false, 10).await?,
+        db.deploys().shadow_runs(PLUGIN, false, 10).await?,
         [
             third.clone(),
             second.clone(),
@@ -747,19 +811,24 @@ pub async fn shadow_runs_are_idempotent_and_filterable(db: &TestDb) -> anyhow::R
         ]
     );
     assert_eq!(
-        db.shadow_runs(PLUGIN, true, 10).await?,
+        db.deploys().shadow_runs(PLUGIN, true, 10).await?,
         [third.clone(), second.clone(), other_candidate]
     );
-    assert_eq!(db.shadow_runs(PLUGIN, true, 1).await?, [third]);
-    assert_eq!(db.shadow_runs(OTHER, false, 10).await?.len(), 1);
-    assert!(db.shadow_runs("nobody", false, 10).await?.is_empty());
+    assert_eq!(db.deploys().shadow_runs(PLUGIN, true, 1).await?, [third]);
+    assert_eq!(db.deploys().shadow_runs(OTHER, false, 10).await?.len(), 1);
+    assert!(
+        db.deploys()
+            .shadow_runs("nobody", false, 10)
+            .await?
+            .is_empty()
+    );
     Ok(())
 }
 
 pub async fn generation_strictly_increases(db: &TestDb) -> anyhow::Result<()> {
     upload(db, PLUGIN, &["v1", "v2", "v3"]).await?;
     upload(db, OTHER, &["o1"]).await?;
-    let mut seen = vec![db.deploy_generation().await?];
+    let mut seen = vec![db.deploys().deploy_generation().await?];
     let changes = [
         activate(db, PLUGIN, "v1", 10).await?,
         activate(db, OTHER, "o1", 15).await?,
@@ -768,7 +837,9 @@ pub async fn generation_strictly_increases(db: &TestDb) -> anyhow::Result<()> {
         rollout(db, RolloutMode::Canary, Some("v3"), 40, 35).await?,
         rollout(db, RolloutMode::None, None, 0, 40).await?,
         rollout(db, RolloutMode::Shadow, Some("v3"), 0, 50).await?,
-        db.promote_candidate(PLUGIN, "erin", None, 60).await?,
+        db.deploys()
+            .promote_candidate(PLUGIN, "erin", None, 60)
+            .await?,
         auto_rollback(db, "v3", 70).await?,
     ];
     for change in &changes {
@@ -778,19 +849,26 @@ pub async fn generation_strictly_increases(db: &TestDb) -> anyhow::Result<()> {
         seen.windows(2).all(|w| w[1] > w[0]),
         "generations must increase: {seen:?}"
     );
-    assert_eq!(db.deploy_generation().await?, *seen.last().unwrap_or(&0));
+    assert_eq!(
+        db.deploys().deploy_generation().await?,
+        *seen.last().unwrap_or(&0)
+    );
     assert_eq!(current(db, PLUGIN).await?, changes[8]);
     assert_eq!(current(db, OTHER).await?.generation, changes[1].generation);
 
     // Refused changes and no-ops leave the clock alone.
-    let before = db.deploy_generation().await?;
+    let before = db.deploys().deploy_generation().await?;
     refused(auto_rollback(db, "v3", 80).await)?;
-    refused(db.promote_candidate(PLUGIN, "erin", None, 80).await)?;
+    refused(
+        db.deploys()
+            .promote_candidate(PLUGIN, "erin", None, 80)
+            .await,
+    )?;
     activate(db, PLUGIN, "v2", 80).await?;
-    assert_eq!(db.deploy_generation().await?, before);
+    assert_eq!(db.deploys().deploy_generation().await?, before);
 
     // Only PostgreSQL has change notifications; SQLite callers poll the generation.
-    let listener = db.listen_deploys().await?;
+    let listener = db.deploys().listen_deploys().await?;
     assert_eq!(listener.is_some(), db.backend() == Backend::Postgres);
     Ok(())
 }
@@ -840,6 +918,7 @@ pub async fn concurrent_auto_rollbacks_apply_once(db: &TestDb) -> anyhow::Result
 pub async fn listeners_hear_committed_changes(db: &TestDb) -> anyhow::Result<()> {
     const WAIT: Duration = Duration::from_secs(5);
     let mut listener = db
+        .deploys()
         .listen_deploys()
         .await?
         .context("PostgreSQL must offer a listener")?;
@@ -857,6 +936,7 @@ pub async fn listeners_hear_committed_changes(db: &TestDb) -> anyhow::Result<()>
     activate(&replica, PLUGIN, "v1", 20).await?;
     refused(
         replica
+            .deploys()
             .rollback_version(PLUGIN, "dave", None, None, false, None, 20)
             .await,
     )?;
@@ -879,15 +959,17 @@ pub async fn the_signer_is_kept_with_the_version_and_its_history(
         signed_by: Some("release-2026".into()),
         ..version(PLUGIN, "signed")
     };
-    let (meta, created) = db.put_plugin_version(&signed, 10).await?;
+    let (meta, created) = db.deploys().put_plugin_version(&signed, 10).await?;
     assert!(created);
     assert_eq!(meta.signed_by.as_deref(), Some("release-2026"));
     let read = db
+        .deploys()
         .plugin_version_meta(PLUGIN, "signed")
         .await?
         .context("stored")?;
     assert_eq!(read.signed_by.as_deref(), Some("release-2026"));
     let entry = db
+        .deploys()
         .plugin_history(Some(PLUGIN), 1)
         .await?
         .into_iter()
@@ -897,8 +979,11 @@ pub async fn the_signer_is_kept_with_the_version_and_its_history(
         serde_json::from_str(entry.details_json.as_deref().context("no details")?)?;
     assert_eq!(details["signed_by"], "release-2026");
     // Unsigned (signing not required): no signer, no details.
-    db.put_plugin_version(&version(PLUGIN, "plain"), 11).await?;
+    db.deploys()
+        .put_plugin_version(&version(PLUGIN, "plain"), 11)
+        .await?;
     let plain = db
+        .deploys()
         .plugin_version_meta(PLUGIN, "plain")
         .await?
         .context("stored")?;
