@@ -1,40 +1,53 @@
 //! `agenthost serve`: the one place that composes every capability into a running host,
-//! and drains it on SIGTERM/SIGINT.
+//! and drains it when told. This file builds what every role shares ([`Shared`]: storage,
+//! the queue, the runtime's registry, the deployer, routes, the send policy, metrics),
+//! starts the tasks every role runs (deploy sync, the plugins folder, the sweep, route
+//! refresh), serves the listeners and drains; each role starts its own tasks in its own
+//! file: `worker.rs`, `scheduler.rs`, `web.rs`.
+
+mod scheduler;
+mod web;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU8;
 use std::time::Duration;
 
-use agenthost_api::{
-    Api,
-    admin::Admin,
-    health::{Health, Phase},
-    twilio::TwilioIngress,
-};
+use agenthost_api::console::LiveSummary;
+use agenthost_api::health::{Health, Phase};
 use agenthost_deploy::{DeployConfig, Deployer};
-use agenthost_pipeline::{
-    ingest::Ingest, leases::LeaseKeeper, outbox::Dispatcher, routes::Routes, state::StorageState,
-    sweep, worker::Worker,
-};
+use agenthost_pipeline::metrics::PipelineMetrics;
+use agenthost_pipeline::policy::SendPolicy;
+use agenthost_pipeline::{ingest::Ingest, routes::Routes, state::StorageState, sweep};
 use agenthost_queue::{AmqpConfig, AmqpQueue, EmbeddedConfig, EmbeddedQueue, Queue};
 use agenthost_runtime::{Capabilities, Registry, Runtime, SystemClock};
 use agenthost_storage::Storage;
-use agenthost_twilio::TwilioClient;
 use anyhow::Context;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 
 const EMBEDDED_POLL: Duration = Duration::from_millis(100);
-const TWILIO_HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 const ROUTES_REFRESH: Duration = Duration::from_secs(5);
-/// How often a worker replica records the lanes it consumes.
-const HEARTBEAT: Duration = Duration::from_secs(5);
 /// The floor on how fast a replica notices a deploy it was not notified of.
 const DEPLOY_POLL: Duration = Duration::from_millis(500);
+
+/// What every role shares, built once before any role starts.
+struct Shared {
+    storage: Storage,
+    queue: Arc<dyn Queue>,
+    /// What serves each plugin on this replica (the deployer installs into it).
+    registry: Registry,
+    deployer: Deployer,
+    routes: Routes,
+    send_policy: Arc<SendPolicy>,
+    pipeline_metrics: Arc<PipelineMetrics>,
+    /// The console's live summary: rates and percentiles from this replica's counters.
+    live_summary: Arc<LiveSummary>,
+    started_ms: i64,
+}
 
 /// The sockets `serve` answers on: the admin listener always, the public one for the
 /// web role. Bound before anything else starts, so a port in use fails at once.
@@ -124,10 +137,9 @@ pub async fn serve(
         let llm = llm.clone();
         metric_sources.push(Arc::new(move || llm.render_prometheus()));
     }
-    let pipeline_metrics = Arc::new(agenthost_pipeline::metrics::PipelineMetrics::default());
-    // The console's live summary: rates and percentiles from this replica's counters.
-    let live_summary = agenthost_api::console::LiveSummary::new(pipeline_metrics.clone());
-    let send_policy = Arc::new(agenthost_pipeline::policy::SendPolicy {
+    let pipeline_metrics = Arc::new(PipelineMetrics::default());
+    let live_summary = LiveSummary::new(pipeline_metrics.clone());
+    let send_policy = Arc::new(SendPolicy {
         status_callback: Some(format!(
             "{}{}",
             config.public_url.trim_end_matches('/'),
@@ -191,151 +203,29 @@ pub async fn serve(
             .await?;
     }
     let routes = Routes::load(storage.clone()).await?;
+    let shared = Shared {
+        storage: storage.clone(),
+        queue: queue.clone(),
+        registry: registry.clone(),
+        deployer: deployer.clone(),
+        routes: routes.clone(),
+        send_policy,
+        pipeline_metrics,
+        live_summary,
+        started_ms,
+    };
 
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
     let (ingest, ingest_task) = Ingest::start(storage.clone(), queue.clone(), cancel.child_token());
-    tasks.spawn(live_summary.clone().run(cancel.child_token()));
+    tasks.spawn(shared.live_summary.clone().run(cancel.child_token()));
 
     let work_cancel = CancellationToken::new();
     if config.roles.worker {
-        let leases = LeaseKeeper::new();
-        tasks.spawn(
-            leases
-                .clone()
-                .run(storage.clone(), queue.clone(), cancel.child_token()),
-        );
-        let outbox_wake = Arc::new(Notify::new());
-        let worker = Worker {
-            storage: storage.clone(),
-            queue: queue.clone(),
-            registry: registry.clone(),
-            routes: routes.clone(),
-            outbox_wake: outbox_wake.clone(),
-            observers: vec![Arc::new(deployer.watch()), pipeline_metrics.clone()],
-            conversations: Arc::default(),
-            leases: leases.clone(),
-            policy: send_policy.clone(),
-            metrics: pipeline_metrics.clone(),
-            handoff: Arc::new(config.handoff.clone()),
-        };
-        // Heartbeats: which lanes this replica consumes, for the deployment record and
-        // the post-deploy check.
-        {
-            let (storage, registry, cancel) =
-                (storage.clone(), registry.clone(), work_cancel.clone());
-            let (replica, slots) = (replica_id(), config.worker_slots);
-            tasks.spawn(async move {
-                loop {
-                    let lanes: Vec<(String, u32)> =
-                        registry.names().iter().map(|n| (n.to_string(), slots)).collect();
-                    if let Err(e) = storage
-                        .worker_heartbeat(&replica, &lanes, agenthost_core::now_ms())
-                        .await
-                    {
-                        tracing::warn!(error = %e, "worker heartbeat failed");
-                    }
-                    tokio::select! { _ = tokio::time::sleep(HEARTBEAT) => {}, _ = cancel.cancelled() => break }
-                }
-            });
-        }
-        // One set of lane workers per plugin, including plugins first activated later.
-        let (registry, lanes_cancel, slots, lane_tasks) = (
-            registry.clone(),
-            work_cancel.clone(),
-            config.worker_slots,
-            tasks.clone(),
-        );
-        tasks.spawn(async move {
-            let mut changes = registry.subscribe();
-            let mut serving = std::collections::HashSet::new();
-            loop {
-                for name in registry.names() {
-                    if serving.insert(name.clone()) {
-                        for handle in
-                            worker.spawn_lane(name.to_string(), slots, lanes_cancel.clone())
-                        {
-                            lane_tasks.spawn(async move {
-                                let _ = handle.await;
-                            });
-                        }
-                    }
-                }
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { break },
-                    _ = lanes_cancel.cancelled() => break,
-                }
-            }
-        });
-        let twilio = TwilioClient::new(config.twilio.client_config(TWILIO_HTTP_TIMEOUT)?)?;
-        let dispatcher = Dispatcher {
-            storage: storage.clone(),
-            twilio: Arc::new(twilio),
-            wake: outbox_wake,
-            lease: config.outbox_lease,
-            leases,
-            down_after: config.alerts.dependency_down_after,
-            policy: send_policy.clone(),
-            metrics: pipeline_metrics.clone(),
-            sink: config.sms_sink,
-        };
-        if config.sms_sink == agenthost_pipeline::outbox::SmsSink::Local {
-            tracing::warn!(
-                "AGENTHOST_SMS_SINK=local: outbound texts are printed here and marked delivered-locally; nothing is sent to Twilio"
-            );
-        }
-        tasks.spawn(dispatcher.run(work_cancel.clone()));
+        worker::start(&config, &shared, &tasks, &cancel, &work_cancel)?;
     }
     if config.roles.scheduler {
-        let registry = registry.clone();
-        let cron = move || {
-            registry
-                .all()
-                .iter()
-                .map(|p| (p.name().to_string(), p.description().cron_jobs.clone()))
-                .collect()
-        };
-        let scheduler = agenthost_scheduler::Scheduler::new(
-            storage.clone(),
-            queue.clone(),
-            Arc::new(cron),
-            Arc::new(SystemClock),
-            config.scheduler.clone(),
-        );
-        let scheduler = Arc::new(scheduler);
-        {
-            let scheduler = scheduler.clone();
-            metric_sources.push(Arc::new(move || scheduler.render_prometheus()));
-        }
-        let scheduler_cancel = cancel.child_token();
-        tasks.spawn(async move { scheduler.run(scheduler_cancel).await });
-        // Alert delivery runs in one role only: it takes no leases, so a second
-        // dispatcher would deliver twice.
-        let dispatcher = agenthost_alerts::Dispatcher::from_config(&config.alerts)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        let alerts = dispatcher.handle();
-        {
-            let alerts = alerts.clone();
-            metric_sources.push(Arc::new(move || alerts.render_prometheus()));
-        }
-        tasks.spawn(dispatcher.run(storage.clone(), cancel.child_token()));
-        // Storage and the queue, watched beside alert delivery: when storage is what is
-        // down, its alert goes to the dispatcher in memory. (Twilio is judged by the
-        // outbox, LLM providers by the gateway's breakers.)
-        let queue_check = {
-            let queue = queue.clone();
-            agenthost_alerts::check_fn("queue", move || {
-                let queue = queue.clone();
-                async move { queue.ping().await.map_err(|e| e.to_string()) }
-            })
-        };
-        let watch = agenthost_alerts::DependencyWatch::new(
-            storage.clone(),
-            alerts,
-            config.alerts.dependency_down_after,
-        )
-        .with_check(queue_check);
-        tasks.spawn(watch.run(cancel.child_token()));
+        scheduler::start(&config, &shared, &tasks, &cancel, &mut metric_sources)?;
     }
     tasks.spawn(deployer.clone().run(cancel.child_token()));
     if config.deploy.plugin_watch {
@@ -385,58 +275,25 @@ pub async fn serve(
     // Two listeners. The admin one (internal) serves health, readiness and metrics on
     // every role, and the admin API on the web role; the public one exists on the web
     // role only and serves nothing but Twilio's webhooks and liveness.
-    let mut admin_app = agenthost_api::health::router(health.clone())
+    let admin_app = agenthost_api::health::router(health.clone())
         .merge(agenthost_api::metrics::router(metrics.clone()))
         .layer(axum::middleware::from_fn_with_state(
             metrics.http.clone(),
             agenthost_api::metrics::count_requests,
         ));
-    let mut public_app: Option<axum::Router> = None;
-    if config.roles.web {
-        let api = Api {
-            twilio: TwilioIngress {
-                public_url: config.public_url.as_str().into(),
-                auth_token: auth_token.expose().into(),
-                routes: routes.clone(),
-                ingest,
-                dry_run_numbers: config.dry_run_numbers.clone().into(),
-                texts: Arc::new(config.host_texts.clone()),
-                storage: storage.clone(),
-                policy: send_policy.clone(),
-                metrics: pipeline_metrics.clone(),
-            },
-            health: health.clone(),
-            admin: Admin {
-                tokens: config
-                    .admin_tokens
-                    .iter()
-                    .map(|t| agenthost_api::admin::AdminToken {
-                        name: t.name.clone(),
-                        scope: t.scope,
-                        secret: t.secret.expose().into(),
-                    })
-                    .collect(),
-                routes: routes.clone(),
-                deployer: deployer.clone(),
-                state: agenthost_api::state::StateSource {
-                    storage: storage.clone(),
-                    queue: queue.clone(),
-                    registry: Some(registry.clone()),
-                    build: build_info(&config, &storage, started_ms),
-                },
-                console: agenthost_api::console::Console {
-                    live: live_summary.clone(),
-                    reply_window: send_policy.reply_window,
-                    replica: replica_id(),
-                },
-            },
+    let (public_app, admin_app) = if config.roles.web {
+        let (public, admin) = web::routers(
+            &config,
+            &shared,
+            auth_token,
+            ingest,
+            health.clone(),
             metrics,
-        };
-        (public_app, admin_app) = {
-            let (p, a) = api.routers();
-            (Some(p), a)
-        };
-    }
+        );
+        (Some(public), admin)
+    } else {
+        (None, admin_app)
+    };
     let Listeners {
         public: public_listener,
         admin: admin_listener,
