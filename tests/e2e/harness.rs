@@ -50,23 +50,7 @@ fn psql(sql: &str) {
     assert!(status.success(), "psql failed: {sql}");
 }
 
-pub fn plugin_path(name: &str) -> PathBuf {
-    // Where scripts/build-plugins.sh puts agents and test-only plugins.
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dirs = [
-        std::env::var_os("AGENTHOST_PLUGINS_OUT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("dist/plugins")),
-        std::env::var_os("AGENTHOST_TEST_PLUGINS_OUT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("dist/test-plugins")),
-    ];
-    let file = format!("{name}.wasm");
-    dirs.iter()
-        .map(|d| d.join(&file))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| dirs[0].join(&file))
-}
+pub use agenthost_testkit::built_plugin as plugin_path;
 
 /// The isolated world of one test: data dir, database, queue prefix, plugin folder.
 pub struct World {

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -48,7 +47,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 async fn main() {
     let swaps = env_num("BENCH_SWAPS", 20) as usize;
     let rate = env_num("BENCH_RATE", 400).max(1);
-    let echo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/plugins/echo.wasm");
+    let echo = agenthost_testkit::built_plugin("echo");
     let v1_bytes =
         std::fs::read(&echo).expect("dist/plugins/echo.wasm: run scripts/build-plugins.sh");
 

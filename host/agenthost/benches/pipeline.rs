@@ -9,7 +9,6 @@
 //! env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 64), BENCH_E2E (default 300),
 //! BENCH_DATABASE_URL + BENCH_QUEUE_URL to run on PostgreSQL + RabbitMQ.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -102,7 +101,7 @@ async fn main() {
     let seconds = Duration::from_secs(env_num("BENCH_SECONDS", 5));
     let connections = env_num("BENCH_CONNECTIONS", 64) as usize;
     let e2e_n = env_num("BENCH_E2E", 300) as usize;
-    let echo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/plugins/echo.wasm");
+    let echo = agenthost_testkit::built_plugin("echo");
     assert!(
         echo.exists(),
         "{} missing: run scripts/build-plugins.sh",

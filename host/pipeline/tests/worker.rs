@@ -4,7 +4,6 @@
 //! candidate whose effects are recorded and never committed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,25 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 const AGENT: &str = "+15550100000";
 
-fn plugin_bytes(file: &str) -> Vec<u8> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dirs = [
-        std::env::var_os("AGENTHOST_PLUGINS_OUT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("dist/plugins")),
-        std::env::var_os("AGENTHOST_TEST_PLUGINS_OUT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("dist/test-plugins")),
-    ];
-    let path = dirs
-        .iter()
-        .map(|d| d.join(format!("{file}.wasm")))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!("{file}.wasm: build the plugins first with scripts/build-plugins.sh")
-        });
-    std::fs::read(path).unwrap()
-}
+use agenthost_testkit::built_plugin_bytes as plugin_bytes;
 
 struct Harness {
     _dir: tempfile::TempDir,
@@ -293,7 +274,12 @@ async fn a_shadow_candidate_runs_on_a_copy_and_only_its_record_is_kept() {
     assert_eq!(h.storage.outbox_for_event(&id).await.unwrap().len(), 1);
     let deadline = Instant::now() + Duration::from_secs(10);
     let runs = loop {
-        let runs = h.storage.shadow_runs("echo", false, 10).await.unwrap();
+        let runs = h
+            .storage
+            .deploys()
+            .shadow_runs("echo", false, 10)
+            .await
+            .unwrap();
         if !runs.is_empty() || Instant::now() > deadline {
             break runs;
         }

@@ -6,7 +6,6 @@
 //! slower). Needs `dist/plugins/echo.wasm` from `scripts/build-plugins.sh`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use agenthost_runtime::{
@@ -115,10 +114,7 @@ fn message() -> InboundMessage {
 }
 
 fn main() -> anyhow::Result<()> {
-    let path = std::env::var_os("AGENTHOST_PLUGINS_OUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/plugins"))
-        .join("echo.wasm");
+    let path = agenthost_testkit::built_plugin("echo");
     let bytes = std::fs::read(&path)
         .map_err(|e| anyhow::anyhow!("{}: {e}; run scripts/build-plugins.sh", path.display()))?;
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -11,33 +11,7 @@ use agenthost_runtime::{
     RequestedLimits, Runtime, RuntimeConfig,
 };
 
-fn plugin_path(name: &str) -> PathBuf {
-    // Where scripts/build-plugins.sh puts agents and test-only plugins.
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dirs = [
-        std::env::var_os("AGENTHOST_PLUGINS_OUT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("dist/plugins")),
-        std::env::var_os("AGENTHOST_TEST_PLUGINS_OUT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo.join("dist/test-plugins")),
-    ];
-    let file = format!("{name}.wasm");
-    dirs.iter()
-        .map(|d| d.join(&file))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| dirs[0].join(&file))
-}
-
-fn plugin_bytes(name: &str) -> Vec<u8> {
-    let path = plugin_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; build the plugins first with scripts/build-plugins.sh",
-            path.display()
-        )
-    })
-}
+use agenthost_testkit::built_plugin_bytes as plugin_bytes;
 
 /// Invokes with the scope the invocation carries (a message's lead and conversation).
 async fn run(plugin: &Plugin, invocation: Invocation) -> agenthost_runtime::InvocationReport {

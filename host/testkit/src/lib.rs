@@ -1,0 +1,54 @@
+//! What the host's tests and benches share; a dev-dependency only, never linked into the
+//! binary.
+
+use std::path::PathBuf;
+
+/// Where `scripts/build-plugins.sh` puts the agents (`AGENTHOST_PLUGINS_OUT`, default
+/// `dist/plugins`) and the test-only plugins (`AGENTHOST_TEST_PLUGINS_OUT`, default
+/// `dist/test-plugins`), in that order.
+pub fn plugin_dirs() -> [PathBuf; 2] {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join(default))
+    };
+    [
+        dir("AGENTHOST_PLUGINS_OUT", "dist/plugins"),
+        dir("AGENTHOST_TEST_PLUGINS_OUT", "dist/test-plugins"),
+    ]
+}
+
+/// The built component `{name}.wasm`: the first of [`plugin_dirs`] that has it, else where
+/// an agent would be (so a caller's error names a real place).
+pub fn built_plugin(name: &str) -> PathBuf {
+    let dirs = plugin_dirs();
+    let file = format!("{name}.wasm");
+    dirs.iter()
+        .map(|d| d.join(&file))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| dirs[0].join(&file))
+}
+
+/// The bytes of [`built_plugin`]; panics saying how to build it when it is missing.
+pub fn built_plugin_bytes(name: &str) -> Vec<u8> {
+    let path = built_plugin(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the plugins first with scripts/build-plugins.sh",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_plugin_is_looked_for_among_the_agents() {
+        let path = built_plugin("no-such-plugin-anywhere");
+        assert!(path.ends_with("no-such-plugin-anywhere.wasm"), "{path:?}");
+        assert!(path.starts_with(&plugin_dirs()[0]), "{path:?}");
+    }
+}
