@@ -352,15 +352,20 @@ async fn a_follow_up_due_at_night_goes_out_in_the_morning_unless_stop_came_first
         .parse()
         .unwrap();
     // Sent between 09:00 and 09:11 by the host's clock, with a validity that ends when
-    // the window closes at 20:00 (capped at Twilio's maximum of ten hours).
-    let sent_at_ms: i64 = sqlx::query(
-        "SELECT sent_at FROM outbox WHERE to_number = $1 AND body = 'nudge 1' AND status = 'sent'",
-    )
-    .bind(LEAD_312)
-    .fetch_one(storage.pool())
+    // the window closes at 20:00 (capped at Twilio's maximum of ten hours). The row is
+    // marked sent once Twilio's answer is back, a moment after the fake has the request.
+    let sent_at_ms: i64 = eventually(WAIT, || async {
+        sqlx::query(
+            "SELECT sent_at FROM outbox WHERE to_number = $1 AND body = 'nudge 1' AND status = 'sent'",
+        )
+        .bind(LEAD_312)
+        .fetch_optional(storage.pool())
+        .await
+        .unwrap()
+        .map(|row| row.get::<i64, _>("sent_at"))
+    })
     .await
-    .unwrap()
-    .get("sent_at");
+    .expect("the follow-up's row is marked sent");
     let sent_at = UNIX_EPOCH + Duration::from_millis(sent_at_ms as u64);
     let (h, m) = chicago_time(sent_at);
     assert!(h == 9 && m <= 11, "sent at {h:02}:{m:02}");
