@@ -34,6 +34,9 @@
 #     catching what it is for fails the run. `--self-test` runs only this part.
 #   - cloudbuild.yaml: Cloud Build's schema (check-jsonschema vendor.cloudbuild), and
 #     bash -n + shellcheck of each step's script
+#   - image: the Dockerfile splits the binary's debug info off; the size the image adds to
+#     its base (the stripped binary, against a 96 MiB budget; the plugins; their config)
+#     is reported (Cloud Build's image-size step prints the built image's)
 #   - scripts/check-deploy.sh, scripts/verify-deploy.sh: bash -n + shellcheck;
 #     scripts/verify_deploy.py: parses
 #
@@ -929,12 +932,41 @@ done
 python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' scripts/verify_deploy.py \
   || fail scripts/verify_deploy.py "does not parse"
 
+# ---- image size ------------------------------------------------------------------------------------
+# No docker engine here: what the Dockerfile adds to its runtime base, measured from the
+# same build — the binary with its debug info split off as the Dockerfile does, the
+# bundled plugins and their config. (Cloud Build's `build` step prints the image's size.)
+if ! grep -q 'objcopy --only-keep-debug' Dockerfile || ! grep -q 'objcopy --strip-debug' Dockerfile; then
+  fail Dockerfile "the shipped binary must have its debug info split off (objcopy)"
+fi
+stripped=$(mktemp)
+if objcopy --strip-debug "$BIN" "$stripped"; then
+  mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+  bin_bytes=$(stat -c %s "$stripped")
+  full_bytes=$(stat -c %s "$BIN")
+  plugin_bytes=$(du -sb dist/plugins 2>/dev/null | cut -f1 || true)
+  config_bytes=$(du -sb config/plugins | cut -f1)
+  payload=$((bin_bytes + ${plugin_bytes:-0} + config_bytes))
+  base=$(sed -n 's/^FROM \([^ ]*\) AS runtime$/\1/p' Dockerfile)
+  plugins_text="plugins $(mib "${plugin_bytes:-0}")"
+  [ -n "$plugin_bytes" ] || plugins_text="plugins not built (scripts/build-plugins.sh)"
+  image_summary="$(mib "$payload") over $base: agenthost $(mib "$bin_bytes") (debug info split off; $(mib "$full_bytes") with it), $plugins_text, plugin config $((config_bytes / 1024)) KiB"
+  # A budget, so a dependency that doubles the binary is noticed when it lands.
+  if [ "$bin_bytes" -gt $((96 * 1048576)) ]; then
+    fail "$BIN" "the stripped binary is $(mib "$bin_bytes"), over its 96 MiB budget"
+  fi
+else
+  fail "$BIN" "objcopy --strip-debug failed"
+fi
+rm -f "$stripped"
+
 # ---- summary -------------------------------------------------------------------------------------
 echo "check-deploy: Dockerfile: $docker_summary"
 echo "check-deploy: Kubernetes $K8S_VERSION strict schemas (kubernetes-validate):${k8s_summary%,}"
 echo "check-deploy: rendered with kubectl $kubectl_version"
 echo "check-deploy: variables: ${nvars:-?} listed by $BIN check-config; overlays checked: ${OVERLAYS[*]}"
 echo "check-deploy: self-test: ${selftest_summary:-not run}"
+echo "check-deploy: image: ${image_summary:-not measured}"
 echo "check-deploy: cloudbuild.yaml: $cb_summary; ${nsteps:-0} step scripts and ${#SHELL_SCRIPTS[@]} scripts: bash -n + shellcheck $("$SHELLCHECK" --version | sed -n 's/^version: //p')"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "check-deploy: FAILED: ${failed[*]}" >&2
