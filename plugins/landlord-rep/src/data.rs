@@ -595,7 +595,12 @@ impl Portfolio {
             for l in &b.landmarks {
                 for a in std::iter::once(&l.name).chain(&l.aliases) {
                     let a = a.to_lowercase();
-                    if all.iter().any(|n| *n != a && contains_word(&a, n)) {
+                    // Only a landmark named in the text can shadow a building: checked
+                    // first, as it fails for almost every landmark (`strip_word` of a
+                    // phrase that is not a whole word of the text changes nothing).
+                    if contains_word(&text, &a)
+                        && all.iter().any(|n| *n != a && contains_word(&a, n))
+                    {
                         text = strip_word(&text, &a);
                     }
                 }

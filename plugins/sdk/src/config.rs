@@ -33,6 +33,12 @@ pub fn require_json<T: DeserializeOwned>(key: &str) -> Result<T, PluginError> {
 /// Parses JSON text into `T`; the error names the path of the bad field
 /// ("[2].units[0].rent: invalid type ...").
 pub fn parse_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    // Valid text (every call after the load checked it) parses without tracking the path,
+    // which copies every key: a plugin parses its config and packs on every invocation.
+    // Only a failure is parsed again, for the error that names the field.
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -144,6 +150,10 @@ mod tests {
         assert_eq!(at("units", "[1].rent"), "units[1].rent");
         let err = parse_str::<Unit>(r#"{"rnet": 1}"#).unwrap_err();
         assert!(err.contains("unknown field `rnet`"), "{err}");
+        // Valid text takes the fast path; trailing text is still refused.
+        assert_eq!(parse_str::<Vec<u32>>("[1, 2]"), Ok(vec![1, 2]));
+        let err = parse_str::<Vec<u32>>("[1] x").unwrap_err();
+        assert!(err.contains("trailing characters"), "{err}");
         assert_eq!(parse_hhmm("09:30"), Some(570));
         assert_eq!(parse_hhmm("9:30"), None);
         assert_eq!(parse_hhmm("25:00"), None);

@@ -240,29 +240,34 @@ impl Languages {
         }
         let mut langs = Vec::new();
         let mut lex = Lexicon::default();
-        for doc in &lex_docs {
+        // The lexicons are consumed (moved into the tables, not copied: this runs on every
+        // invocation); the packs are only read, as two lexicons may share one.
+        for doc in lex_docs {
             let Some(pack) = pack_docs.iter().find(|p| p.code == doc.code) else {
                 continue; // the agent does not speak this language
             };
-            check_format(doc)?;
-            lex.number_words.extend(doc.numbers.clone());
-            lex.multipliers.extend(doc.multipliers.clone());
-            lex.months.extend(doc.months.clone());
-            lex.months_need_day
-                .extend(doc.months_need_day.iter().cloned());
-            lex.weekdays.extend(doc.weekdays.clone());
-            for (name, phrases) in doc.cues.iter().chain(pack.cues.iter()) {
+            check_format(&doc)?;
+            lex.number_words.extend(doc.numbers);
+            lex.multipliers.extend(doc.multipliers);
+            lex.months.extend(doc.months);
+            lex.months_need_day.extend(doc.months_need_day);
+            lex.weekdays.extend(doc.weekdays);
+            // The lexicon's phrases for a cue first, then the pack's.
+            for (name, phrases) in doc.cues {
+                lex.cues.entry(name).or_default().extend(phrases);
+            }
+            for (name, phrases) in &pack.cues {
                 lex.cues
                     .entry(name.clone())
                     .or_default()
                     .extend(phrases.iter().cloned());
             }
             langs.push(Language {
-                code: doc.code.clone(),
-                name: doc.name.clone(),
+                code: doc.code,
+                name: doc.name,
                 detect: doc.detect.iter().map(|w| crate::words::fold(w)).collect(),
-                select: doc.select.clone(),
-                format: doc.format.clone(),
+                select: doc.select,
+                format: doc.format,
                 templates: pack.templates.clone(),
             });
         }

@@ -109,6 +109,10 @@ pub struct Norm {
     pub toks: Vec<Tok>,
     /// Asked as a question: a "?" anywhere.
     pub question_mark: bool,
+    /// Indices of the tokens that are not symbols, in order (phrase matching skips
+    /// symbols: "heat-included" reads as "heat included"); computed once, as `toks` is
+    /// never changed after [`Norm::new`].
+    words: Vec<usize>,
 }
 
 /// Symbols kept as tokens (a "," marks a clause boundary for number attribution).
@@ -122,29 +126,28 @@ impl Norm {
         if let Some(lex) = lex {
             toks = fold_number_words(toks, lex);
         }
+        let words = (0..toks.len())
+            .filter(|&i| !matches!(toks[i].kind, Kind::Sym(_)))
+            .collect();
         Norm {
             question_mark: text.contains('?'),
             text,
             toks,
+            words,
         }
     }
 
-    /// Indices of the tokens that are not symbols, in order (phrase matching skips
-    /// symbols: "heat-included" reads as "heat included").
-    fn word_indices(&self) -> Vec<usize> {
-        (0..self.toks.len())
-            .filter(|&i| !matches!(self.toks[i].kind, Kind::Sym(_)))
-            .collect()
-    }
-
-    /// Every match of the phrase `cue` as (first token, last token) indices.
-    pub fn find_all(&self, cue: &str) -> Vec<(usize, usize)> {
-        let cue_words = cue_words(cue);
+    /// Calls `found` with each match of the phrase `cue` as (first token, last token)
+    /// indices, in order, until it returns `true`; whether one did. The matcher under
+    /// `find_all`, `find` and `cue_near`: one folded copy of the cue per call, and no more
+    /// of the text scanned than the caller needs.
+    fn each_match(&self, cue: &str, mut found: impl FnMut((usize, usize)) -> bool) -> bool {
+        let folded = fold(cue);
+        let cue_words: Vec<&str> = cue_words(&folded).collect();
         if cue_words.is_empty() {
-            return Vec::new();
+            return false;
         }
-        let idx = self.word_indices();
-        let mut out = Vec::new();
+        let idx = &self.words;
         'start: for s in 0..idx.len() {
             if s + cue_words.len() > idx.len() {
                 break;
@@ -154,14 +157,31 @@ impl Norm {
                     continue 'start;
                 }
             }
-            out.push((idx[s], idx[s + cue_words.len() - 1]));
+            if found((idx[s], idx[s + cue_words.len() - 1])) {
+                return true;
+            }
         }
+        false
+    }
+
+    /// Every match of the phrase `cue` as (first token, last token) indices.
+    pub fn find_all(&self, cue: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        self.each_match(cue, |m| {
+            out.push(m);
+            false
+        });
         out
     }
 
     /// The first match of `cue`.
     pub fn find(&self, cue: &str) -> Option<(usize, usize)> {
-        self.find_all(cue).into_iter().next()
+        let mut first = None;
+        self.each_match(cue, |m| {
+            first = Some(m);
+            true
+        });
+        first
     }
 
     pub fn has(&self, cue: &str) -> bool {
@@ -216,7 +236,7 @@ impl Norm {
     /// (or starting within `n` after it, with `after`).
     pub fn cue_near(&self, i: usize, cues: &[String], before: usize, after: usize) -> bool {
         cues.iter().any(|c| {
-            self.find_all(c).into_iter().any(|(s, e)| {
+            self.each_match(c, |(s, e)| {
                 (e < i && self.gap(e, i) < before) || (s > i && self.gap(i, s) < after)
             })
         })
@@ -236,14 +256,12 @@ impl Norm {
     }
 }
 
-/// A cue phrase as words ("is heat included" → ["is", "heat", "included"]); a trailing
-/// `*` on a word is kept and means "starts with".
-fn cue_words(cue: &str) -> Vec<String> {
-    fold(cue)
+/// A folded cue phrase as words ("is heat included" → ["is", "heat", "included"]); a
+/// trailing `*` on a word is kept and means "starts with".
+fn cue_words(folded: &str) -> impl Iterator<Item = &str> {
+    folded
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '*'))
         .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// One word of a cue against one token: equal; a prefix for `word*`; or one typo
@@ -722,5 +740,29 @@ mod tests {
         assert!(word_matches("apartment", "appartment"));
         assert!(word_matches("bedroom", "bedrom"));
         assert!(!word_matches("bedroom", "bathroom"));
+    }
+
+    #[test]
+    fn every_match_in_order_the_first_and_the_nearest() {
+        // Symbols are skipped ("2-bed" reads as "2 bed"); indices are token indices.
+        let n = Norm::new("a 2-bed and a 3 bed, or a bed", None);
+        let all = n.find_all("bed");
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+        assert_eq!(n.find("bed"), all.first().copied());
+        assert_eq!(
+            n.find_all("a bed"),
+            vec![all[2]]
+                .into_iter()
+                .map(|(s, e)| (s - 1, e))
+                .collect::<Vec<_>>()
+        );
+        assert!(n.find_all("no such phrase").is_empty());
+        assert!(n.find_all("").is_empty() && n.find("  ").is_none());
+        // Near the last "bed" only the "or a" before it; the first match is too far.
+        let last = all[2].0;
+        let or = vec!["or".to_owned()];
+        assert!(n.cue_near(last, &or, 3, 0));
+        assert!(!n.cue_near(all[0].0, &or, 3, 0));
     }
 }
