@@ -71,8 +71,8 @@ pub fn start_host(
     ADMIN_PORTS.lock().unwrap().push((port, admin));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
     cmd.arg("serve")
-        .env("AGENTHOST_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
         .env_clear()
+        .env("AGENTHOST_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
         .env("AGENTHOST_ROLES", roles)
         .env("AGENTHOST_LISTEN", format!("127.0.0.1:{port}"))
         .env("AGENTHOST_PUBLIC_URL", PUBLIC_URL)
