@@ -93,6 +93,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => {
+                // What the configuration lacks is named before any port is bound: a
+                // missing credential must not hide behind a port another process holds.
+                config.require_twilio()?;
                 let listeners = serve::Listeners::bind(&config).await?;
                 serve::serve(config, listeners, serve::shutdown_signal()).await
             }
