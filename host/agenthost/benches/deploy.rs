@@ -56,7 +56,7 @@ async fn main() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::copy(&echo, plugins.path().join("echo.wasm")).unwrap();
     let port = free_port();
-    let mut child = start_host(
+    let child = start_host(
         port,
         data.path(),
         plugins.path(),
@@ -163,8 +163,7 @@ async fn main() {
     stop.store(true, Ordering::Relaxed);
     let _ = load.await;
     let elapsed_load = sent.load(Ordering::Relaxed);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 
     to_first_served.sort_by(f64::total_cmp);
     call.sort_by(f64::total_cmp);

@@ -133,7 +133,7 @@ async fn main() {
     std::fs::copy(&echo, plugins.path().join("echo.wasm")).unwrap();
     let port = free_port();
     let t = Instant::now();
-    let mut child = start_host(
+    let child = start_host(
         port,
         data.path(),
         plugins.path(),
@@ -170,14 +170,13 @@ async fn main() {
     let make: Arc<dyn Fn(u64) -> (String, String) + Send + Sync> =
         Arc::new(|n| signed(&format!("SMload{n:026}"), "load"));
     let ingress = load(url, connections, seconds, make).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 
     // Ingress alone (web role): what the webhook path can durably accept when workers run
     // elsewhere, as on GKE.
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = start_host(
+    let child = start_host(
         port,
         data.path(),
         plugins.path(),
@@ -195,8 +194,7 @@ async fn main() {
         make,
     )
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 
     let setup = if std::env::var("BENCH_DATABASE_URL").is_ok() {
         "PostgreSQL + RabbitMQ"

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// `dist/plugins`) and the test-only plugins (`AGENTHOST_TEST_PLUGINS_OUT`, default
 /// `dist/test-plugins`), in that order.
 pub fn plugin_dirs() -> [PathBuf; 2] {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = repo_root();
     let dir = |var: &str, default: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)
@@ -17,6 +17,21 @@ pub fn plugin_dirs() -> [PathBuf; 2] {
         dir("AGENTHOST_PLUGINS_OUT", "dist/plugins"),
         dir("AGENTHOST_TEST_PLUGINS_OUT", "dist/test-plugins"),
     ]
+}
+
+/// The checkout the test runs in: the nearest directory above the working directory (cargo
+/// runs tests and benches in their package's) holding `scripts/build-plugins.sh`. Found at
+/// run time, not baked in at compile time: a build directory shared by two checkouts may
+/// reuse this crate's compiled copy from the other one.
+fn repo_root() -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            cwd.ancestors()
+                .find(|d| d.join("scripts/build-plugins.sh").is_file())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// The built component `{name}.wasm`: the first of [`plugin_dirs`] that has it, else where
@@ -44,6 +59,17 @@ pub fn built_plugin_bytes(name: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checkout_is_the_one_the_test_runs_in() {
+        let here = std::env::current_dir().unwrap();
+        assert!(
+            here.starts_with(repo_root()),
+            "{here:?} under {:?}",
+            repo_root()
+        );
+        assert!(repo_root().join("scripts/build-plugins.sh").is_file());
+    }
 
     #[test]
     fn a_missing_plugin_is_looked_for_among_the_agents() {

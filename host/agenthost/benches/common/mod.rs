@@ -59,6 +59,17 @@ pub fn signed(sid: &str, body: &str) -> (String, String) {
     )
 }
 
+/// The host under bench. Killed when dropped, so a bench that panics (a host that never
+/// became ready) leaves no process behind holding its ports.
+pub struct HostProcess(Child);
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn start_host(
     port: u16,
     data: &std::path::Path,
@@ -66,7 +77,7 @@ pub fn start_host(
     twilio: &str,
     roles: &str,
     extra_env: &[(&str, &str)],
-) -> Child {
+) -> HostProcess {
     let admin = free_port();
     ADMIN_PORTS.lock().unwrap().push((port, admin));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
@@ -97,7 +108,7 @@ pub fn start_host(
         }
     }
     cmd.envs(extra_env.iter().copied());
-    cmd.spawn().expect("starting agenthost")
+    HostProcess(cmd.spawn().expect("starting agenthost"))
 }
 
 pub async fn wait_ready(port: u16) {
