@@ -940,9 +940,9 @@ impl Worker {
         Ok((self.storage.commit_success(&commit).await?, segments))
     }
 
-    /// Gives up on an event: the dead letter and the event's `dead` status in one
-    /// transaction that also gives the lease up, then ONE alert — only if this worker
-    /// really recorded it (a lost lease or an event already done raises nothing).
+    /// Gives up on an event: the dead letter, the event's `dead` status and ONE alert in
+    /// one transaction that also gives the lease up — all of it only if this worker
+    /// really holds the event (a lost lease or an event already done raises nothing).
     #[allow(clippy::too_many_arguments)]
     async fn dead_letter(
         &self,
@@ -969,29 +969,6 @@ impl Worker {
             message: why.to_owned(),
             at_ms: crate::now_ms(),
         };
-        match self
-            .storage
-            .dead_letter_leased(&letter, Some(&claimed.lease))
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                // The lease was taken over, or the event committed meanwhile: not ours
-                // to bury, and no alert.
-                self.note(&name, "lease_lost");
-                settle(delivery.ack().await, &event.id);
-                return;
-            }
-            Err(e) => {
-                // Not recorded: leave it on the queue rather than lose it.
-                tracing::error!(event = %event.id, error = %e, "could not record the dead letter; retrying later");
-                settle(delivery.retry(RETRY.backoff.cap).await, &event.id);
-                return;
-            }
-        }
-        for observer in &self.observers {
-            observer.dead_lettered(&name);
-        }
         let alert = match alert {
             DeadAlert::Budget => None,
             DeadAlert::DeadLetter => Some(HostAlert::new(
@@ -1019,10 +996,28 @@ impl Worker {
                 .field("event", event.id.clone())
                 .field("outcome", label)
         });
-        if let Some(alert) = alert
-            && let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await
+        match self
+            .storage
+            .dead_letter_leased(&letter, Some(&claimed.lease), alert.as_ref())
+            .await
         {
-            tracing::error!(event = %event.id, error = %e, "could not record the dead-letter alert");
+            Ok(true) => {}
+            Ok(false) => {
+                // The lease was taken over, or the event committed meanwhile: not ours
+                // to bury, and no alert.
+                self.note(&name, "lease_lost");
+                settle(delivery.ack().await, &event.id);
+                return;
+            }
+            Err(e) => {
+                // Not recorded, nor its alert: leave it on the queue rather than lose it.
+                tracing::error!(event = %event.id, error = %e, "could not record the dead letter; retrying later");
+                settle(delivery.retry(RETRY.backoff.cap).await, &event.id);
+                return;
+            }
+        }
+        for observer in &self.observers {
+            observer.dead_lettered(&name);
         }
         settle(delivery.dead_letter(why).await, &event.id);
     }

@@ -594,16 +594,19 @@ impl Storage {
     /// one transaction. Idempotent. Returns `false`, changing nothing, if the event does
     /// not exist or already committed (`done` is final).
     pub async fn dead_letter(&self, letter: &DeadLetter) -> Result<bool, StorageError> {
-        self.dead_letter_leased(letter, None).await
+        self.dead_letter_leased(letter, None, None).await
     }
 
     /// [`Storage::dead_letter`] by the worker holding `lease`, which it gives up in the
-    /// same transaction. Returns `false`, changing nothing, if the lease was lost (the
-    /// holder now decides) or the event already committed.
+    /// same transaction, with its `alert` (pending, created at the letter's time) in that
+    /// transaction too: a crash cannot record the letter without its alert, nor alert
+    /// about a letter that was not recorded. Returns `false`, changing nothing, if the
+    /// lease was lost (the holder now decides) or the event already committed.
     pub async fn dead_letter_leased(
         &self,
         letter: &DeadLetter,
         lease: Option<&crate::Lease>,
+        alert: Option<&agenthost_core::HostAlert>,
     ) -> Result<bool, StorageError> {
         let mut tx = self.begin_write("dead_letter: begin").await?;
         if let Some(lease) = lease
@@ -645,6 +648,9 @@ impl Storage {
         .execute(&mut *tx)
         .await
         .map_err(query("dead_letter: insert dead letter"))?;
+        if let Some(alert) = alert {
+            crate::commit::insert_alert(&mut tx, alert, letter.at_ms).await?;
+        }
         tx.commit("dead_letter: commit").await?;
         Ok(true)
     }

@@ -1,7 +1,10 @@
 //! Cases for worker claims (leases, delivery counts, conversation order), the commit's
 //! lease and state-version checks, daily budgets and reconciliation.
 
-use agenthost_storage::{BudgetCharge, Claim, CommitResult, EventStatus, Failure, Lease, Storage};
+use agenthost_storage::{
+    AlertKind, BudgetCharge, Claim, CommitResult, DeadLetter, EventStatus, Failure, HostAlert,
+    Lease, Severity, Storage,
+};
 
 use crate::fixtures::{PLUGIN, empty_commit, job_event, message_event, store};
 use crate::harness::TestDb;
@@ -134,6 +137,57 @@ pub async fn a_conversations_events_run_one_at_a_time_in_order(db: &TestDb) -> a
     assert!(
         !db.record_failure("ev-h", &h.lease, &failure, 10_600)
             .await?
+    );
+    Ok(())
+}
+
+/// The worker's dead letter, the event's `dead` status and its one alert are one
+/// transaction: a lost lease records none of them, the holder records all three.
+pub async fn a_dead_letter_and_its_alert_commit_together(db: &TestDb) -> anyhow::Result<()> {
+    store(db, job_event("ev-d", "kd", 1_000)).await?;
+    let stale = claimed(claim(db, "ev-d", "t1", 1_000).await?);
+    // Its lease lapses and another worker takes the event.
+    let holder = claimed(claim(db, "ev-d", "t2", 1_000 + LEASE_MS + 1).await?);
+    let letter = |at_ms| DeadLetter {
+        event_id: "ev-d".into(),
+        plugin: PLUGIN.into(),
+        version: None,
+        attempts: 3,
+        outcome: "trap".into(),
+        message: "trapped 3 times".into(),
+        at_ms,
+    };
+    let alert = HostAlert::new(
+        AlertKind::DeadLetter,
+        Severity::Critical,
+        "event ev-d gave up",
+    )
+    .plugin(PLUGIN.to_owned());
+    assert!(
+        !db.dead_letter_leased(&letter(12_000), Some(&stale.lease), Some(&alert))
+            .await?,
+        "a lost lease buries nothing"
+    );
+    assert!(db.recent_alerts(10).await?.is_empty(), "and alerts nothing");
+    assert!(db.dead_letters(10).await?.is_empty());
+    assert!(
+        db.dead_letter_leased(&letter(12_100), Some(&holder.lease), Some(&alert))
+            .await?
+    );
+    let alerts = db.recent_alerts(10).await?;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        (alerts[0].kind.as_str(), alerts[0].plugin.as_deref()),
+        ("dead_letter", Some(PLUGIN))
+    );
+    assert_eq!(
+        alerts[0].created_at_ms, 12_100,
+        "stamped with the letter's time"
+    );
+    assert_eq!(db.dead_letters(10).await?.len(), 1);
+    assert_eq!(
+        db.get_event("ev-d").await?.map(|e| e.status),
+        Some(EventStatus::Dead)
     );
     Ok(())
 }

@@ -56,6 +56,7 @@ on_both_backends! {
     commit::prefix_listing_treats_wildcards_literally,
     claims::a_claim_holds_the_event_and_counts_every_delivery,
     claims::a_conversations_events_run_one_at_a_time_in_order,
+    claims::a_dead_letter_and_its_alert_commit_together,
     claims::state_commits_check_the_versions_they_read,
     claims::concurrent_increments_lose_nothing,
     claims::budgets_are_enforced_at_commit_and_alerted_once,
