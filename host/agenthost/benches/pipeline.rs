@@ -3,11 +3,19 @@
 //! 1. ingress: signed webhooks durably accepted per second, with p50/p99 latency, next to
 //!    a bare axum handler on the same machine (the baseline, measured in the same run);
 //! 2. end to end: one message at a time, webhook in → SMS POST arriving at a fake Twilio,
-//!    p50/p99 with the echo plugin.
+//!    p50/p99 with the echo plugin;
+//! 3. bursts: 2,000 leads text at once (the real 19-field form, each its own
+//!    conversation), drained to exactly one reply each, with echo and with Landlord Rep;
+//!    the fsyncs per message of an echo burst (strace); next to the durability limit (a
+//!    SQLite loop writing the same forms, one commit per row and 64 rows per commit) and,
+//!    when BENCH_REFERENCE_VENV names a venv with its packages, the stack agenthost
+//!    replaces (../shared/reference-stack) on the same burst and the same fake Twilio.
 //!
-//! `cargo bench -p agenthost --bench pipeline` (needs dist/plugins/echo.wasm). Setup via
-//! env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 64), BENCH_E2E (default 300),
-//! BENCH_DATABASE_URL + BENCH_QUEUE_URL to run on PostgreSQL + RabbitMQ.
+//! `cargo bench -p agenthost --bench pipeline`, or `scripts/bench.sh` for everything
+//! (needs dist/plugins from scripts/build-plugins.sh). Setup via env: BENCH_SECONDS
+//! (default 5), BENCH_CONNECTIONS (default 64), BENCH_E2E (default 300), BENCH_BURST
+//! (default 2000), BENCH_BURST_CONNECTIONS (default 32), BENCH_DATABASE_URL +
+//! BENCH_QUEUE_URL to run on PostgreSQL + RabbitMQ.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +24,85 @@ use std::time::{Duration, Instant};
 use agenthost_twilio::fake::FakeTwilio;
 
 mod common;
+use common::drain::{Drain, ReferenceStack, burst, count_fsyncs, median_ms, one_at_a_time};
 use common::*;
+
+/// The number Landlord Rep answers in the bursts.
+const LANDLORD: &str = "+15550001112";
+
+/// What leads ask Landlord Rep in its burst, in turn.
+fn landlord_question(i: usize) -> &'static str {
+    const QUESTIONS: [&str; 4] = [
+        "is heat included at yates?",
+        "do you have a 2 bedroom under 1500 near the cottage grove bus",
+        "can I tour tomorrow at 3pm?",
+        "hi",
+    ];
+    QUESTIONS[i % QUESTIONS.len()]
+}
+
+/// Rows per second a SQLite loop durably writes (WAL, synchronous=FULL as the host sets
+/// it), `per_commit` rows per transaction: the forms of a burst, nothing else. The disk's
+/// limit for what the host does per message.
+async fn sqlite_limit(dir: &std::path::Path, rows: usize, per_commit: usize) -> f64 {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = SqliteConnectOptions::new()
+        .filename(dir.join(format!("limit-{per_commit}.db")))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE events (id TEXT PRIMARY KEY, form TEXT NOT NULL, at INTEGER NOT NULL)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let forms: Vec<(String, String)> = (0..rows)
+        .map(|i| {
+            let sid = format!("SMlimit{i:027}");
+            let from = common::drain::lead(7, i);
+            (
+                sid.clone(),
+                twilio_form(PUBLIC_URL, &sid, &from, AGENT, "hello").0,
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    for chunk in forms.chunks(per_commit) {
+        let mut tx = conn.begin().await.unwrap();
+        for (sid, form) in chunk {
+            sqlx::query("INSERT INTO events (id, form, at) VALUES (?, ?, ?)")
+                .bind(sid)
+                .bind(form)
+                .bind(started.elapsed().as_millis() as i64)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    rows as f64 / started.elapsed().as_secs_f64()
+}
+
+fn drain_row(label: &str, d: &Drain, reference: Option<&Drain>) {
+    println!(
+        "| {label:<38} | {:>9.0} | {:>8.2} | {:>7.0} / {:>7.0} | {:>13} | {:>11} |",
+        d.rate(),
+        d.posted.as_secs_f64(),
+        d.pct_ms(0.5),
+        d.pct_ms(0.99),
+        if d.exact() {
+            "yes".to_owned()
+        } else {
+            format!("NO: {}/{} +{} −{}", d.answered, d.n, d.extra, d.refused)
+        },
+        reference.map_or("—".to_owned(), |r| format!("{:.1}×", d.rate() / r.rate())),
+    );
+}
 
 struct Load {
     accepted: u64,
@@ -196,6 +282,109 @@ async fn main() {
     .await;
     drop(child);
 
+    // Bursts, on a fresh host and a fresh fake Twilio: echo and Landlord Rep answering.
+    let burst_n = env_num("BENCH_BURST", 2000) as usize;
+    let burst_conns = env_num("BENCH_BURST_CONNECTIONS", 32) as usize;
+    let landlord = agenthost_testkit::built_plugin("landlord-rep");
+    std::fs::copy(&landlord, plugins.path().join("landlord-rep.wasm")).unwrap();
+    let config_dir = agenthost_testkit::repo_root().join("config/plugins");
+    let routes = format!("{AGENT}=echo,{LANDLORD}=landlord-rep");
+    let sink = FakeTwilio::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = start_host(
+        port,
+        data.path(),
+        plugins.path(),
+        &sink.base_url(),
+        "web,worker,scheduler",
+        &[
+            ("AGENTHOST_ROUTES", routes.as_str()),
+            ("AGENTHOST_PLUGIN_CONFIG_DIR", config_dir.to_str().unwrap()),
+            ("AGENTHOST_SENDER_SEGMENTS_PER_MINUTE", "6000000"),
+        ],
+    );
+    wait_ready(port).await;
+    let url = format!("http://127.0.0.1:{port}/twilio/sms");
+    let e2e_form = one_at_a_time(&url, PUBLIC_URL, AGENT, &sink, 10, 100).await;
+    let echo_burst = burst(
+        &url,
+        PUBLIC_URL,
+        AGENT,
+        &sink,
+        11,
+        burst_n,
+        burst_conns,
+        |_| "hello",
+        Duration::from_secs(300),
+    )
+    .await;
+    let landlord_burst = burst(
+        &url,
+        PUBLIC_URL,
+        LANDLORD,
+        &sink,
+        12,
+        burst_n,
+        burst_conns,
+        landlord_question,
+        Duration::from_secs(900),
+    )
+    .await;
+    // Counted apart: strace slows what it watches.
+    let fsync_n = burst_n.min(500);
+    let (fsync_burst, fsyncs) = count_fsyncs(
+        child.id(),
+        burst(
+            &url,
+            PUBLIC_URL,
+            AGENT,
+            &sink,
+            13,
+            fsync_n,
+            burst_conns,
+            |_| "hello",
+            Duration::from_secs(300),
+        ),
+    )
+    .await;
+    drop(child);
+    let limit_dir = tempfile::tempdir().unwrap();
+    let one_per_commit = sqlite_limit(limit_dir.path(), 500, 1).await;
+    let grouped = sqlite_limit(limit_dir.path(), burst_n, 64).await;
+
+    // The stack agenthost replaces, on the same bursts and the same fake Twilio.
+    let reference = match std::env::var_os("BENCH_REFERENCE_VENV") {
+        Some(venv) => {
+            let app_dir = std::env::var_os("BENCH_REFERENCE_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    agenthost_testkit::repo_root().join("../shared/reference-stack")
+                });
+            let refsink = FakeTwilio::start().await;
+            let stack =
+                ReferenceStack::start(std::path::Path::new(&venv), &app_dir, &refsink.base_url())
+                    .await;
+            let public = common::drain::REFERENCE_PUBLIC_URL;
+            let e2e = one_at_a_time(&stack.url, public, AGENT, &refsink, 20, 100).await;
+            let drained = burst(
+                &stack.url,
+                public,
+                AGENT,
+                &refsink,
+                21,
+                burst_n,
+                burst_conns,
+                |_| "hello",
+                Duration::from_secs(300),
+            )
+            .await;
+            drop(stack);
+            Some((e2e, drained))
+        }
+        None => None,
+    };
+
     let setup = if std::env::var("BENCH_DATABASE_URL").is_ok() {
         "PostgreSQL + RabbitMQ"
     } else {
@@ -242,5 +431,70 @@ async fn main() {
     );
     println!();
     println!("process start → ready: {} ms", startup.as_millis());
-    println!("targets: ingress ≥ 5,000 req/s on the embedded default; end-to-end p50 < 10 ms");
+    println!();
+    println!(
+        "bursts of {burst_n} leads at once ({burst_conns} connections, the 19-field form), all roles, drained to replies"
+    );
+    println!();
+    println!(
+        "| burst                                  | replies/s | posted s | p50 / p99 ms      | one reply each | vs seeds' stack |"
+    );
+    println!(
+        "|----------------------------------------|-----------|----------|-------------------|---------------|-------------|"
+    );
+    let ref_drain = reference.as_ref().map(|(_, d)| d);
+    if let Some(r) = ref_drain {
+        drain_row("seeds' stack (gunicorn -w 4, celery -c 6), echo", r, None);
+    }
+    drain_row("agenthost, echo", &echo_burst, ref_drain);
+    drain_row("agenthost, Landlord Rep", &landlord_burst, ref_drain);
+    println!();
+    println!(
+        "| one message at a time, in → out (n=100, 19-field form) | p50 ms | vs seeds' stack |"
+    );
+    println!(
+        "|---------------------------------------------------------|--------|-----------------|"
+    );
+    let ref_e2e = reference.as_ref().map(|(e, _)| median_ms(e));
+    if let Some(r) = ref_e2e {
+        println!(
+            "| seeds' stack, echo                                      | {r:>6.2} |                 |"
+        );
+    }
+    println!(
+        "| agenthost, echo                                         | {:>6.2} | {:>15} |",
+        median_ms(&e2e_form),
+        ref_e2e.map_or("—".to_owned(), |r| format!(
+            "{:.2}×",
+            median_ms(&e2e_form) / r
+        ))
+    );
+    println!();
+    println!("durability limit on this disk (SQLite, WAL, synchronous=FULL, the same forms):");
+    println!("  one commit per row:      {one_per_commit:>8.0} rows/s");
+    println!(
+        "  64 rows per commit:      {grouped:>8.0} rows/s ({:.0}× one per row)",
+        grouped / one_per_commit
+    );
+    println!(
+        "  agenthost echo drain:    {:>8.0} replies/s = {:.2}× one commit per row",
+        echo_burst.rate(),
+        echo_burst.rate() / one_per_commit
+    );
+    match fsyncs {
+        Some(f) => println!(
+            "  fsyncs per message (strace, {fsync_n}-lead echo burst, {}): {:.2}",
+            if fsync_burst.exact() {
+                "exact"
+            } else {
+                "NOT exact"
+            },
+            f as f64 / fsync_n as f64
+        ),
+        None => println!("  fsyncs per message: not counted (strace could not attach)"),
+    }
+    println!();
+    println!(
+        "targets (issue 18): ingress ≥ 0.40× bare axum, p99 < 5 ms; burst ≥ 20× the seeds' stack with echo, ≥ 8× with Landlord Rep; one at a time ≤ 0.2× the seeds' stack; start → ready ≤ 300 ms"
+    );
 }

@@ -23,7 +23,7 @@ pub fn plugin_dirs() -> [PathBuf; 2] {
 /// runs tests and benches in their package's) holding `scripts/build-plugins.sh`. Found at
 /// run time, not baked in at compile time: a build directory shared by two checkouts may
 /// reuse this crate's compiled copy from the other one.
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod drain;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -46,14 +48,56 @@ pub fn signed(sid: &str, body: &str) -> (String, String) {
         ("MessageSid".to_string(), sid.to_string()),
         ("To".to_string(), AGENT.to_string()),
     ];
+    sign(PUBLIC_URL, &params)
+}
+
+/// The form Twilio really posts for an inbound SMS: its 19 fields, in its order, signed
+/// for `public_url`.
+pub fn twilio_form(
+    public_url: &str,
+    sid: &str,
+    from: &str,
+    to: &str,
+    body: &str,
+) -> (String, String) {
+    let fields: [(&str, &str); 19] = [
+        ("ToCountry", "US"),
+        ("ToState", "WI"),
+        ("SmsMessageSid", sid),
+        ("NumMedia", "0"),
+        ("ToCity", "MADISON"),
+        ("FromZip", "53703"),
+        ("SmsSid", sid),
+        ("FromState", "WI"),
+        ("SmsStatus", "received"),
+        ("FromCity", "MADISON"),
+        ("Body", body),
+        ("FromCountry", "US"),
+        ("To", to),
+        ("ToZip", "53703"),
+        ("NumSegments", "1"),
+        ("MessageSid", sid),
+        ("AccountSid", FAKE_ACCOUNT_SID),
+        ("From", from),
+        ("ApiVersion", "2010-04-01"),
+    ];
+    let params: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    sign(public_url, &params)
+}
+
+/// The urlencoded body and its `X-Twilio-Signature` for `{public_url}/twilio/sms`.
+fn sign(public_url: &str, params: &[(String, String)]) -> (String, String) {
     let sig = agenthost_twilio::signature::compute(
         FAKE_AUTH_TOKEN,
-        &format!("{PUBLIC_URL}/twilio/sms"),
-        &params,
+        &format!("{public_url}/twilio/sms"),
+        params,
     );
     (
         form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&params)
+            .extend_pairs(params)
             .finish(),
         sig,
     )
@@ -62,6 +106,12 @@ pub fn signed(sid: &str, body: &str) -> (String, String) {
 /// The host under bench. Killed when dropped, so a bench that panics (a host that never
 /// became ready) leaves no process behind holding its ports.
 pub struct HostProcess(Child);
+
+impl HostProcess {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
 
 impl Drop for HostProcess {
     fn drop(&mut self) {
