@@ -17,6 +17,10 @@
 //! (one writer at a time); PostgreSQL adds `FOR UPDATE SKIP LOCKED` to the sub-select so
 //! concurrent claimers (other replicas included) skip each other's rows.
 //!
+//! Durability on SQLite: a publish is a full commit; claims, lease extensions, acks and
+//! retries are relaxed writes (`Storage`'s docs): a power failure can roll them back,
+//! which makes a message deliverable again — at least once still holds.
+//!
 //! Latency: a publish wakes this process's waiting consumers of that lane at once (one
 //! `Notify` per lane); consumers also poll every `poll_interval` for work published by
 //! other replicas, and sleep no longer than until the lane's next retry or lease expiry.
@@ -87,6 +91,10 @@ struct Inner {
     /// Writes take its SQLite writer turn; reads go straight to the pool.
     storage: Storage,
     pool: AnyPool,
+    /// Claims, lease extensions and settlements: relaxed writes (see `Storage`). Losing
+    /// them in a power failure only makes a message deliverable again; a publish stays
+    /// on `pool`, durable when it returns.
+    relaxed: AnyPool,
     backend: Backend,
     config: EmbeddedConfig,
     lease_ms: i64,
@@ -120,6 +128,7 @@ impl EmbeddedQueue {
             inner: Arc::new(Inner {
                 storage: storage.clone(),
                 pool: storage.pool().clone(),
+                relaxed: storage.relaxed_pool().clone(),
                 backend: storage.backend(),
                 config,
                 lease_ms: millis(config.lease),
@@ -282,7 +291,7 @@ impl Queue for EmbeddedQueue {
                 q = q.bind(token.as_str());
             }
             let _turn = inner.storage.writer_turn().await;
-            q.execute(&inner.pool)
+            q.execute(&inner.relaxed)
                 .await
                 .map_err(|source| QueueError::Storage {
                     op: "keep_alive",
@@ -385,7 +394,7 @@ impl Inner {
             .bind(token.as_str())
             .bind(lane)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.relaxed)
             .await?;
         let Some(row) = row else { return Ok(None) };
         self.outstanding
@@ -431,7 +440,7 @@ impl Inner {
         .bind(now_ms())
         .bind(abandoned.id)
         .bind(abandoned.token.as_str())
-        .execute(&self.pool)
+        .execute(&self.relaxed)
         .await?
         .rows_affected();
         drop(turn);
@@ -446,7 +455,7 @@ impl Inner {
         let deleted = sqlx::query("DELETE FROM queue_items WHERE id = $1 AND leased_by = $2")
             .bind(id)
             .bind(token)
-            .execute(&self.pool)
+            .execute(&self.relaxed)
             .await?
             .rows_affected();
         Ok(deleted > 0)
@@ -467,7 +476,7 @@ impl Inner {
         .bind(now_ms().saturating_add(millis(delay)))
         .bind(id)
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.relaxed)
         .await?
         .rows_affected();
         drop(turn);

@@ -93,7 +93,7 @@ impl Storage {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Claim, StorageError> {
-        let mut tx = self.begin_write("claim_event: begin").await?;
+        let mut tx = self.begin_relaxed_write("claim_event: begin").await?;
         let Some(row) =
             sqlx::query("SELECT status, conversation_id, received_at FROM events WHERE id = $1")
                 .bind(event_id)
@@ -207,7 +207,7 @@ impl Storage {
         if tokens.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_write("extend_leases: begin").await?;
+        let mut tx = self.begin_relaxed_write("extend_leases: begin").await?;
         let mut extended = 0;
         for chunk in tokens.chunks(crate::sql::MAX_ROWS_PER_STATEMENT) {
             let list = |first: usize| {
@@ -299,7 +299,7 @@ impl Storage {
         failure: &Failure<'_>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.begin_write("record_failure: begin").await?;
+        let mut tx = self.begin_relaxed_write("record_failure: begin").await?;
         let held = delete_lease(&mut tx, lease, "record_failure: release lease").await?;
         if !held {
             tx.rollback("record_failure: rollback").await?;

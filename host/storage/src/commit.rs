@@ -173,7 +173,7 @@ impl Storage {
     /// outbound history for rows created with a conversation (suppressed ones are not
     /// history: the lead never saw them), job schedules/cancels, alerts, SLA items.
     pub async fn commit_success(&self, commit: &Commit) -> Result<CommitResult, StorageError> {
-        let mut tx = self.begin_write("commit_success: begin").await?;
+        let mut tx = self.begin_relaxed_write("commit_success: begin").await?;
         if let Some(lease) = &commit.lease
             && !delete_lease(&mut tx, lease, "commit_success: release lease").await?
         {

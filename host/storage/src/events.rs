@@ -479,7 +479,7 @@ impl Storage {
         if event_ids.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_write("mark_enqueued: begin").await?;
+        let mut tx = self.begin_relaxed_write("mark_enqueued: begin").await?;
         let changed = self.mark_enqueued_in(&mut tx, event_ids).await?;
         tx.commit("mark_enqueued: commit").await?;
         Ok(changed)

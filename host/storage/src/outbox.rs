@@ -107,6 +107,9 @@ impl Storage {
     /// A text waiting for its booked send slot (held `sender_rate`) is claimed up to
     /// [`PACE_LOOKAHEAD_MS`] before the slot, so the dispatcher can send it on the slot
     /// rather than at its next poll (which would bunch slots into bursts).
+    ///
+    /// A full commit, and the last one before the send: it makes every relaxed commit
+    /// before it (the worker's that created the row) durable too (see [`Storage`]).
     pub async fn claim_due_outbox(
         &self,
         now_ms: i64,
@@ -344,7 +347,9 @@ impl Storage {
             crate::Backend::Sqlite => "MAX",
             crate::Backend::Postgres => "GREATEST",
         };
-        let mut tx = self.begin_write("reserve_sender_pace: begin").await?;
+        let mut tx = self
+            .begin_relaxed_write("reserve_sender_pace: begin")
+            .await?;
         sqlx::query(
             "INSERT INTO sender_pace (sender, tat_ms) VALUES ($1, $2) ON CONFLICT (sender) DO NOTHING",
         )
@@ -498,8 +503,10 @@ impl Storage {
             "UPDATE outbox SET {set}, updated_at = $4, lease_until = NULL, lease_token = NULL \
              WHERE id = $1 AND status = 'sending' AND lease_token = $3"
         );
+        // Relaxed: a result lost in a power failure leaves the row `sending`, which is
+        // looked up at Twilio before any resend (see `Storage`).
         let done = self
-            .execute_write(
+            .execute_relaxed_write(
                 op,
                 sqlx::query(&sql)
                     .bind(id)

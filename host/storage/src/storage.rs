@@ -26,9 +26,35 @@ pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 pub const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The handle to durable storage. Cheap to clone: clones share one pool.
+///
+/// # Two durabilities on SQLite
+///
+/// Every commit through [`Storage::pool`] and [`Storage::begin_write`] is durable when it
+/// returns (`synchronous=FULL`: the WAL is fsynced). The bookkeeping of work in flight —
+/// claims, leases, heartbeats, a worker's commit, queue settlements, marking a text sent —
+/// goes through [`Storage::relaxed_pool`] and [`Storage::begin_relaxed_write`] instead:
+/// the same database through a second pool whose connections run `synchronous=NORMAL`,
+/// so such a commit is written to the WAL but not fsynced. The next full commit fsyncs
+/// the WAL, and with it every relaxed commit before it: the WAL is one file appended in
+/// commit order, so what survives a power loss is always a prefix of the commits.
+///
+/// The rule that keeps this safe: **an act the outside world cannot take back follows a
+/// full commit.** The webhook's 200 follows the full ingest commit; an SMS is sent only
+/// after the full commit that claims its outbox row (`claim_due_outbox`). So a power loss
+/// (a process crash loses nothing: the OS still holds the pages) can roll back only
+/// relaxed commits: the event runs again (at least once; its delivery count loses the
+/// rolled-back deliveries), a text's `sent` mark reverts to `sending` and is looked up at
+/// Twilio before any resend, exactly as after a crash mid-send. An alert a rolled-back
+/// worker commit raised may already have been delivered; the event's re-run raises it
+/// again — a repeated alert, never a lost one. A burst pays about two fsyncs per message
+/// (ingest and outbox claim, each shared by a batch) instead of one per write. On
+/// PostgreSQL both are the one pool: every commit is durable.
 #[derive(Debug, Clone)]
 pub struct Storage {
     pub(crate) pool: AnyPool,
+    /// SQLite: a second pool on the same file, `synchronous=NORMAL` (see above).
+    /// PostgreSQL: the same pool.
+    pub(crate) relaxed: AnyPool,
     pub(crate) backend: Backend,
     /// SQLite only: the single writer's turn. SQLite admits one writer at a time and makes
     /// the others poll with sleeps of up to 100 ms (its busy handler); queueing writers
@@ -59,24 +85,34 @@ impl Storage {
         let backend = backend_for_url(&url)?;
         let redacted = redact_url(&url);
 
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        let pragmas = sqlite_pragmas();
-                        conn.execute(sqlx::raw_sql(&pragmas)).await?;
-                    }
-                    Ok(())
+        let open = |max: u32, synchronous: &'static str| {
+            AnyPoolOptions::new()
+                .max_connections(max.max(1))
+                .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            let pragmas = sqlite_pragmas(synchronous);
+                            conn.execute(sqlx::raw_sql(&pragmas)).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await
-            .map_err(|source| StorageError::Connect {
-                url: redacted.clone(),
-                source,
-            })?;
+                .connect(&url)
+        };
+        let connect_error = |source| StorageError::Connect {
+            url: redacted.clone(),
+            source,
+        };
+        let pool = open(max_connections, "FULL").await.map_err(connect_error)?;
+        // An in-memory SQLite database is private to its connection: a second pool
+        // would be another database.
+        let relaxed = if backend == Backend::Sqlite && !url.contains("memory") {
+            // Relaxed writes queue on the writer turn, so two connections are plenty.
+            open(2, "NORMAL").await.map_err(connect_error)?
+        } else {
+            pool.clone()
+        };
 
         let applied = migrations::run(&pool, backend).await?;
         tracing::info!(
@@ -91,6 +127,7 @@ impl Storage {
         };
         Ok(Storage {
             pool,
+            relaxed,
             backend,
             writer_turn,
         })
@@ -116,9 +153,16 @@ impl Storage {
         Ok(())
     }
 
+    /// The pool for relaxed writes (see [`Storage`]): bookkeeping whose loss in a power
+    /// failure no one outside has seen acted on. Hold the writer turn across each write.
+    pub fn relaxed_pool(&self) -> &AnyPool {
+        &self.relaxed
+    }
+
     /// Closes every connection after in-flight queries finish; later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.relaxed.close().await;
     }
 
     /// Opens a transaction that will write, for callers that own tables of their own (the
@@ -136,6 +180,19 @@ impl Storage {
         Ok(WriteTx { tx, _turn: turn })
     }
 
+    /// [`Storage::begin_write`] for a relaxed write (see [`Storage`]): on SQLite its
+    /// commit reaches the WAL without an fsync and becomes durable with the next full
+    /// commit. Only for bookkeeping no act seen outside depends on.
+    pub async fn begin_relaxed_write(&self, op: &'static str) -> Result<WriteTx, StorageError> {
+        let turn = self.writer_turn().await;
+        let tx = self
+            .relaxed
+            .begin_with(self.backend.begin_write_sql())
+            .await
+            .map_err(query(op))?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
     /// Runs one writing statement on its own (autocommit), in the writer turn on SQLite.
     pub(crate) async fn execute_write<'q>(
         &self,
@@ -144,6 +201,16 @@ impl Storage {
     ) -> Result<AnyQueryResult, StorageError> {
         let _turn = self.writer_turn().await;
         statement.execute(&self.pool).await.map_err(query(op))
+    }
+
+    /// [`Storage::execute_write`] as a relaxed write (see [`Storage`]).
+    pub(crate) async fn execute_relaxed_write<'q>(
+        &self,
+        op: &'static str,
+        statement: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<AnyQueryResult, StorageError> {
+        let _turn = self.writer_turn().await;
+        statement.execute(&self.relaxed).await.map_err(query(op))
     }
 
     /// Waits for this process's SQLite writer turn (`None` on PostgreSQL, which needs
@@ -192,9 +259,10 @@ impl DerefMut for WriteTx {
 
 /// Per-connection SQLite settings. `busy_timeout` comes first so that switching to WAL
 /// waits for, rather than fails on, a connection opening at the same moment.
-fn sqlite_pragmas() -> String {
+/// `synchronous` is `FULL` for the main pool, `NORMAL` for the relaxed one.
+fn sqlite_pragmas(synchronous: &str) -> String {
     format!(
         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+         PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
     )
 }

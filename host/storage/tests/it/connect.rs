@@ -28,6 +28,29 @@ async fn default_is_sqlite_in_data_dir_with_wal_and_full_sync() -> anyhow::Resul
         .fetch_one(storage.pool())
         .await?;
     assert_eq!(busy_timeout, 5_000);
+    // Relaxed writes: the same file, synchronous=NORMAL, every other setting the same.
+    let relaxed: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(storage.relaxed_pool())
+        .await?;
+    assert_eq!(relaxed, 1, "NORMAL");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(storage.relaxed_pool())
+        .await?;
+    assert_eq!(journal, "wal");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(storage.relaxed_pool())
+        .await?;
+    assert_eq!(foreign_keys, 1);
+    sqlx::query("CREATE TABLE probe (n INTEGER)")
+        .execute(storage.relaxed_pool())
+        .await?;
+    sqlx::query("INSERT INTO probe VALUES (7)")
+        .execute(storage.relaxed_pool())
+        .await?;
+    let n: i64 = sqlx::query_scalar("SELECT n FROM probe")
+        .fetch_one(storage.pool())
+        .await?;
+    assert_eq!(n, 7, "one database behind both pools");
     storage.close().await;
     Ok(())
 }
