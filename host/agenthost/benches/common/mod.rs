@@ -158,6 +158,13 @@ pub fn start_host(
         }
     }
     cmd.envs(extra_env.iter().copied());
+    // BENCH_AGENTHOST_X=v runs every host of the bench with AGENTHOST_X=v: to try a
+    // setting without editing the bench.
+    for (var, value) in std::env::vars() {
+        if let Some(name) = var.strip_prefix("BENCH_AGENTHOST_") {
+            cmd.env(format!("AGENTHOST_{name}"), value);
+        }
+    }
     HostProcess(cmd.spawn().expect("starting agenthost"))
 }
 
