@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use agenthost_twilio::fake::FakeTwilio;
 
 mod common;
-use common::drain::{Drain, ReferenceStack, burst, count_fsyncs, median_ms, one_at_a_time};
+use common::drain::{Drain, ReferenceStack, Target, burst, count_fsyncs, median_ms, one_at_a_time};
 use common::*;
 
 /// The number Landlord Rep answers in the bursts.
@@ -306,12 +306,15 @@ async fn main() {
     );
     wait_ready(port).await;
     let url = format!("http://127.0.0.1:{port}/twilio/sms");
-    let e2e_form = one_at_a_time(&url, PUBLIC_URL, AGENT, &sink, 10, 100).await;
+    let echo = Target {
+        url: &url,
+        public_url: PUBLIC_URL,
+        to: AGENT,
+        twilio: &sink,
+    };
+    let e2e_form = one_at_a_time(&echo, 10, 100).await;
     let echo_burst = burst(
-        &url,
-        PUBLIC_URL,
-        AGENT,
-        &sink,
+        &echo,
         11,
         burst_n,
         burst_conns,
@@ -319,11 +322,12 @@ async fn main() {
         Duration::from_secs(300),
     )
     .await;
+    let to_landlord = Target {
+        to: LANDLORD,
+        ..echo
+    };
     let landlord_burst = burst(
-        &url,
-        PUBLIC_URL,
-        LANDLORD,
-        &sink,
+        &to_landlord,
         12,
         burst_n,
         burst_conns,
@@ -336,10 +340,7 @@ async fn main() {
     let (fsync_burst, fsyncs) = count_fsyncs(
         child.id(),
         burst(
-            &url,
-            PUBLIC_URL,
-            AGENT,
-            &sink,
+            &echo,
             13,
             fsync_n,
             burst_conns,
@@ -365,13 +366,15 @@ async fn main() {
             let stack =
                 ReferenceStack::start(std::path::Path::new(&venv), &app_dir, &refsink.base_url())
                     .await;
-            let public = common::drain::REFERENCE_PUBLIC_URL;
-            let e2e = one_at_a_time(&stack.url, public, AGENT, &refsink, 20, 100).await;
+            let target = Target {
+                url: &stack.url,
+                public_url: common::drain::REFERENCE_PUBLIC_URL,
+                to: AGENT,
+                twilio: &refsink,
+            };
+            let e2e = one_at_a_time(&target, 20, 100).await;
             let drained = burst(
-                &stack.url,
-                public,
-                AGENT,
-                &refsink,
+                &target,
                 21,
                 burst_n,
                 burst_conns,

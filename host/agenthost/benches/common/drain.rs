@@ -52,21 +52,32 @@ pub fn lead(tag: u32, i: usize) -> String {
     format!("+1608{}{:06}", 2 + tag % 8, i % 1_000_000)
 }
 
-/// Posts `n` webhooks from `n` leads (`body(i)`), `connections` at a time, to `url`
-/// (signed for `public_url`), then waits up to `timeout` for every lead's reply at
-/// `twilio` (which must have received nothing from this burst's leads before).
-#[allow(clippy::too_many_arguments)]
+/// Where a burst goes: the webhook `url`, signed for `public_url`, texting the agent
+/// number `to`, whose replies reach `twilio`.
+pub struct Target<'a> {
+    pub url: &'a str,
+    pub public_url: &'a str,
+    pub to: &'a str,
+    pub twilio: &'a FakeTwilio,
+}
+
+/// Posts `n` webhooks from `n` leads (`body(i)`; `tag` keeps leads and sids apart
+/// between bursts), `connections` at a time, then waits up to `timeout` for every lead's
+/// reply at the target's fake Twilio.
 pub async fn burst(
-    url: &str,
-    public_url: &str,
-    to: &str,
-    twilio: &FakeTwilio,
+    target: &Target<'_>,
     tag: u32,
     n: usize,
     connections: usize,
     body: fn(usize) -> &'static str,
     timeout: Duration,
 ) -> Drain {
+    let Target {
+        url,
+        public_url,
+        to,
+        twilio,
+    } = *target;
     let before = twilio.requests().len();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -170,14 +181,13 @@ pub async fn burst(
 }
 
 /// One message at a time, post → reply, `n` times; sorted latencies (µs).
-pub async fn one_at_a_time(
-    url: &str,
-    public_url: &str,
-    to: &str,
-    twilio: &FakeTwilio,
-    tag: u32,
-    n: usize,
-) -> Vec<u64> {
+pub async fn one_at_a_time(target: &Target<'_>, tag: u32, n: usize) -> Vec<u64> {
+    let Target {
+        url,
+        public_url,
+        to,
+        twilio,
+    } = *target;
     let client = reqwest::Client::new();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
