@@ -954,30 +954,39 @@ impl<'a> Turn<'a> {
                 ANSWER,
             );
         }
-        if r.cheaper && mins.len() >= 2 {
-            let low = mins.iter().map(|m| m.1).min().unwrap_or(0);
-            let lowest: Vec<&str> = mins
-                .iter()
-                .filter(|m| m.1 == low)
-                .map(|m| m.0.short_name())
-                .collect();
-            if lowest.len() == mins.len() {
-                say.t("cheaper_tie", &[("rent", dollars(low.into()))], ANSWER);
+        if r.cheaper {
+            self.say_cheapest(lead, &mins, say);
+        }
+    }
+
+    /// Which of `mins` (a building, its lowest rent that fits) starts lowest: "cheaper"
+    /// of two, "cheapest" of more, or that they tie. Nothing for fewer than two.
+    fn say_cheapest(&self, lead: &Lead, mins: &[(&Building, u32)], say: &mut Say) {
+        if mins.len() < 2 {
+            return;
+        }
+        let low = mins.iter().map(|m| m.1).min().unwrap_or(0);
+        let lowest: Vec<&str> = mins
+            .iter()
+            .filter(|m| m.1 == low)
+            .map(|m| m.0.short_name())
+            .collect();
+        if lowest.len() == mins.len() {
+            say.t("cheaper_tie", &[("rent", dollars(low.into()))], ANSWER);
+        } else {
+            let id = if mins.len() == 2 {
+                "cheaper"
             } else {
-                let id = if mins.len() == 2 {
-                    "cheaper"
-                } else {
-                    "cheapest"
-                };
-                say.t(
-                    id,
-                    &[
-                        ("name", self.lang(lead).join_and(&lowest)),
-                        ("rent", dollars(low.into())),
-                    ],
-                    ANSWER,
-                );
-            }
+                "cheapest"
+            };
+            say.t(
+                id,
+                &[
+                    ("name", self.lang(lead).join_and(&lowest)),
+                    ("rent", dollars(low.into())),
+                ],
+                ANSWER,
+            );
         }
     }
 
@@ -1002,7 +1011,7 @@ impl<'a> Turn<'a> {
                 }
                 (Topic::Availability | Topic::Rent | Topic::Size, None) => {
                     if !*listed {
-                        self.answer_portfolio_units(lead, say);
+                        self.answer_portfolio_units(lead, r, say);
                         *listed = true;
                     }
                 }
@@ -1228,16 +1237,20 @@ impl<'a> Turn<'a> {
             })
     }
 
-    fn answer_portfolio_units(&mut self, lead: &Lead, say: &mut Say) {
+    /// What is open across the portfolio for what the lead said, one line a building;
+    /// asked for the cheapest ("whats the cheapest"), that answer comes first.
+    fn answer_portfolio_units(&mut self, lead: &Lead, r: &Reading, say: &mut Say) {
         let today = self.today();
         let mut lines = Vec::new();
         let mut short = Vec::new();
+        let mut mins: Vec<(&Building, u32)> = Vec::new();
         for b in self.pool(lead) {
             let units: Vec<&Unit> = b.units.iter().filter(|u| self.fits(lead, u)).collect();
             if units.is_empty() {
                 continue;
             }
             let min = units.iter().map(|u| u.rent).min().unwrap_or(0);
+            mins.push((b, min));
             let mut brs: Vec<u8> = units.iter().map(|u| u.bedrooms).collect();
             brs.sort();
             brs.dedup();
@@ -1292,6 +1305,9 @@ impl<'a> Turn<'a> {
                 ANSWER,
             );
         } else {
+            if r.cheaper {
+                self.say_cheapest(lead, &mins, say);
+            }
             say.t(
                 "portfolio_avail",
                 &[

@@ -770,6 +770,44 @@ fn every_language_has_every_template_and_the_data_keys_have_names() {
 }
 
 #[test]
+fn asked_for_the_cheapest_across_the_portfolio_it_is_named_first() {
+    let p = sample();
+    // The lowest 1BR rent in the operator's data, and every building that has it.
+    let low = p
+        .buildings
+        .iter()
+        .flat_map(|b| b.units.iter().filter(|u| u.bedrooms == 1))
+        .map(|u| u.rent)
+        .min()
+        .unwrap();
+    let names: Vec<&str> = p
+        .buildings
+        .iter()
+        .filter(|b| b.units.iter().any(|u| u.bedrooms == 1 && u.rent == low))
+        .map(|b| b.short_name())
+        .collect();
+    let mut c = Convo::new();
+    c.say("hi, do u have any 2 bedrooms availble?");
+    let (r, _) = c.say("actually make that a 1 bedroom. whats the cheapest");
+    assert!(
+        r.contains(&format!(
+            "starts lowest, at {} a month",
+            dollars(low.into())
+        )) && names
+            .iter()
+            .any(|n| r.contains(&format!("{n} starts lowest"))),
+        "names the cheapest ({names:?} at {low}) first: {r}"
+    );
+    let first = r.find("starts lowest").unwrap();
+    let list = r.find("Open now or soon").unwrap_or(usize::MAX);
+    assert!(first < list, "the answer before the list: {r}");
+    // Not asked for the cheapest: the list alone.
+    let mut c = Convo::new();
+    let (r, _) = c.say("do you have any 1 bedrooms?");
+    assert!(!r.contains("starts lowest"), "{r}");
+}
+
+#[test]
 fn two_buildings_named_together_are_compared_not_dropped() {
     let p = sample();
     let min_rent = |id: &str, beds: Option<u8>| {
