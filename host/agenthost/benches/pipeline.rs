@@ -9,7 +9,10 @@
 //!    the fsyncs per message of an echo burst (strace); next to the durability limit (a
 //!    SQLite loop writing the same forms, one commit per row and 64 rows per commit) and,
 //!    when BENCH_REFERENCE_VENV names a venv with its packages, the stack agenthost
-//!    replaces (../shared/reference-stack) on the same burst and the same fake Twilio.
+//!    replaces (../shared/reference-stack) on the same burst and the same fake Twilio;
+//! 4. cost as things grow: ingress at 8, 32, 128 and 512 connections (BENCH_SWEEP) with
+//!    the host's RSS, and one lead's conversation grown to 500 messages (BENCH_HISTORY):
+//!    in → out and RSS at 1, 30 and 500.
 //!
 //! `cargo bench -p agenthost --bench pipeline`, or `scripts/bench.sh` for everything
 //! (needs dist/plugins from scripts/build-plugins.sh). Setup via env: BENCH_SECONDS
@@ -86,6 +89,73 @@ async fn sqlite_limit(dir: &std::path::Path, rows: usize, per_commit: usize) -> 
         tx.commit().await.unwrap();
     }
     rows as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The resident set of process `pid`, in MiB (Linux).
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// One lead's conversation grown to `checkpoints.last()` messages, one at a time (post →
+/// reply): at each checkpoint, that message's in → out ms, the median of the ten before
+/// it, and the host's RSS.
+async fn history_cost(
+    target: &Target<'_>,
+    pid: u32,
+    checkpoints: &[usize],
+) -> Vec<(usize, f64, f64, f64)> {
+    let client = reqwest::Client::new();
+    let lead = "+16089990001";
+    let last = checkpoints.iter().copied().max().unwrap_or(0);
+    let mut latencies = Vec::with_capacity(last);
+    let mut out = Vec::new();
+    for n in 1..=last {
+        let sid = format!("SMhist{n:028}");
+        let (form, sig) = twilio_form(
+            target.public_url,
+            &sid,
+            lead,
+            target.to,
+            &format!("message {n}"),
+        );
+        let before = target.twilio.requests().len();
+        let t = Instant::now();
+        let r = client
+            .post(target.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", sig)
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let got = target
+            .twilio
+            .wait_for(before + 1, Duration::from_secs(10))
+            .await;
+        assert!(got.len() > before, "message {n} got no reply within 10 s");
+        latencies.push(t.elapsed().as_micros() as u64);
+        if checkpoints.contains(&n) {
+            let mut window: Vec<u64> = latencies[n.saturating_sub(10)..].to_vec();
+            window.sort_unstable();
+            out.push((
+                n,
+                latencies[n - 1] as f64 / 1000.0,
+                median_ms(&window),
+                rss_mib(pid),
+            ));
+        }
+    }
+    out
 }
 
 fn drain_row(label: &str, d: &Drain, reference: Option<&Drain>) {
@@ -388,6 +458,56 @@ async fn main() {
         None => None,
     };
 
+    // Cost as load and history grow, on a fresh host: ingress at each connection count,
+    // then one lead's conversation grown to 500 messages.
+    let sweep: Vec<usize> = std::env::var("BENCH_SWEEP")
+        .unwrap_or_else(|_| "8,32,128,512".to_owned())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    let sweep_seconds = Duration::from_secs(env_num("BENCH_SWEEP_SECONDS", 3));
+    let histories = [1, 30, env_num("BENCH_HISTORY", 500) as usize];
+    let sink = FakeTwilio::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = start_host(
+        port,
+        data.path(),
+        plugins.path(),
+        &sink.base_url(),
+        "web,worker,scheduler",
+        &[("AGENTHOST_SENDER_SEGMENTS_PER_MINUTE", "6000000")],
+    );
+    wait_ready(port).await;
+    let idle_rss = rss_mib(child.id());
+    let url = format!("http://127.0.0.1:{port}/twilio/sms");
+    let target = Target {
+        url: &url,
+        public_url: PUBLIC_URL,
+        to: AGENT,
+        twilio: &sink,
+    };
+    // The history first, on an idle host; then the load.
+    let history = history_cost(&target, child.id(), &histories).await;
+    let mut by_connections = Vec::new();
+    for (row, &c) in sweep.iter().enumerate() {
+        // A new lead per post, and an area code per row: no lead posts twice.
+        let area = 610 + row % 90;
+        let make: Arc<dyn Fn(u64) -> (String, String) + Send + Sync> = Arc::new(move |n| {
+            let lead = format!("+1{area}{}{:06}", 2 + (n / 1_000_000) % 8, n % 1_000_000);
+            twilio_form(
+                PUBLIC_URL,
+                &format!("SMc{c:04}{n:026}"),
+                &lead,
+                AGENT,
+                "load",
+            )
+        });
+        let l = load(url.clone(), c, sweep_seconds, make).await;
+        by_connections.push((c, l, rss_mib(child.id())));
+    }
+    drop(child);
+
     let setup = if std::env::var("BENCH_DATABASE_URL").is_ok() {
         "PostgreSQL + RabbitMQ"
     } else {
@@ -472,6 +592,35 @@ async fn main() {
             median_ms(&e2e_form) / r
         ))
     );
+    println!();
+    println!(
+        "cost as load grows: durably accepted webhooks, all roles, the 19-field form, each post a new lead, {}s per row (idle RSS {idle_rss:.0} MiB)",
+        sweep_seconds.as_secs()
+    );
+    println!();
+    println!("| connections | req/s    | p50 ms | p99 ms | failed | host RSS MiB |");
+    println!("|-------------|----------|--------|--------|--------|--------------|");
+    for (c, l, rss) in &by_connections {
+        println!(
+            "| {c:>11} | {:>8.0} | {:>6.2} | {:>6.2} | {:>6} | {rss:>12.0} |",
+            l.rate(),
+            l.pct(0.5),
+            l.pct(0.99),
+            l.failed
+        );
+    }
+    println!();
+    println!("cost as one lead's history grows (echo, one message at a time):");
+    println!();
+    println!(
+        "| messages in the conversation | that message in → out ms | median of the last 10 | host RSS MiB |"
+    );
+    println!(
+        "|------------------------------|--------------------------|-----------------------|--------------|"
+    );
+    for (n, ms, median, rss) in &history {
+        println!("| {n:>28} | {ms:>24.2} | {median:>21.2} | {rss:>12.0} |");
+    }
     println!();
     println!("durability limit on this disk (SQLite, WAL, synchronous=FULL, the same forms):");
     println!("  one commit per row:      {one_per_commit:>8.0} rows/s");
