@@ -27,7 +27,10 @@ use std::time::{Duration, Instant};
 use agenthost_twilio::fake::FakeTwilio;
 
 mod common;
-use common::drain::{Drain, ReferenceStack, Target, burst, count_fsyncs, median_ms, one_at_a_time};
+use common::drain::{
+    Drain, ReferenceStack, Target, burst, count_fsyncs, median_ms, one_at_a_time, post_signed,
+    round_trip,
+};
 use common::*;
 
 /// The number Landlord Rep answers in the bursts.
@@ -120,30 +123,8 @@ async fn history_cost(
     let mut out = Vec::new();
     for n in 1..=last {
         let sid = format!("SMhist{n:028}");
-        let (form, sig) = twilio_form(
-            target.public_url,
-            &sid,
-            lead,
-            target.to,
-            &format!("message {n}"),
-        );
-        let before = target.twilio.requests().len();
-        let t = Instant::now();
-        let r = client
-            .post(target.url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-twilio-signature", sig)
-            .body(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let got = target
-            .twilio
-            .wait_for(before + 1, Duration::from_secs(10))
-            .await;
-        assert!(got.len() > before, "message {n} got no reply within 10 s");
-        latencies.push(t.elapsed().as_micros() as u64);
+        let took = round_trip(&client, target, &sid, lead, &format!("message {n}")).await;
+        latencies.push(took.as_micros() as u64);
         if checkpoints.contains(&n) {
             let mut window: Vec<u64> = latencies[n.saturating_sub(10)..].to_vec();
             window.sort_unstable();
@@ -306,18 +287,13 @@ async fn main() {
     let client = reqwest::Client::new();
     for i in 0..e2e_n {
         let (body, sig) = signed(&format!("SMe2e{i:027}"), "ping");
-        let before = twilio.requests().len();
+        let before = twilio.count();
         let t = Instant::now();
-        let r = client
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-twilio-signature", sig)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        twilio.wait_for(before + 1, Duration::from_secs(10)).await;
+        assert!(post_signed(&client, &url, body, sig).await, "refused");
+        let got = twilio
+            .wait_for_count(before + 1, Duration::from_secs(10))
+            .await;
+        assert!(got > before, "no reply within 10 s");
         e2e.push(t.elapsed().as_micros() as u64);
     }
     e2e.sort_unstable();

@@ -171,9 +171,17 @@ impl Storage {
     /// it never fails with `SQLITE_BUSY` after reading; hold it briefly and don't open a
     /// second one in the same task while it lives. `op` names the operation in errors.
     pub async fn begin_write(&self, op: &'static str) -> Result<WriteTx, StorageError> {
+        self.begin_write_on(&self.pool, op).await
+    }
+
+    /// A write transaction on `pool` (the full or the relaxed one), in the writer turn.
+    async fn begin_write_on(
+        &self,
+        pool: &AnyPool,
+        op: &'static str,
+    ) -> Result<WriteTx, StorageError> {
         let turn = self.writer_turn().await;
-        let tx = self
-            .pool
+        let tx = pool
             .begin_with(self.backend.begin_write_sql())
             .await
             .map_err(query(op))?;
@@ -184,13 +192,7 @@ impl Storage {
     /// commit reaches the WAL without an fsync and becomes durable with the next full
     /// commit. Only for bookkeeping no act seen outside depends on.
     pub async fn begin_relaxed_write(&self, op: &'static str) -> Result<WriteTx, StorageError> {
-        let turn = self.writer_turn().await;
-        let tx = self
-            .relaxed
-            .begin_with(self.backend.begin_write_sql())
-            .await
-            .map_err(query(op))?;
-        Ok(WriteTx { tx, _turn: turn })
+        self.begin_write_on(&self.relaxed, op).await
     }
 
     /// Runs one writing statement on its own (autocommit), in the writer turn on SQLite.

@@ -240,6 +240,19 @@ impl FakeTwilio {
         self.requests()
     }
 
+    /// How many requests have been received so far (without copying them).
+    pub fn count(&self) -> usize {
+        *self.shared.count.borrow()
+    }
+
+    /// Like [`FakeTwilio::wait_for`], returning only the count: nothing is copied, so a
+    /// timing loop measures the host, not the fake.
+    pub async fn wait_for_count(&self, n: usize, timeout: Duration) -> usize {
+        let mut rx = self.shared.count.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|c| *c >= n)).await;
+        self.count()
+    }
+
     /// Like [`FakeTwilio::wait_for`], counting only accepted (201) messages.
     pub async fn wait_for_accepted(&self, n: usize, timeout: Duration) -> Vec<RecordedSms> {
         let mut rx = self.shared.count.subscribe();

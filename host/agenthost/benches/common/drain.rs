@@ -47,6 +47,42 @@ impl Drain {
     }
 }
 
+/// Posts one signed form to `url`; whether it was answered 200.
+pub async fn post_signed(client: &reqwest::Client, url: &str, form: String, sig: String) -> bool {
+    client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(form)
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+}
+
+/// One text from `from` to the target, post → its reply at the fake Twilio (the only
+/// traffic while it runs); panics if it is refused or unanswered within 10 s.
+pub async fn round_trip(
+    client: &reqwest::Client,
+    target: &Target<'_>,
+    sid: &str,
+    from: &str,
+    body: &str,
+) -> Duration {
+    let (form, sig) = twilio_form(target.public_url, sid, from, target.to, body);
+    let before = target.twilio.count();
+    let t = Instant::now();
+    assert!(
+        post_signed(client, target.url, form, sig).await,
+        "{sid} refused"
+    );
+    let got = target
+        .twilio
+        .wait_for_count(before + 1, Duration::from_secs(10))
+        .await;
+    assert!(got > before, "{sid}: no reply within 10 s");
+    t.elapsed()
+}
+
 /// Lead `i`'s number: distinct for the first million.
 pub fn lead(tag: u32, i: usize) -> String {
     format!("+1608{}{:06}", 2 + tag % 8, i % 1_000_000)
@@ -78,7 +114,7 @@ pub async fn burst(
         to,
         twilio,
     } = *target;
-    let before = twilio.requests().len();
+    let before = twilio.count();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -105,16 +141,10 @@ pub async fn burst(
                 let sid = format!("SM{tag:02}{i:030}");
                 let (form, sig) = twilio_form(&public_url, &sid, &from, &to, body(i));
                 let t = Instant::now();
-                let r = client
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .header("x-twilio-signature", sig)
-                    .body(form)
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) if r.status() == 200 => sent.push((from, t)),
-                    _ => refused += 1,
+                if post_signed(&client, &url, form, sig).await {
+                    sent.push((from, t));
+                } else {
+                    refused += 1;
                 }
             }
             (sent, refused)
@@ -180,33 +210,15 @@ pub async fn burst(
     }
 }
 
-/// One message at a time, post → reply, `n` times; sorted latencies (µs).
+/// One message at a time, post → reply, `n` times, each from a new lead; sorted
+/// latencies (µs).
 pub async fn one_at_a_time(target: &Target<'_>, tag: u32, n: usize) -> Vec<u64> {
-    let Target {
-        url,
-        public_url,
-        to,
-        twilio,
-    } = *target;
     let client = reqwest::Client::new();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let sid = format!("SM{tag:02}{i:030}");
-        let (form, sig) = twilio_form(public_url, &sid, &lead(tag, i), to, "ping");
-        let before = twilio.requests().len();
-        let t = Instant::now();
-        let r = client
-            .post(url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-twilio-signature", sig)
-            .body(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let got = twilio.wait_for(before + 1, Duration::from_secs(10)).await;
-        assert!(got.len() > before, "no reply within 10 s");
-        out.push(t.elapsed().as_micros() as u64);
+        let took = round_trip(&client, target, &sid, &lead(tag, i), "ping").await;
+        out.push(took.as_micros() as u64);
     }
     out.sort_unstable();
     out
