@@ -112,12 +112,19 @@ async fn settle(world: &World, leads: &[String], timeout: Duration, row: &mut Ro
     tokio::time::sleep(Duration::from_secs(3)).await;
     let r = replies(world);
     row.accepted = leads.len();
+    let mut lost = Vec::new();
     for lead in leads {
         match r.get(lead).copied().unwrap_or(0) {
-            0 => row.lost += 1,
+            0 => lost.push(lead.as_str()),
             1 => row.replied_once += 1,
             _ => row.duplicated += 1,
         }
+    }
+    row.lost = lost.len();
+    if !lost.is_empty() {
+        // What became of them: dead-lettered (and why), or still waiting.
+        let letters = world.storage().await.dead_letters(100).await;
+        eprintln!("lost (no reply): {lost:?}\ndead letters: {letters:#?}");
     }
 }
 
@@ -515,24 +522,45 @@ fn print_table(rows: &[Row]) {
     eprintln!("{out}");
 }
 
+/// `CHAOS_ONLY=<word>` runs only the scenarios whose name holds it (`kill9`, `rabbitmq`,
+/// `postgres`, `poison`, `slow`, `burst`, `counter`), to repeat one while chasing a flake.
+fn wanted(scenario: &str) -> bool {
+    std::env::var("CHAOS_ONLY").map_or(true, |only| scenario.contains(only.as_str()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chaos_table() {
     let mut rows = Vec::new();
     for setup in [Setup::Embedded, Setup::Distributed] {
-        rows.push(kill9_under_load(setup).await);
-        print_table(&rows);
+        if wanted("kill9") {
+            rows.push(kill9_under_load(setup).await);
+            print_table(&rows);
+        }
     }
-    rows.push(rabbitmq_stop_start().await);
-    rows.push(postgres_restart().await);
+    if wanted("rabbitmq") {
+        rows.push(rabbitmq_stop_start().await);
+    }
+    if wanted("postgres") {
+        rows.push(postgres_restart().await);
+    }
     print_table(&rows);
     for setup in [Setup::Embedded, Setup::Distributed] {
-        rows.push(poison(setup).await);
-        rows.push(slow_plugin(setup).await);
+        if wanted("poison") {
+            rows.push(poison(setup).await);
+        }
+        if wanted("slow") {
+            rows.push(slow_plugin(setup).await);
+        }
         print_table(&rows);
     }
-    rows.push(burst_across_two_replicas().await);
-    rows.push(counter_across_two_replicas().await);
+    if wanted("burst") {
+        rows.push(burst_across_two_replicas().await);
+    }
+    if wanted("counter") {
+        rows.push(counter_across_two_replicas().await);
+    }
     print_table(&rows);
+    assert!(!rows.is_empty(), "CHAOS_ONLY matched no scenario");
     for r in &rows {
         assert_eq!(
             (r.lost, r.duplicated),

@@ -139,7 +139,7 @@ impl PipelineMetrics {
                 }
             }
             let name = "agenthost_worker_events_total";
-            header(&mut out, name, "What happened to deliveries besides their outcome: retry_plugin, retry_host, bounce_busy, bounce_behind, state_conflict, lease_lost, shadow_shed, crash_loop.", "counter");
+            header(&mut out, name, "What happened to deliveries besides their outcome: retry_plugin, retry_host, bounce_busy, bounce_behind, state_conflict, lease_lost, shadow_shed, isolated (ran alone: suspected of a crash), crash_loop.", "counter");
             for ((plugin, event), n) in &m.noted {
                 sample(&mut out, name, &[("plugin", plugin), ("event", event)], n);
             }

@@ -74,6 +74,33 @@ impl ConversationLocks {
     }
 }
 
+/// Runs an event suspected of taking its worker down on its own, so the next crash is
+/// charged to it alone.
+///
+/// A worker that dies (OOM kill, abort, kill -9) leaves every event it held with a
+/// delivery that recorded no outcome, and [`RetryPolicy::crash_looped`] dead-letters an
+/// event whose deliveries pass its attempts. Without isolation an innocent text that
+/// keeps being in flight beside a poison event — and it does, since both come back when
+/// the dead worker's leases run out — would be dead-lettered with it. So an event with a
+/// delivery that ended without an outcome (a *suspect*) runs alone in this process:
+/// every other event takes this lock shared, a suspect exclusively, each before its claim
+/// (the lock is write-preferring: new claims wait behind a suspect). While a suspect
+/// runs, nothing else here is claimed, so a crash then counts against the suspect only;
+/// an event waiting is not claimed, so it is charged nothing. An event in flight beside
+/// a first-time poison gains one unexplained delivery per such poison, then runs alone
+/// and succeeds. Per process: another replica's crash is not this one's.
+#[derive(Debug, Default)]
+pub struct Isolation {
+    lock: tokio::sync::RwLock<()>,
+}
+
+/// What a delivery holds of [`Isolation`] until it ends (held for its drop only).
+#[allow(dead_code)]
+enum IsolationGuard<'a> {
+    Shared(tokio::sync::RwLockReadGuard<'a, ()>),
+    Alone(tokio::sync::RwLockWriteGuard<'a, ()>),
+}
+
 #[derive(Clone)]
 pub struct Worker {
     pub storage: Storage,
@@ -91,6 +118,8 @@ pub struct Worker {
     pub metrics: Arc<crate::metrics::PipelineMetrics>,
     /// What a plugin's handoff request does (pause length, the console's link).
     pub handoff: Arc<crate::handoff::HandoffPolicy>,
+    /// Suspects of a crash run alone in this process ([`Isolation`]).
+    pub isolation: Arc<Isolation>,
 }
 
 /// An event ready to run: the invocation, who it is about, and the number replies go from.
@@ -210,6 +239,36 @@ impl Worker {
         };
         // ...then capacity, so the lease starts only when the invocation can...
         let admission = plugin.admit().await;
+        // An event whose earlier delivery died with its worker runs alone ([`Isolation`]);
+        // every other one holds the isolation lock shared. Either is taken before the
+        // claim: an event claimed while it waits would be charged for a crash it had no
+        // part in.
+        let _isolation = if event.deliveries_without_outcome() > 0 {
+            // A lease still held (by the dead worker, until it lapses) refuses the claim:
+            // bounce without stopping the process for it.
+            let key =
+                agenthost_storage::Lease::key_for(&event.id, event.conversation_id.as_deref());
+            let now = crate::now_ms();
+            if let Ok(Some(until_ms)) = self.storage.lease_held_until(&key, now).await {
+                self.note(plugin.name(), "bounce_busy");
+                let left = Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
+                settle(
+                    delivery.retry(RetryPolicy::bounce_delay(left)).await,
+                    &event.id,
+                );
+                return;
+            }
+            self.note(plugin.name(), "isolated");
+            tracing::warn!(
+                event = %event.id,
+                plugin = %plugin.name(),
+                without_outcome = event.deliveries_without_outcome(),
+                "an earlier delivery of this event ended with its worker; running it alone"
+            );
+            IsolationGuard::Alone(self.isolation.lock.write().await)
+        } else {
+            IsolationGuard::Shared(self.isolation.lock.read().await)
+        };
         // ...then the claim, which every replica respects.
         let held = self.leases.hold();
         let now = crate::now_ms();

@@ -1,7 +1,8 @@
 //! The worker on its own: SQLite storage, the embedded queue, the real runtime with real
 //! components, ingest in front — no HTTP, no binary. Retry then one dead letter, a reply
 //! committed once, an opt-out recorded at ingest that suppresses the next reply, a shadow
-//! candidate whose effects are recorded and never committed.
+//! candidate whose effects are recorded and never committed, an event whose last worker
+//! died running alone.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ struct Harness {
     registry: Registry,
     ingest: Ingest,
     metrics: Arc<PipelineMetrics>,
+    worker: Worker,
     cancel: CancellationToken,
 }
 
@@ -47,6 +49,13 @@ impl Harness {
     /// Everything a worker needs, with `file` serving as plugin `echo` (at most
     /// `attempts` deliveries per event) on the number [`AGENT`], one worker slot.
     async fn start(file: &str, attempts: u32) -> Harness {
+        let h = Harness::new(file, attempts).await;
+        h.spawn(1);
+        h
+    }
+
+    /// [`Harness::start`] with no worker running yet ([`Harness::spawn`] starts them).
+    async fn new(file: &str, attempts: u32) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
         let queue: Arc<dyn Queue> =
@@ -87,8 +96,8 @@ impl Harness {
             policy: Arc::new(SendPolicy::default()),
             metrics: metrics.clone(),
             handoff: Arc::new(HandoffPolicy::default()),
+            isolation: Arc::default(),
         };
-        worker.spawn_lane("echo".into(), 1, cancel.clone());
         Harness {
             _dir: dir,
             storage,
@@ -96,8 +105,15 @@ impl Harness {
             registry,
             ingest,
             metrics,
+            worker,
             cancel,
         }
+    }
+
+    /// Starts `slots` worker slots on the lane.
+    fn spawn(&self, slots: u32) {
+        self.worker
+            .spawn_lane("echo".into(), slots, self.cancel.clone());
     }
 
     /// `body` texted by `lead` to [`AGENT`], as the webhook stores it.
@@ -299,4 +315,87 @@ async fn a_shadow_candidate_runs_on_a_copy_and_only_its_record_is_kept() {
         h.alert_kinds().await.is_empty(),
         "a shadow's failure alerts nobody"
     );
+}
+
+/// `(event id, done at)` of two texts from different leads, run on two worker slots: a
+/// slow one (`1 spin=<ms>`), sent first, and a quick one sent once the slow one's
+/// invocation began. With `slow_crashed`, the slow event was claimed before by a worker
+/// that died (its delivery recorded no outcome).
+async fn slow_then_quick(slow_crashed: bool) -> ((String, i64), (String, i64), Harness) {
+    let h = Harness::new("test-chaos", 4).await;
+    let slow = h.text("SMslow", "+15550100011", "1 spin=1500", None).await;
+    if slow_crashed {
+        // The dead worker: a claim (one delivery) whose lease ran out, nothing recorded.
+        let claim = h
+            .storage
+            .claim_event(&slow, "dead-replica", "dead-token", now_ms() - 10_000, 1)
+            .await
+            .unwrap();
+        assert!(
+            matches!(claim, agenthost_storage::Claim::Claimed(_)),
+            "{claim:?}"
+        );
+        let row = h.storage.get_event(&slow).await.unwrap().unwrap();
+        assert_eq!(row.deliveries_without_outcome(), 1, "{row:?}");
+    }
+    h.spawn(2);
+    // The slow event's invocation has begun once this worker's claim is counted.
+    let claimed = if slow_crashed { 2 } else { 1 };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h
+        .storage
+        .get_event(&slow)
+        .await
+        .unwrap()
+        .unwrap()
+        .deliveries
+        < claimed
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the slow event was never claimed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let quick = h.text("SMquick", "+15550100012", "1", None).await;
+    let (slow_row, quick_row) = (h.settled(&slow).await, h.settled(&quick).await);
+    assert_eq!(slow_row.status, EventStatus::Done, "{slow_row:?}");
+    assert_eq!(quick_row.status, EventStatus::Done, "{quick_row:?}");
+    (
+        (slow, slow_row.updated_at_ms),
+        (quick, quick_row.updated_at_ms),
+        h,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_worker_died_runs_alone_and_others_wait_for_it() {
+    // Control: two ordinary events run side by side; the quick one finishes first.
+    let ((_, slow_done), (_, quick_done), h) = slow_then_quick(false).await;
+    assert!(
+        quick_done < slow_done,
+        "ordinary events share the process: quick done at {quick_done}, slow at {slow_done}"
+    );
+    let text = h.metrics.render();
+    assert!(!text.contains("event=\"isolated\""), "{text}");
+    drop(h);
+
+    // The slow event's last worker died with it: it runs alone, and the text that
+    // arrives meanwhile is claimed only after it committed, so a second crash now would
+    // be charged to the suspect only.
+    let ((slow, slow_done), (quick, quick_done), h) = slow_then_quick(true).await;
+    assert!(
+        quick_done >= slow_done,
+        "the suspect ran alone: quick done at {quick_done}, slow at {slow_done}"
+    );
+    let quick_row = h.storage.get_event(&quick).await.unwrap().unwrap();
+    assert_eq!(
+        quick_row.deliveries, 1,
+        "waiting is not a delivery: {quick_row:?}"
+    );
+    let slow_row = h.storage.get_event(&slow).await.unwrap().unwrap();
+    assert_eq!(slow_row.deliveries, 2, "{slow_row:?}");
+    let text = h.metrics.render();
+    assert!(text.contains("event=\"isolated\"} 1\n"), "{text}");
 }

@@ -194,6 +194,25 @@ impl Storage {
         Ok(Claim::Claimed(claimed))
     }
 
+    /// When the live lease on `key` ends, if one is held at `now_ms`: a read, for a
+    /// caller that wants to know whether a claim could succeed before preparing for it
+    /// (the claim itself decides).
+    pub async fn lease_held_until(
+        &self,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        sqlx::query("SELECT until_ms FROM leases WHERE key = $1 AND until_ms > $2")
+            .bind(key)
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("lease_held_until"))?
+            .map(|r| r.try_get("until_ms"))
+            .transpose()
+            .map_err(query("lease_held_until: decode"))
+    }
+
     /// The heartbeat: pushes the leases `owner` still works under (`tokens`) to
     /// `until_ms` — event leases and the outbox rows claimed under those tokens — in one
     /// transaction. Only the named tokens: a lease its worker could not give back (the

@@ -142,6 +142,8 @@ pub struct EventRow {
     pub attempts: i64,
     /// Times a worker claimed it (crash redeliveries included).
     pub deliveries: i64,
+    /// Of those, the ones that ended in a host-side failure (not the plugin's doing).
+    pub host_failures: i64,
     pub last_error: Option<String>,
     /// Plugin version whose effects committed.
     pub served_by_version: Option<String>,
@@ -152,6 +154,15 @@ pub struct EventRow {
     /// The version this event must run on (a dead letter requeued onto the rollout's
     /// candidate); `None`: whatever serves the plugin.
     pub pinned_version: Option<String>,
+}
+
+impl EventRow {
+    /// Deliveries that ended without recording how: the worker died (a crash, an OOM
+    /// kill, an abort) or lost its lease while it held the event. A failed delivery records
+    /// itself (`attempts` or `host_failures`); a finished one ends the event.
+    pub fn deliveries_without_outcome(&self) -> i64 {
+        (self.deliveries - self.attempts - self.host_failures).max(0)
+    }
 }
 
 /// A dead-lettered event: what gave up on it and why.
@@ -169,8 +180,8 @@ pub struct DeadLetter {
 }
 
 const EVENT_COLUMNS: &str = "id, dedupe_key, kind, plugin, conversation_id, payload, status, \
-     enqueued, attempts, deliveries, last_error, served_by_version, received_at, updated_at, \
-     due_at, pinned_version";
+     enqueued, attempts, deliveries, host_failures, last_error, served_by_version, received_at, \
+     updated_at, due_at, pinned_version";
 
 /// Columns `insert_events` binds per event row.
 const INSERT_EVENT_COLUMNS: usize = 10;
@@ -736,6 +747,7 @@ fn event_row(row: &AnyRow) -> Result<EventRow, StorageError> {
         enqueued: flag(row, "enqueued").map_err(decode())?,
         attempts: row.try_get("attempts").map_err(decode())?,
         deliveries: row.try_get("deliveries").map_err(decode())?,
+        host_failures: row.try_get("host_failures").map_err(decode())?,
         last_error: row.try_get("last_error").map_err(decode())?,
         served_by_version: row.try_get("served_by_version").map_err(decode())?,
         received_at_ms: row.try_get("received_at").map_err(decode())?,

@@ -48,6 +48,7 @@ pub(super) fn start(
         policy: shared.send_policy.clone(),
         metrics: shared.pipeline_metrics.clone(),
         handoff: Arc::new(config.handoff.clone()),
+        isolation: Arc::default(),
     };
     // Heartbeats: which lanes this replica consumes, for the deployment record and the
     // post-deploy check.
