@@ -52,8 +52,39 @@ pub(crate) fn load_or_compile(
     let component = Component::new(engine, bytes)?;
     if let Err(e) = store(dir, &path, &component) {
         tracing::warn!(path = %path.display(), error = %e, "could not write compiled-component cache");
+        release_freed_memory();
+        return Ok((component, CacheUse::Miss));
     }
-    Ok((component, CacheUse::Miss))
+    // Serve from the file just written, as a restart would: its code is mapped from the
+    // page cache (shared, reclaimable), where the freshly compiled copy is heap memory
+    // held for the life of the version.
+    // SAFETY: as above — written just now by `Component::serialize` of this engine.
+    #[allow(unsafe_code)]
+    let served = match unsafe { Component::deserialize_file(engine, &path) } {
+        Ok(mapped) => mapped,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "compiled-component cache entry unusable right after writing it");
+            component.clone()
+        }
+    };
+    drop(component);
+    release_freed_memory();
+    Ok((served, CacheUse::Miss))
+}
+
+/// Returns the heap memory freed since to the OS. Compiling a component takes tens of
+/// MiB of scratch memory that glibc's allocator keeps in its arenas once freed: a cold
+/// start with the three agents held 72 MiB of anonymous memory, 40 MiB after trimming
+/// (and serving from the cache file), 12 MiB on a warm start. A compile is rare (an
+/// upload or a cold cache), so the trim's walk over the arenas costs nothing that matters.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas to the
+    // OS; it touches no live allocation and is thread-safe.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn store(dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
