@@ -22,8 +22,12 @@
 //! which makes a message deliverable again — at least once still holds.
 //!
 //! Latency: a publish wakes this process's waiting consumers of that lane at once (one
-//! `Notify` per lane); consumers also poll every `poll_interval` for work published by
-//! other replicas, and sleep no longer than until the lane's next retry or lease expiry.
+//! `Notify` per lane). An idle consumer does not poll the database itself: one watcher
+//! per process looks, every `poll_interval` or sooner, at when each lane consumed here is
+//! next ready (work published by other replicas, a retry's delay ending, a lease
+//! lapsing) and wakes the lanes that are — a few index seeks per lane in one query per
+//! 500 lanes, where one poller per consumer cost a claim (a write) per slot per lane
+//! each interval: 1,000 plugins with 4 slots each kept both cores busy doing nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::pin::pin;
@@ -48,6 +52,14 @@ const MAX_ROWS_PER_INSERT: usize = 200;
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(50);
 /// Longest pause between claim attempts while the database is failing.
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
+/// Lanes the watcher asks about per query (one bind each).
+const WATCH_LANES_PER_QUERY: usize = 500;
+/// The watcher's shortest pause between looks, so rows ready while every consumer is busy
+/// do not make it spin.
+const WATCH_MIN_PAUSE: Duration = Duration::from_millis(5);
+/// An idle consumer looks by itself after this long even without a wake-up: a safety net
+/// should the watcher's wake-up ever be missed, not the way work is found.
+const IDLE_FALLBACK: Duration = Duration::from_secs(30);
 /// Consecutive claim failures after which each further one is logged as an error.
 const CLAIM_FAILURES_BEFORE_ERROR: u32 = 10;
 
@@ -100,6 +112,8 @@ struct Inner {
     lease_ms: i64,
     /// One wake-up per lane, for consumers in this process.
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Whether the watcher that wakes idle lanes runs (started by the first consumer).
+    watching: std::sync::atomic::AtomicBool,
     /// Unique to this queue handle; with `next_token`, makes lease tokens unique across
     /// processes and replicas.
     owner: String,
@@ -133,6 +147,7 @@ impl EmbeddedQueue {
                 config,
                 lease_ms: millis(config.lease),
                 wakers: Mutex::new(HashMap::new()),
+                watching: std::sync::atomic::AtomicBool::new(false),
                 owner: format!("{}-{started:x}", std::process::id()),
                 next_token: AtomicU64::new(0),
                 outstanding: Mutex::new(HashSet::new()),
@@ -215,10 +230,12 @@ impl Queue for EmbeddedQueue {
             });
         }
         let (abandoned_tx, abandoned_rx) = mpsc::unbounded_channel();
+        let waker = self.inner.waker(lane);
+        self.inner.watch();
         Ok(Box::new(EmbeddedConsumer {
             inner: self.inner.clone(),
             lane: lane.to_owned(),
-            waker: self.inner.waker(lane),
+            waker,
             slots: Arc::new(Semaphore::new(usize::from(prefetch))),
             abandoned_tx,
             abandoned_rx,
@@ -412,13 +429,69 @@ impl Inner {
         }))
     }
 
-    /// When the lane's next row becomes ready (a retry delay or lease ending), if any.
-    async fn next_ready_at(&self, lane: &str) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query("SELECT MIN(available_at) AS next FROM queue_items WHERE lane = $1")
-            .bind(lane)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("next")
+    /// When each of `lanes` next has a row ready (a retry delay or lease ending, or now),
+    /// for the lanes holding any row.
+    async fn lanes_next_ready(&self, lanes: &[String]) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let mut next = Vec::new();
+        for chunk in lanes.chunks(WATCH_LANES_PER_QUERY) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT lane, MIN(available_at) AS next FROM queue_items \
+                 WHERE lane IN ({}) GROUP BY lane",
+                params.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for lane in chunk {
+                query = query.bind(lane.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                next.push((row.try_get("lane")?, row.try_get("next")?));
+            }
+        }
+        Ok(next)
+    }
+
+    /// Starts the watcher once per queue handle: it wakes the lanes consumed here whose
+    /// rows become ready without a publish from this process, then sleeps until the
+    /// next one is due, `poll_interval` at most. Ends with the queue handle.
+    fn watch(self: &Arc<Self>) {
+        if self.watching.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        let poll = self.config.poll_interval;
+        tokio::spawn(async move {
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                let lanes: Vec<String> = inner
+                    .wakers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .keys()
+                    .cloned()
+                    .collect();
+                let now = now_ms();
+                let mut pause = poll;
+                match inner.lanes_next_ready(&lanes).await {
+                    Ok(next) => {
+                        for (lane, at) in next {
+                            if at <= now {
+                                inner.wake(&lane);
+                            } else {
+                                let until = u64::try_from(at - now).unwrap_or(0);
+                                // Round up: waking a millisecond early finds nothing.
+                                pause = pause.min(Duration::from_millis(until + 1));
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        tracing::debug!(error = %error, "embedded queue: watching the lanes failed");
+                    }
+                }
+                drop(inner);
+                sleep(pause.max(WATCH_MIN_PAUSE)).await;
+            }
+        });
     }
 
     /// This process no longer works under `token`: `keep_alive` stops extending it.
@@ -547,23 +620,6 @@ impl EmbeddedConsumer {
         }
     }
 
-    /// How long to wait before looking again when the lane had nothing ready.
-    async fn idle_wait(&self) -> Duration {
-        let poll = self.inner.config.poll_interval;
-        match self.inner.next_ready_at(&self.lane).await {
-            Ok(Some(next)) => {
-                let until = u64::try_from(next.saturating_sub(now_ms())).unwrap_or(0);
-                // Round up: waking a millisecond early finds nothing and loops once more.
-                poll.min(Duration::from_millis(until.saturating_add(1)))
-            }
-            Ok(None) => poll,
-            Err(error) => {
-                tracing::debug!(lane = %self.lane, error = %error, "embedded queue: next_ready_at failed");
-                poll
-            }
-        }
-    }
-
     fn claim_backoff(&self) -> Duration {
         Backoff::fixed(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX)
             .delay(self.failures.saturating_sub(1), None)
@@ -612,10 +668,9 @@ impl Consumer for EmbeddedConsumer {
                 Ok(None) => {
                     self.failures = 0;
                     drop(permit);
-                    let wait = self.idle_wait().await;
                     tokio::select! {
                         () = notified => {}
-                        () = sleep(wait) => {}
+                        () = sleep(IDLE_FALLBACK) => {}
                         Some(abandoned) = self.abandoned_rx.recv() => self.release(abandoned).await,
                     }
                 }
