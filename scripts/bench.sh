@@ -5,7 +5,8 @@
 #   - the message path against the real release binary: ingress against bare axum, one
 #     message at a time, 2,000-lead bursts (echo and Landlord Rep) against the durability
 #     limit of this disk and against the stack agenthost replaces (Flask + gunicorn +
-#     Celery + RabbitMQ, from ../shared/reference-stack, installed here in a venv).
+#     Celery + RabbitMQ, from ../shared/reference-stack, installed here in a venv);
+#   - many plugins per host: 1,000 variants of echo against echo alone.
 # Release builds only. Extra environment: see the header of host/agenthost/benches/pipeline.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,4 @@ fi
 
 cargo bench -p agenthost-runtime --bench invoke
 cargo bench -p agenthost --bench pipeline
+cargo bench -p agenthost --bench many

@@ -1,4 +1,5 @@
-//! Lane workers: each slot consumes its plugin's lane with prefetch 1, claims the event
+//! Lane workers: one consumer per plugin lane with its slots as prefetch (each delivery
+//! runs in its own task), claims the event
 //! (a lease on it and its conversation, across every replica), invokes the active version
 //! in a fresh sandbox, and commits the effects, the history and the event's completion in
 //! ONE transaction — checked against the lease and the state versions the plugin read —
@@ -34,8 +35,10 @@ use agenthost_runtime::registry::{Registry, Selected};
 pub const HISTORY_MESSAGES: u32 = 30;
 /// A plugin not loaded on this replica (yet): try again after this.
 const PLUGIN_MISSING_RETRY: Duration = Duration::from_secs(5);
-/// After a queue error, wait this long before consuming again.
-const CONSUME_ERROR_PAUSE: Duration = Duration::from_millis(500);
+/// After a queue error, wait before consuming again: 0.5 s, doubling to 30 s while it
+/// keeps failing (a broker refusing a channel must not be asked twice a second forever).
+const CONSUME_RETRY: agenthost_core::Backoff =
+    agenthost_core::Backoff::half(Duration::from_millis(500), Duration::from_secs(30));
 /// Times an invocation runs again at once after a state conflict before the conflict is
 /// treated as a failed attempt (and retried with backoff).
 pub const MAX_STATE_RERUNS: u32 = 8;
@@ -144,29 +147,34 @@ enum DeadAlert {
 }
 
 impl Worker {
-    /// Runs `slots` consumers on `lane` until `cancel`; in-flight events finish first.
+    /// Runs `lane` with `slots` events at a time until `cancel`; in-flight events finish
+    /// first. One consumer per lane, with `slots` deliveries out at once (its prefetch):
+    /// on RabbitMQ one channel per lane instead of one per slot, so a broker's channel
+    /// limit (2,047 per connection by default) is reached at 2,047 plugins, not 511.
     pub fn spawn_lane(
         &self,
         lane: String,
         slots: u32,
         cancel: CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..slots)
-            .map(|slot| {
-                let w = self.clone();
-                let (lane, cancel) = (lane.clone(), cancel.clone());
-                tokio::spawn(async move { w.run_slot(lane, slot, cancel).await })
-            })
-            .collect()
+        let w = self.clone();
+        vec![tokio::spawn(async move {
+            w.run_lane(lane, slots, cancel).await
+        })]
     }
 
-    async fn run_slot(self, lane: String, slot: u32, cancel: CancellationToken) {
+    async fn run_lane(self, lane: String, slots: u32, cancel: CancellationToken) {
+        let prefetch = u16::try_from(slots.max(1)).unwrap_or(u16::MAX);
+        let in_flight = tokio_util::task::TaskTracker::new();
+        let mut failures = 0u32;
         'connect: while !cancel.is_cancelled() {
-            let mut consumer = match self.queue.consume(&lane, 1).await {
+            let mut consumer = match self.queue.consume(&lane, prefetch).await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(lane = %lane, slot, error = %e, "cannot consume lane; retrying");
-                    tokio::select! { _ = tokio::time::sleep(CONSUME_ERROR_PAUSE) => continue 'connect, _ = cancel.cancelled() => break }
+                    failures = failures.saturating_add(1);
+                    let pause = CONSUME_RETRY.delay(failures - 1, None);
+                    tracing::warn!(lane = %lane, error = %e, retry_in_ms = pause.as_millis() as u64, "cannot consume lane; retrying");
+                    tokio::select! { _ = tokio::time::sleep(pause) => continue 'connect, _ = cancel.cancelled() => break }
                 }
             };
             loop {
@@ -175,16 +183,25 @@ impl Worker {
                     _ = cancel.cancelled() => break 'connect,
                 };
                 match delivery {
-                    Ok(d) => self.process(&lane, d).await,
+                    Ok(d) => {
+                        failures = 0;
+                        // The consumer hands out at most `prefetch` unsettled deliveries,
+                        // so at most `slots` of these run at once.
+                        let (w, lane) = (self.clone(), lane.clone());
+                        in_flight.spawn(async move { w.process(&lane, d).await });
+                    }
                     Err(e) => {
-                        tracing::warn!(lane = %lane, slot, error = %e, "consuming failed; reconnecting");
-                        tokio::time::sleep(CONSUME_ERROR_PAUSE).await;
-                        continue 'connect;
+                        failures = failures.saturating_add(1);
+                        let pause = CONSUME_RETRY.delay(failures - 1, None);
+                        tracing::warn!(lane = %lane, error = %e, retry_in_ms = pause.as_millis() as u64, "consuming failed; reconnecting");
+                        tokio::select! { _ = tokio::time::sleep(pause) => continue 'connect, _ = cancel.cancelled() => break }
                     }
                 }
             }
         }
-        tracing::debug!(lane = %lane, slot, "worker slot stopped");
+        in_flight.close();
+        in_flight.wait().await;
+        tracing::debug!(lane = %lane, "lane worker stopped");
     }
 
     fn note(&self, plugin: &str, event: &'static str) {
