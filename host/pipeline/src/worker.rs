@@ -204,6 +204,17 @@ impl Worker {
         tracing::debug!(lane = %lane, "lane worker stopped");
     }
 
+    /// Sends a delivery back for another look a little past the lease that holds its
+    /// conversation (`left_ms` from now).
+    async fn bounce_busy(&self, plugin: &str, event_id: &str, left_ms: i64, delivery: Delivery) {
+        self.note(plugin, "bounce_busy");
+        let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+        settle(
+            delivery.retry(RetryPolicy::bounce_delay(left)).await,
+            event_id,
+        );
+    }
+
     fn note(&self, plugin: &str, event: &'static str) {
         for observer in &self.observers {
             observer.noted(plugin, event);
@@ -267,12 +278,8 @@ impl Worker {
                 agenthost_storage::Lease::key_for(&event.id, event.conversation_id.as_deref());
             let now = crate::now_ms();
             if let Ok(Some(until_ms)) = self.storage.lease_held_until(&key, now).await {
-                self.note(plugin.name(), "bounce_busy");
-                let left = Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
-                settle(
-                    delivery.retry(RetryPolicy::bounce_delay(left)).await,
-                    &event.id,
-                );
+                self.bounce_busy(plugin.name(), &event.id, until_ms - now, delivery)
+                    .await;
                 return;
             }
             self.note(plugin.name(), "isolated");
@@ -313,12 +320,8 @@ impl Worker {
                 return;
             }
             Ok(Claim::Busy { until_ms }) => {
-                self.note(plugin.name(), "bounce_busy");
-                let left = Duration::from_millis(u64::try_from(until_ms - now).unwrap_or(0));
-                settle(
-                    delivery.retry(RetryPolicy::bounce_delay(left)).await,
-                    &event.id,
-                );
+                self.bounce_busy(plugin.name(), &event.id, until_ms - now, delivery)
+                    .await;
                 return;
             }
             Ok(Claim::Behind { earlier }) => {
