@@ -1,5 +1,6 @@
 //! What only the embedded backend can show: lease expiry and stale settlements, surviving
-//! a restart, and several replicas (separate pools) sharing one lane.
+//! a restart, several replicas (separate pools) sharing one lane, and idle consumers
+//! woken by the process's watcher.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -156,6 +157,57 @@ async fn replicas_never_share(ctx: Ctx) -> Result<()> {
     Ok(())
 }
 
+/// A consumer waiting on an idle lane is woken by the process's watcher when another
+/// replica publishes (no wake-up of its own reaches it), and again when a retry's delay
+/// ends: within a few poll intervals, not at its 30 s fallback look.
+async fn idle_consumers_wake_for_other_replicas_and_due_retries(ctx: Ctx) -> Result<()> {
+    let lane = ctx.lane("watcher");
+    let (other, other_storage) = embedded(ctx.database_url.as_deref(), &ctx.data_dir).await?;
+    let mut consumer = ctx.queue.consume(&lane, 1).await?;
+    expect_quiet(&mut consumer, "an empty lane").await?;
+    let waiting = tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        let delivery = consumer.next().await;
+        (consumer, delivery, t.elapsed())
+    });
+    // Let the consumer find the lane empty and wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    other.publish(&lane, &[QueueMessage::new("ev-w")]).await?;
+    let soon = Duration::from_secs(2);
+    let (mut consumer, delivery, waited) = tokio::time::timeout(soon, waiting)
+        .await
+        .context("the other replica's publish did not wake the idle consumer")??;
+    let delivery = delivery?;
+    ensure!(
+        delivery.message().event_id == "ev-w",
+        "got {:?}",
+        delivery.message()
+    );
+    ensure!(waited < soon, "woken after {waited:?}");
+    // A retry due in 400 ms: nothing before, then the watcher wakes the consumer.
+    let retry_at = std::time::Instant::now();
+    ensure!(
+        delivery.retry(Duration::from_millis(400)).await? == Settled::Applied,
+        "retry not applied"
+    );
+    let again = tokio::time::timeout(soon, consumer.next())
+        .await
+        .context("the due retry did not wake the idle consumer")??;
+    let after = retry_at.elapsed();
+    ensure!(
+        after >= Duration::from_millis(400),
+        "redelivered before its delay: {after:?}"
+    );
+    ensure!(
+        again.message().event_id == "ev-w",
+        "got {:?}",
+        again.message()
+    );
+    ensure!(again.ack().await? == Settled::Applied, "ack not applied");
+    other_storage.close().await;
+    Ok(())
+}
+
 macro_rules! embedded_tests {
     ($module:ident, $kind:expr) => {
         mod $module {
@@ -174,6 +226,16 @@ macro_rules! embedded_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn survives_restart() {
                 run($kind, "survives_restart", super::survives_restart).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn idle_consumers_wake_for_other_replicas_and_due_retries() {
+                run(
+                    $kind,
+                    "watcher",
+                    super::idle_consumers_wake_for_other_replicas_and_due_retries,
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
