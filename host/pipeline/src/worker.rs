@@ -97,6 +97,14 @@ pub struct Isolation {
     lock: tokio::sync::RwLock<()>,
 }
 
+/// Sleeps `pause`; `false` if `cancel` fired first.
+async fn pause_unless_cancelled(pause: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => true,
+        _ = cancel.cancelled() => false,
+    }
+}
+
 /// What a delivery holds of [`Isolation`] until it ends (held for its drop only).
 #[allow(dead_code)]
 enum IsolationGuard<'a> {
@@ -174,7 +182,10 @@ impl Worker {
                     failures = failures.saturating_add(1);
                     let pause = CONSUME_RETRY.delay(failures - 1, None);
                     tracing::warn!(lane = %lane, error = %e, retry_in_ms = pause.as_millis() as u64, "cannot consume lane; retrying");
-                    tokio::select! { _ = tokio::time::sleep(pause) => continue 'connect, _ = cancel.cancelled() => break }
+                    if !pause_unless_cancelled(pause, &cancel).await {
+                        break;
+                    }
+                    continue;
                 }
             };
             loop {
@@ -194,7 +205,10 @@ impl Worker {
                         failures = failures.saturating_add(1);
                         let pause = CONSUME_RETRY.delay(failures - 1, None);
                         tracing::warn!(lane = %lane, error = %e, retry_in_ms = pause.as_millis() as u64, "consuming failed; reconnecting");
-                        tokio::select! { _ = tokio::time::sleep(pause) => continue 'connect, _ = cancel.cancelled() => break }
+                        if !pause_unless_cancelled(pause, &cancel).await {
+                            break 'connect;
+                        }
+                        continue 'connect;
                     }
                 }
             }
