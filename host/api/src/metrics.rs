@@ -140,6 +140,32 @@ async fn metrics(State(m): State<Metrics>) -> impl IntoResponse {
         }
         _ => out.push_str("# agenthost_outbox_pending unavailable\n"),
     }
+    if let Some(group) = m.storage.group_commit() {
+        prom::header(
+            &mut out,
+            "agenthost_storage_group_commits_total",
+            "Transactions of SQLite's group commit of relaxed writes (claims, commits, queue settlements, outbox marks).",
+            "counter",
+        );
+        prom::sample(
+            &mut out,
+            "agenthost_storage_group_commits_total",
+            &[],
+            group.batches,
+        );
+        prom::header(
+            &mut out,
+            "agenthost_storage_group_commit_writes_total",
+            "Relaxed writes those transactions carried (divided by the transactions: the mean batch).",
+            "counter",
+        );
+        prom::sample(
+            &mut out,
+            "agenthost_storage_group_commit_writes_total",
+            &[],
+            group.writes,
+        );
+    }
     m.http.render(&mut out);
     for source in &m.sources {
         let section = source();

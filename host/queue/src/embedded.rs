@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agenthost_core::{Backoff, now_ms};
-use agenthost_storage::{Backend, Storage, WriteTx};
+use agenthost_storage::{Backend, Storage, StorageError, WriteTx};
 use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
@@ -391,8 +391,8 @@ impl Inner {
         format!("{}-{n}", self.owner)
     }
 
-    /// Leases the lane's oldest ready row, if any.
-    async fn claim(&self, lane: &str) -> Result<Option<Claimed>, sqlx::Error> {
+    /// Leases the lane's oldest ready row, if any (a relaxed write, in the group commit).
+    async fn claim(&self, lane: &str) -> Result<Option<Claimed>, StorageError> {
         let lock = match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -405,25 +405,47 @@ impl Inner {
         );
         let now = now_ms();
         let token = self.new_token();
-        let _turn = self.storage.writer_turn().await;
-        let row = sqlx::query(&sql)
-            .bind(now.saturating_add(self.lease_ms))
-            .bind(token.as_str())
-            .bind(lane)
-            .bind(now)
-            .fetch_optional(&self.relaxed)
+        let until = now.saturating_add(self.lease_ms);
+        let (lane, leased_by) = (lane.to_owned(), token.clone());
+        let row = self
+            .storage
+            .relaxed_statement("queue claim", move |conn| {
+                Box::pin(async move {
+                    let row = sqlx::query(&sql)
+                        .bind(until)
+                        .bind(leased_by.as_str())
+                        .bind(lane.as_str())
+                        .bind(now)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(failed("queue claim"))?;
+                    let decoded = match row {
+                        None => None,
+                        Some(row) => {
+                            let decode = || failed("queue claim: decode");
+                            Some((
+                                row.try_get::<i64, _>("id").map_err(decode())?,
+                                row.try_get::<String, _>("event_id").map_err(decode())?,
+                                row.try_get::<i64, _>("attempt").map_err(decode())?,
+                            ))
+                        }
+                    };
+                    Ok(decoded)
+                })
+            })
             .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some((id, event_id, attempt)) = row else {
+            return Ok(None);
+        };
         self.outstanding
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(token.clone());
-        let attempt: i64 = row.try_get("attempt")?;
         Ok(Some(Claimed {
-            id: row.try_get("id")?,
+            id,
             token,
             message: QueueMessage {
-                event_id: row.try_get("event_id")?,
+                event_id,
                 attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             },
         }))
@@ -503,35 +525,51 @@ impl Inner {
     }
 
     /// Makes an abandoned row ready again now (if it is still ours).
-    async fn release(&self, lane: &str, abandoned: &Abandoned) -> Result<bool, sqlx::Error> {
+    async fn release(&self, lane: &str, abandoned: &Abandoned) -> Result<bool, StorageError> {
         self.forget(&abandoned.token);
-        let turn = self.storage.writer_turn().await;
-        let released = sqlx::query(
-            "UPDATE queue_items SET available_at = $1, lease_until = NULL, leased_by = NULL \
-             WHERE id = $2 AND leased_by = $3",
-        )
-        .bind(now_ms())
-        .bind(abandoned.id)
-        .bind(abandoned.token.as_str())
-        .execute(&self.relaxed)
-        .await?
-        .rows_affected();
-        drop(turn);
-        if released > 0 {
+        let (id, token, now) = (abandoned.id, abandoned.token.clone(), now_ms());
+        let released = self
+            .storage
+            .relaxed_statement("queue release", move |conn| {
+                Box::pin(async move {
+                    let released = sqlx::query(
+                        "UPDATE queue_items SET available_at = $1, lease_until = NULL, \
+                         leased_by = NULL WHERE id = $2 AND leased_by = $3",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .bind(token.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(failed("queue release"))?
+                    .rows_affected();
+                    Ok(released > 0)
+                })
+            })
+            .await?;
+        if released {
             self.wake(lane);
         }
-        Ok(released > 0)
+        Ok(released)
     }
 
-    async fn ack(&self, id: i64, token: &str) -> Result<bool, sqlx::Error> {
-        let _turn = self.storage.writer_turn().await;
-        let deleted = sqlx::query("DELETE FROM queue_items WHERE id = $1 AND leased_by = $2")
-            .bind(id)
-            .bind(token)
-            .execute(&self.relaxed)
-            .await?
-            .rows_affected();
-        Ok(deleted > 0)
+    async fn ack(&self, id: i64, token: &str) -> Result<bool, StorageError> {
+        let token = token.to_owned();
+        self.storage
+            .relaxed_statement("queue ack", move |conn| {
+                Box::pin(async move {
+                    let deleted =
+                        sqlx::query("DELETE FROM queue_items WHERE id = $1 AND leased_by = $2")
+                            .bind(id)
+                            .bind(token.as_str())
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(failed("queue ack"))?
+                            .rows_affected();
+                    Ok(deleted > 0)
+                })
+            })
+            .await
     }
 
     async fn retry(
@@ -540,24 +578,32 @@ impl Inner {
         id: i64,
         token: &str,
         delay: Duration,
-    ) -> Result<bool, sqlx::Error> {
-        let turn = self.storage.writer_turn().await;
-        let updated = sqlx::query(
-            "UPDATE queue_items SET attempt = attempt + 1, available_at = $1, \
-             lease_until = NULL, leased_by = NULL WHERE id = $2 AND leased_by = $3",
-        )
-        .bind(now_ms().saturating_add(millis(delay)))
-        .bind(id)
-        .bind(token)
-        .execute(&self.relaxed)
-        .await?
-        .rows_affected();
-        drop(turn);
-        if updated > 0 {
+    ) -> Result<bool, StorageError> {
+        let (token, available_at) = (token.to_owned(), now_ms().saturating_add(millis(delay)));
+        let updated = self
+            .storage
+            .relaxed_statement("queue retry", move |conn| {
+                Box::pin(async move {
+                    let updated = sqlx::query(
+                        "UPDATE queue_items SET attempt = attempt + 1, available_at = $1, \
+                         lease_until = NULL, leased_by = NULL WHERE id = $2 AND leased_by = $3",
+                    )
+                    .bind(available_at)
+                    .bind(id)
+                    .bind(token.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(failed("queue retry"))?
+                    .rows_affected();
+                    Ok(updated > 0)
+                })
+            })
+            .await?;
+        if updated {
             // Waiting consumers re-read when the lane's next row is due.
             self.wake(lane);
         }
-        Ok(updated > 0)
+        Ok(updated)
     }
 
     async fn dead_letter(&self, id: i64, token: &str, reason: &str) -> Result<bool, sqlx::Error> {
@@ -730,7 +776,10 @@ impl Settle for EmbeddedSettler {
             ),
             Settlement::DeadLetter(reason) => (
                 "dead_letter",
-                inner.dead_letter(self.id, &self.token, reason).await,
+                inner
+                    .dead_letter(self.id, &self.token, reason)
+                    .await
+                    .map_err(failed("queue dead_letter")),
             ),
         };
         match result {
@@ -745,7 +794,7 @@ impl Settle for EmbeddedSettler {
                 Ok(Settled::Stale)
             }
             Err(source) => {
-                let error = QueueError::Storage {
+                let error = QueueError::Write {
                     op,
                     lane: self.lane.clone(),
                     source,
@@ -765,6 +814,11 @@ impl Settle for EmbeddedSettler {
             token: self.token,
         });
     }
+}
+
+/// Names a failed statement of a relaxed write.
+fn failed(op: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
+    move |source| StorageError::Query { op, source }
 }
 
 /// `INSERT` of `rows` messages: `($1, $2, $3, $4), ($5, …)…`.

@@ -21,6 +21,14 @@ pub enum QueueError {
         source: sqlx::Error,
     },
 
+    #[error("embedded queue: {op} for lane {lane:?} failed")]
+    Write {
+        op: &'static str,
+        lane: String,
+        #[source]
+        source: agenthost_storage::StorageError,
+    },
+
     #[error("embedded queue: database ping failed")]
     Ping {
         #[source]

@@ -20,6 +20,7 @@
 
 use sqlx::Row;
 
+use crate::batch::Staged;
 use crate::error::query;
 use crate::events::EventStatus;
 use crate::{Storage, StorageError};
@@ -93,105 +94,14 @@ impl Storage {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Claim, StorageError> {
-        let mut tx = self.begin_relaxed_write("claim_event: begin").await?;
-        let Some(row) =
-            sqlx::query("SELECT status, conversation_id, received_at FROM events WHERE id = $1")
-                .bind(event_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(query("claim_event: read event"))?
-        else {
-            tx.rollback("claim_event: rollback").await?;
-            return Ok(Claim::Missing);
-        };
-        let decode = || query("claim_event: decode event");
-        let status = EventStatus::from_db(row.try_get("status").map_err(decode())?)?;
-        if status != EventStatus::Queued {
-            tx.rollback("claim_event: rollback").await?;
-            return Ok(Claim::Finished(status));
-        }
-        let conversation: Option<String> = row.try_get("conversation_id").map_err(decode())?;
-        let received_at: i64 = row.try_get("received_at").map_err(decode())?;
-        if let Some(c) = &conversation {
-            if let Some(takeover) =
-                crate::console::paused_in(&mut tx, self.backend, c, now_ms).await?
-            {
-                crate::console::hold_event_in(&mut tx, event_id, &takeover, now_ms).await?;
-                tx.commit("claim_event: commit hold").await?;
-                return Ok(Claim::Held);
-            }
-            let earlier = sqlx::query(
-                "SELECT id FROM events WHERE conversation_id = $1 AND status = 'queued' \
-                 AND (received_at < $2 OR (received_at = $2 AND id < $3)) \
-                 ORDER BY received_at, id LIMIT 1",
-            )
-            .bind(c)
-            .bind(received_at)
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(query("claim_event: look for earlier events"))?;
-            if let Some(earlier) = earlier {
-                let earlier: String = earlier
-                    .try_get("id")
-                    .map_err(query("claim_event: decode earlier"))?;
-                tx.rollback("claim_event: rollback").await?;
-                return Ok(Claim::Behind { earlier });
-            }
-        }
-        let key = Lease::key_for(event_id, conversation.as_deref());
-        let until = now_ms.saturating_add(lease_ms);
-        let taken = sqlx::query(
-            "INSERT INTO leases (key, event_id, token, owner, until_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, token = excluded.token, \
-             owner = excluded.owner, until_ms = excluded.until_ms \
-             WHERE leases.until_ms < $6",
-        )
-        .bind(&key)
-        .bind(event_id)
-        .bind(token)
-        .bind(owner)
-        .bind(until)
-        .bind(now_ms)
-        .execute(&mut *tx)
+        let (event_id, owner, token) = (event_id.to_owned(), owner.to_owned(), token.to_owned());
+        let backend = self.backend;
+        self.relaxed_batch("claim_event", move |conn| {
+            Box::pin(async move {
+                claim_in(conn, backend, &event_id, &owner, &token, now_ms, lease_ms).await
+            })
+        })
         .await
-        .map_err(query("claim_event: take lease"))?
-        .rows_affected();
-        if taken == 0 {
-            let holder_until: i64 = sqlx::query("SELECT until_ms FROM leases WHERE key = $1")
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(query("claim_event: read lease"))?
-                .map(|r| r.try_get("until_ms"))
-                .transpose()
-                .map_err(query("claim_event: decode lease"))?
-                .unwrap_or(now_ms);
-            tx.rollback("claim_event: rollback").await?;
-            return Ok(Claim::Busy {
-                until_ms: holder_until,
-            });
-        }
-        let counts = sqlx::query(
-            "UPDATE events SET deliveries = deliveries + 1, updated_at = $2, held = NULL \
-             WHERE id = $1 RETURNING deliveries, host_failures",
-        )
-        .bind(event_id)
-        .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(query("claim_event: count delivery"))?;
-        let decode = || query("claim_event: decode counts");
-        let claimed = Claimed {
-            lease: Lease {
-                key,
-                token: token.to_owned(),
-            },
-            deliveries: counts.try_get("deliveries").map_err(decode())?,
-            host_failures: counts.try_get("host_failures").map_err(decode())?,
-        };
-        tx.commit("claim_event: commit").await?;
-        Ok(Claim::Claimed(claimed))
     }
 
     /// When the live lease on `key` ends, if one is held at `now_ms`: a read, for a
@@ -373,4 +283,106 @@ pub(crate) async fn delete_lease(
             .rows_affected()
             > 0,
     )
+}
+
+/// [`Storage::claim_event`] inside the group commit's transaction.
+async fn claim_in(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    event_id: &str,
+    owner: &str,
+    token: &str,
+    now_ms: i64,
+    lease_ms: i64,
+) -> Result<Staged<Claim>, StorageError> {
+    let Some(row) =
+        sqlx::query("SELECT status, conversation_id, received_at FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(query("claim_event: read event"))?
+    else {
+        return Ok(Staged::Undo(Claim::Missing));
+    };
+    let decode = || query("claim_event: decode event");
+    let status = EventStatus::from_db(row.try_get("status").map_err(decode())?)?;
+    if status != EventStatus::Queued {
+        return Ok(Staged::Undo(Claim::Finished(status)));
+    }
+    let conversation: Option<String> = row.try_get("conversation_id").map_err(decode())?;
+    let received_at: i64 = row.try_get("received_at").map_err(decode())?;
+    if let Some(c) = &conversation {
+        if let Some(takeover) = crate::console::paused_in(conn, backend, c, now_ms).await? {
+            crate::console::hold_event_in(conn, event_id, &takeover, now_ms).await?;
+            return Ok(Staged::Keep(Claim::Held));
+        }
+        let earlier = sqlx::query(
+            "SELECT id FROM events WHERE conversation_id = $1 AND status = 'queued' \
+             AND (received_at < $2 OR (received_at = $2 AND id < $3)) \
+             ORDER BY received_at, id LIMIT 1",
+        )
+        .bind(c)
+        .bind(received_at)
+        .bind(event_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(query("claim_event: look for earlier events"))?;
+        if let Some(earlier) = earlier {
+            let earlier: String = earlier
+                .try_get("id")
+                .map_err(query("claim_event: decode earlier"))?;
+            return Ok(Staged::Undo(Claim::Behind { earlier }));
+        }
+    }
+    let key = Lease::key_for(event_id, conversation.as_deref());
+    let until = now_ms.saturating_add(lease_ms);
+    let taken = sqlx::query(
+        "INSERT INTO leases (key, event_id, token, owner, until_ms) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, token = excluded.token, \
+         owner = excluded.owner, until_ms = excluded.until_ms \
+         WHERE leases.until_ms < $6",
+    )
+    .bind(&key)
+    .bind(event_id)
+    .bind(token)
+    .bind(owner)
+    .bind(until)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await
+    .map_err(query("claim_event: take lease"))?
+    .rows_affected();
+    if taken == 0 {
+        let holder_until: i64 = sqlx::query("SELECT until_ms FROM leases WHERE key = $1")
+            .bind(&key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(query("claim_event: read lease"))?
+            .map(|r| r.try_get("until_ms"))
+            .transpose()
+            .map_err(query("claim_event: decode lease"))?
+            .unwrap_or(now_ms);
+        return Ok(Staged::Undo(Claim::Busy {
+            until_ms: holder_until,
+        }));
+    }
+    let counts = sqlx::query(
+        "UPDATE events SET deliveries = deliveries + 1, updated_at = $2, held = NULL \
+         WHERE id = $1 RETURNING deliveries, host_failures",
+    )
+    .bind(event_id)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(query("claim_event: count delivery"))?;
+    let decode = || query("claim_event: decode counts");
+    let claimed = Claimed {
+        lease: Lease {
+            key,
+            token: token.to_owned(),
+        },
+        deliveries: counts.try_get("deliveries").map_err(decode())?,
+        host_failures: counts.try_get("host_failures").map_err(decode())?,
+    };
+    Ok(Staged::Keep(Claim::Claimed(claimed)))
 }

@@ -4,6 +4,7 @@
 use sqlx::AnyConnection;
 
 use crate::alerts::{HostAlert, encode_fields};
+use crate::batch::Staged;
 use crate::claims::{Lease, delete_lease};
 use crate::error::query;
 use crate::history::Direction;
@@ -173,90 +174,95 @@ impl Storage {
     /// outbound history for rows created with a conversation (suppressed ones are not
     /// history: the lead never saw them), job schedules/cancels, alerts, SLA items.
     pub async fn commit_success(&self, commit: &Commit) -> Result<CommitResult, StorageError> {
-        let mut tx = self.begin_relaxed_write("commit_success: begin").await?;
-        if let Some(lease) = &commit.lease
-            && !delete_lease(&mut tx, lease, "commit_success: release lease").await?
-        {
-            tx.rollback("commit_success: rollback").await?;
-            return Ok(CommitResult::LeaseLost);
-        }
-        if let Some(c) = &commit.conversation_id
-            && let Some(takeover) =
-                crate::console::paused_in(&mut tx, self.backend, c, commit.now_ms).await?
-        {
-            crate::console::hold_event_in(&mut tx, &commit.event_id, &takeover, commit.now_ms)
-                .await?;
-            tx.commit("commit_success: commit hold").await?;
-            return Ok(CommitResult::HeldForStaff);
-        }
-        let effects = serde_json::to_string(&commit.effect_counts()).unwrap_or_default();
-        let claimed = sqlx::query(
-            "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3, \
-             effects = $4 WHERE id = $1 AND status <> 'done'",
-        )
-        .bind(&commit.event_id)
-        .bind(&commit.version)
-        .bind(commit.now_ms)
-        .bind(effects)
-        .execute(&mut *tx)
+        let commit = commit.clone();
+        let backend = self.backend;
+        self.relaxed_batch("commit_success", move |conn| {
+            Box::pin(async move { commit_in(conn, backend, &commit).await })
+        })
         .await
-        .map_err(query("commit_success: mark event done"))?
-        .rows_affected();
-        if claimed == 0 {
-            tx.rollback("commit_success: rollback").await?;
-            return Ok(CommitResult::AlreadyDone);
-        }
-
-        if let Some(key) = write_state(&mut tx, self.backend, commit).await? {
-            tx.rollback("commit_success: rollback").await?;
-            return Ok(CommitResult::Conflict { key });
-        }
-        for charge in &commit.budget_charges {
-            if charge.amount == 0 {
-                continue;
-            }
-            let charged = crate::budgets::charge(
-                &mut tx,
-                &commit.plugin,
-                charge.budget,
-                commit.budget_day,
-                charge.amount,
-                Some(charge.limit),
-            )
-            .await?;
-            if charged.is_none() {
-                tx.rollback("commit_success: rollback").await?;
-                return Ok(CommitResult::BudgetExhausted {
-                    budget: charge.budget,
-                    limit: charge.limit,
-                });
-            }
-        }
-        let outbox_ids = write_outbox(&mut tx, commit).await?;
-        write_jobs(&mut tx, commit).await?;
-        for alert in &commit.alerts {
-            insert_alert(&mut tx, alert, commit.now_ms).await?;
-        }
-        write_sla(&mut tx, commit).await?;
-        if let (Some(c), Some(handoff)) = (&commit.conversation_id, &commit.handoff) {
-            sqlx::query(
-                "UPDATE conversations SET paused_at = $2, paused_until = $3, paused_by = $4, \
-                 paused_reason = $5, paused_by_plugin = TRUE WHERE id = $1 \
-                 AND (paused_at IS NULL OR (paused_until IS NOT NULL AND paused_until <= $2))",
-            )
-            .bind(c)
-            .bind(handoff.since_ms)
-            .bind(handoff.until_ms)
-            .bind(&handoff.by)
-            .bind(&handoff.reason)
-            .execute(&mut *tx)
-            .await
-            .map_err(query("commit_success: hand off"))?;
-        }
-
-        tx.commit("commit_success: commit").await?;
-        Ok(CommitResult::Committed { outbox_ids })
     }
+}
+
+/// [`Storage::commit_success`] inside the group commit's transaction.
+async fn commit_in(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    commit: &Commit,
+) -> Result<Staged<CommitResult>, StorageError> {
+    if let Some(lease) = &commit.lease
+        && !delete_lease(conn, lease, "commit_success: release lease").await?
+    {
+        return Ok(Staged::Undo(CommitResult::LeaseLost));
+    }
+    if let Some(c) = &commit.conversation_id
+        && let Some(takeover) = crate::console::paused_in(conn, backend, c, commit.now_ms).await?
+    {
+        crate::console::hold_event_in(conn, &commit.event_id, &takeover, commit.now_ms).await?;
+        return Ok(Staged::Keep(CommitResult::HeldForStaff));
+    }
+    let effects = serde_json::to_string(&commit.effect_counts()).unwrap_or_default();
+    let claimed = sqlx::query(
+        "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3, \
+         effects = $4 WHERE id = $1 AND status <> 'done'",
+    )
+    .bind(&commit.event_id)
+    .bind(&commit.version)
+    .bind(commit.now_ms)
+    .bind(effects)
+    .execute(&mut *conn)
+    .await
+    .map_err(query("commit_success: mark event done"))?
+    .rows_affected();
+    if claimed == 0 {
+        return Ok(Staged::Undo(CommitResult::AlreadyDone));
+    }
+
+    if let Some(key) = write_state(conn, backend, commit).await? {
+        return Ok(Staged::Undo(CommitResult::Conflict { key }));
+    }
+    for charge in &commit.budget_charges {
+        if charge.amount == 0 {
+            continue;
+        }
+        let charged = crate::budgets::charge(
+            conn,
+            &commit.plugin,
+            charge.budget,
+            commit.budget_day,
+            charge.amount,
+            Some(charge.limit),
+        )
+        .await?;
+        if charged.is_none() {
+            return Ok(Staged::Undo(CommitResult::BudgetExhausted {
+                budget: charge.budget,
+                limit: charge.limit,
+            }));
+        }
+    }
+    let outbox_ids = write_outbox(conn, commit).await?;
+    write_jobs(conn, commit).await?;
+    for alert in &commit.alerts {
+        insert_alert(conn, alert, commit.now_ms).await?;
+    }
+    write_sla(conn, commit).await?;
+    if let (Some(c), Some(handoff)) = (&commit.conversation_id, &commit.handoff) {
+        sqlx::query(
+            "UPDATE conversations SET paused_at = $2, paused_until = $3, paused_by = $4, \
+             paused_reason = $5, paused_by_plugin = TRUE WHERE id = $1 \
+             AND (paused_at IS NULL OR (paused_until IS NOT NULL AND paused_until <= $2))",
+        )
+        .bind(c)
+        .bind(handoff.since_ms)
+        .bind(handoff.until_ms)
+        .bind(&handoff.by)
+        .bind(&handoff.reason)
+        .execute(&mut *conn)
+        .await
+        .map_err(query("commit_success: hand off"))?;
+    }
+
+    Ok(Staged::Keep(CommitResult::Committed { outbox_ids }))
 }
 
 /// Checks the versions the invocation read and applies its writes, each conditional on

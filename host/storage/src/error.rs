@@ -48,6 +48,26 @@ pub enum StorageError {
         source: sqlx::Error,
     },
 
+    /// The group commit holding this relaxed write failed (see `Storage::relaxed_batch`):
+    /// nothing of the write stayed. `source` is the batch's error, shared by its writes.
+    #[error("{op} failed: its group commit failed: {source}")]
+    Batch {
+        op: &'static str,
+        #[source]
+        source: std::sync::Arc<StorageError>,
+    },
+
+    /// Another write of the same group commit failed in a way that may have ended the
+    /// transaction (an I/O error, a full disk): the batch was rolled back, nothing of
+    /// this write stayed.
+    #[error("another write of its group commit failed; the batch was rolled back")]
+    BatchAborted,
+
+    /// The process's writer task stopped before answering (its runtime is shutting down);
+    /// whether the write stayed is unknown.
+    #[error("{op} failed: the storage writer task stopped")]
+    WriterGone { op: &'static str },
+
     /// A row held a value this crate never writes (e.g. an unknown status string).
     #[error("unexpected value in {column}: `{value}`")]
     Corrupt {

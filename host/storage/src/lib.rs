@@ -4,6 +4,8 @@
 //! # Layout
 //! - `storage`    — [`Storage`]: connecting, pool settings, the write path (SQLite's
 //!   single-writer turn, [`WriteTx`]).
+//! - `batch`      — the group commit of relaxed writes on SQLite ([`Storage::relaxed_batch`]):
+//!   one writer task runs every write queued when the turn comes in one transaction.
 //! - `backend`    — [`Backend`] and the few SQL strings that differ between engines.
 //! - `url`        — which backend a URL names, the default SQLite path, [`redact_url`].
 //! - `migrations` — sqlx's migrator over `migrations/{sqlite,postgres}` (checksums, the
@@ -39,6 +41,7 @@ mod alert_delivery;
 mod alerts;
 mod audit;
 mod backend;
+mod batch;
 mod budgets;
 mod claims;
 mod commit;
@@ -63,6 +66,7 @@ pub use agenthost_core::{AlertKind, Severity};
 pub use alerts::{AlertRow, AlertStatus, HostAlert};
 pub use audit::{AuditRow, NewAudit};
 pub use backend::Backend;
+pub use batch::{GroupCommit, MAX_BATCH, Staged, StagedWrite, StatementWrite};
 pub use claims::{Claim, Claimed, Failure, Lease};
 pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
 pub use config::{StorageConfig, VARS};

@@ -347,30 +347,28 @@ impl Storage {
             crate::Backend::Sqlite => "MAX",
             crate::Backend::Postgres => "GREATEST",
         };
-        let mut tx = self
-            .begin_relaxed_write("reserve_sender_pace: begin")
+        let sender = sender.to_owned();
+        let tat = self
+            .relaxed_statement("reserve_sender_pace", move |conn| {
+                Box::pin(async move {
+                    // One statement: concurrent bookings (other replicas) serialise on the
+                    // row; a sender's first booking starts its bucket at now.
+                    sqlx::query(&format!(
+                        "INSERT INTO sender_pace (sender, tat_ms) VALUES ($1, $2 + $3) \
+                         ON CONFLICT (sender) DO UPDATE \
+                         SET tat_ms = {greatest}(sender_pace.tat_ms, $2) + $3 \
+                         RETURNING tat_ms"
+                    ))
+                    .bind(sender.as_str())
+                    .bind(now_ms)
+                    .bind(cost_ms)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .and_then(|r| r.try_get::<i64, _>("tat_ms"))
+                    .map_err(query("reserve_sender_pace"))
+                })
+            })
             .await?;
-        sqlx::query(
-            "INSERT INTO sender_pace (sender, tat_ms) VALUES ($1, $2) ON CONFLICT (sender) DO NOTHING",
-        )
-        .bind(sender)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(query("reserve_sender_pace: ensure row"))?;
-        // One statement: concurrent bookings (other replicas) serialise on the row.
-        let tat: i64 = sqlx::query(&format!(
-            "UPDATE sender_pace SET tat_ms = {greatest}(tat_ms, $2) + $3 \
-             WHERE sender = $1 RETURNING tat_ms"
-        ))
-        .bind(sender)
-        .bind(now_ms)
-        .bind(cost_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .and_then(|r| r.try_get("tat_ms"))
-        .map_err(query("reserve_sender_pace: book"))?;
-        tx.commit("reserve_sender_pace: commit").await?;
         let slot = tat - cost_ms;
         Ok((slot > now_ms + tolerance_ms).then_some(slot))
     }
@@ -505,19 +503,28 @@ impl Storage {
         );
         // Relaxed: a result lost in a power failure leaves the row `sending`, which is
         // looked up at Twilio before any resend (see `Storage`).
-        let done = self
-            .execute_relaxed_write(
-                op,
-                sqlx::query(&sql)
-                    .bind(id)
-                    .bind(provider_sid)
-                    .bind(token)
+        let (id, token) = (id.to_owned(), token.to_owned());
+        let (provider_sid, error_code, error_message) = (
+            provider_sid.map(str::to_owned),
+            error_code.map(str::to_owned),
+            error_message.map(str::to_owned),
+        );
+        self.relaxed_statement(op, move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(&sql)
+                    .bind(id.as_str())
+                    .bind(provider_sid.as_deref())
+                    .bind(token.as_str())
                     .bind(now_ms)
-                    .bind(error_code)
-                    .bind(error_message),
-            )
-            .await?;
-        Ok(done.rows_affected() > 0)
+                    .bind(error_code.as_deref())
+                    .bind(error_message.as_deref())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query(op))?;
+                Ok(done.rows_affected() > 0)
+            })
+        })
+        .await
     }
 
     /// Rows not yet finished (`pending` or `sending`): the dispatcher's backlog.

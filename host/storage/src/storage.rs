@@ -60,6 +60,8 @@ pub struct Storage {
     /// the others poll with sleeps of up to 100 ms (its busy handler); queueing writers
     /// here instead hands the lock over in FIFO order the moment it is released.
     writer_turn: Option<Arc<Mutex<()>>>,
+    /// SQLite on a file: the group commit of relaxed writes (`Storage::relaxed_batch`).
+    pub(crate) batcher: Option<Arc<crate::batch::Batcher>>,
 }
 
 impl Storage {
@@ -125,11 +127,20 @@ impl Storage {
             Backend::Sqlite => Some(Arc::new(Mutex::new(()))),
             Backend::Postgres => None,
         };
+        // In memory both pools are one connection's database: nothing to group.
+        let batcher = match &writer_turn {
+            Some(turn) if !url.contains("memory") => Some(Arc::new(crate::batch::Batcher::new(
+                relaxed.clone(),
+                turn.clone(),
+            ))),
+            _ => None,
+        };
         Ok(Storage {
             pool,
             relaxed,
             backend,
             writer_turn,
+            batcher,
         })
     }
 
@@ -205,16 +216,6 @@ impl Storage {
         statement.execute(&self.pool).await.map_err(query(op))
     }
 
-    /// [`Storage::execute_write`] as a relaxed write (see [`Storage`]).
-    pub(crate) async fn execute_relaxed_write<'q>(
-        &self,
-        op: &'static str,
-        statement: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Result<AnyQueryResult, StorageError> {
-        let _turn = self.writer_turn().await;
-        statement.execute(&self.relaxed).await.map_err(query(op))
-    }
-
     /// Waits for this process's SQLite writer turn (`None` on PostgreSQL, which needs
     /// none). Code writing through [`Storage::pool`] holds it across its write so SQLite
     /// writers queue in FIFO order instead of sleeping in the busy handler.
@@ -265,6 +266,7 @@ impl DerefMut for WriteTx {
 fn sqlite_pragmas(synchronous: &str) -> String {
     format!(
         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+         PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY;"
     )
 }

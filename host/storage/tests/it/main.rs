@@ -42,6 +42,7 @@ on_both_backends! {
     schema::concurrent_connects_migrate_once,
     schema::ping_and_backend,
     schema::write_transactions_commit_or_roll_back,
+    schema::relaxed_writes_commit_together_and_keep_their_own_outcomes,
     schema::databases_of_the_earlier_runner_are_adopted,
     schema::an_edited_migration_stops_the_host_naming_it,
     ingress::dedupes_across_and_within_batches,

@@ -219,3 +219,122 @@ pub async fn an_edited_migration_stops_the_host_naming_it(db: &TestDb) -> anyhow
     assert!(err.contains('3') && err.contains("migration"), "{err}");
     Ok(())
 }
+
+/// Relaxed writes queued together commit in one transaction on SQLite (the group
+/// commit), yet each keeps its own outcome: a write that undoes itself or fails leaves
+/// no row and takes nothing of the others with it. On PostgreSQL each is its own.
+pub async fn relaxed_writes_commit_together_and_keep_their_own_outcomes(
+    db: &TestDb,
+) -> anyhow::Result<()> {
+    use agenthost_storage::Staged;
+    const WRITES: usize = 40;
+    db.upsert_route("+15559999999", "locator", 1).await?;
+    let before = db.group_commit();
+    // Holding the writer turn, every write queues; they run when it is released.
+    let turn = db.writer_turn().await;
+    let mut tasks = Vec::new();
+    for i in 0..WRITES {
+        let storage = (**db).clone();
+        tasks.push(tokio::spawn(async move {
+            storage
+                .relaxed_batch("test: grouped write", move |conn| {
+                    Box::pin(async move {
+                        let number = format!("+1555000{i:04}");
+                        let insert =
+                            "INSERT INTO routes (number, plugin, updated_at) VALUES ($1, $2, $3)";
+                        sqlx::query(insert)
+                            .bind(number.as_str())
+                            .bind("echo")
+                            .bind(1_i64)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(|source| agenthost_storage::StorageError::Query {
+                                op: "test: insert",
+                                source,
+                            })?;
+                        match i % 4 {
+                            1 => Ok(Staged::Undo(i)),
+                            2 => {
+                                // The same key again: a constraint error after a write.
+                                sqlx::query(insert)
+                                    .bind(number.as_str())
+                                    .bind("echo")
+                                    .bind(1_i64)
+                                    .execute(&mut *conn)
+                                    .await
+                                    .map_err(|source| agenthost_storage::StorageError::Query {
+                                        op: "test: insert again",
+                                        source,
+                                    })?;
+                                Ok(Staged::Keep(i))
+                            }
+                            _ => Ok(Staged::Keep(i)),
+                        }
+                    })
+                })
+                .await
+        }));
+    }
+    // A one-statement write that fails (the number is taken) in the same batch, without
+    // a savepoint of its own: SQLite undoes that statement and nothing else.
+    let storage = (**db).clone();
+    let clash = tokio::spawn(async move {
+        storage
+            .relaxed_statement("test: clashing statement", move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO routes (number, plugin, updated_at) VALUES ($1, $2, $3)",
+                    )
+                    .bind("+15559999999")
+                    .bind("echo")
+                    .bind(1_i64)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|source| agenthost_storage::StorageError::Query {
+                        op: "test: clashing insert",
+                        source,
+                    })
+                })
+            })
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(turn);
+    let error = clash.await?.expect_err("the clashing statement fails");
+    assert!(
+        error.to_string().contains("test: clashing insert"),
+        "{error}"
+    );
+    for (i, task) in tasks.into_iter().enumerate() {
+        let result = task.await?;
+        match i % 4 {
+            2 => {
+                let error = result.expect_err("a write whose statement fails fails");
+                assert!(error.to_string().contains("test: insert again"), "{error}");
+            }
+            _ => assert_eq!(result?, i),
+        }
+    }
+    let mut kept: Vec<String> = (0..WRITES)
+        .filter(|i| i % 4 == 0 || i % 4 == 3)
+        .map(|i| format!("+1555000{i:04}"))
+        .collect();
+    kept.push("+15559999999".to_owned());
+    let routes: Vec<String> = db.routes().await?.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(routes, kept, "exactly the kept writes stayed");
+    match (db.backend(), before, db.group_commit()) {
+        (Backend::Sqlite, Some(before), Some(after)) => {
+            assert_eq!(after.writes - before.writes, WRITES as u64 + 1);
+            // The writer may have taken the first write before the rest queued.
+            assert!(
+                after.batches - before.batches <= 2,
+                "{} writes queued together ran in {} transactions",
+                WRITES + 1,
+                after.batches - before.batches
+            );
+        }
+        (Backend::Postgres, None, None) => {}
+        other => panic!("unexpected group commit figures {other:?}"),
+    }
+    Ok(())
+}
