@@ -130,7 +130,11 @@ pub fn start_host(
 ) -> HostProcess {
     let admin = free_port();
     ADMIN_PORTS.lock().unwrap().push((port, admin));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agenthost"));
+    // BENCH_BINARY runs another build of the host (an earlier commit's) under the same
+    // bench, for a before/after in one run.
+    let binary = std::env::var("BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_agenthost").to_owned());
+    let mut cmd = Command::new(binary);
     cmd.arg("serve")
         .env_clear()
         .env("AGENTHOST_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
