@@ -128,8 +128,12 @@ pub enum LoadError {
         "this is a core WebAssembly module, not a component; link it with wasm-component-ld (or `wasm-tools component new`)"
     )]
     NotComponent,
-    #[error("component does not compile: {0}")]
-    Compile(String),
+    /// wasmtime's error, its cause chain kept (shown with `{:#}`).
+    #[error("component does not compile: {0:#}")]
+    Compile(#[source] wasmtime::Error),
+    /// The compile task itself ended without an answer (it panicked).
+    #[error("component compilation stopped: {0}")]
+    CompileStopped(#[source] tokio::task::JoinError),
     #[error("component does not implement agenthost:plugin/plugin@0.1.0: {0}")]
     WrongWorld(String),
     #[error("describe() did not succeed: {0}")]
@@ -257,8 +261,8 @@ impl Runtime {
             )
         })
         .await
-        .map_err(|e| LoadError::Compile(e.to_string()))?
-        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        .map_err(LoadError::CompileStopped)?
+        .map_err(LoadError::Compile)?;
         let pre = self
             .inner
             .linker

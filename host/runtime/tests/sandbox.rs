@@ -386,6 +386,20 @@ async fn bad_bytes_are_refused_with_a_reason() {
     let err = load(core).await.unwrap_err();
     assert!(matches!(err, LoadError::NotComponent), "{err}");
     assert!(err.is_malformed());
+    // A component header followed by a section that does not parse: the compiler's
+    // error, its cause kept as the source.
+    let mut broken = b"\0asm\x0d\0\x01\0".to_vec();
+    broken.extend_from_slice(&[0x01, 0x7f, 0x00]);
+    let err = load(broken).await.unwrap_err();
+    assert!(matches!(err, LoadError::Compile(_)), "{err}");
+    assert!(
+        err.to_string().starts_with("component does not compile: "),
+        "{err}"
+    );
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "wasmtime's error is kept as the source: {err:?}"
+    );
     // An empty component: valid, but implements nothing of our world.
     let empty_component = b"\0asm\x0d\0\x01\0".to_vec();
     let err = load(empty_component).await.unwrap_err();
