@@ -12,10 +12,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use agenthost_twilio::fake::FakeTwilio;
-
 mod common;
-use common::drain::{Target, burst};
+use common::drain::{BurstHost, Target, burst, landlord_question};
 use common::*;
 
 /// Clock ticks per second of `/proc/<pid>/task/*/stat` (USER_HZ; 100 on Linux).
@@ -86,15 +84,6 @@ fn question(_: usize) -> &'static str {
     "hello"
 }
 
-fn landlord_question(i: usize) -> &'static str {
-    [
-        "Do you allow dogs?",
-        "How much is a 2 bedroom?",
-        "Is parking included?",
-        "Can I tour on Saturday?",
-    ][i % 4]
-}
-
 #[tokio::main]
 async fn main() {
     let n = env_num("BENCH_BURST", 2000) as usize;
@@ -109,30 +98,13 @@ async fn main() {
     );
     let plugins = tempfile::tempdir().unwrap();
     std::fs::copy(&built, plugins.path().join(format!("{plugin}.wasm"))).unwrap();
-    let config_dir = agenthost_testkit::repo_root().join("config/plugins");
-    let routes = format!("{AGENT}={plugin}");
-    let sink = FakeTwilio::start().await;
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = start_host(
-        port,
-        data.path(),
-        plugins.path(),
-        &sink.base_url(),
-        "web,worker,scheduler",
-        &[
-            ("AGENTHOST_ROUTES", routes.as_str()),
-            ("AGENTHOST_PLUGIN_CONFIG_DIR", config_dir.to_str().unwrap()),
-            ("AGENTHOST_SENDER_SEGMENTS_PER_MINUTE", "6000000"),
-        ],
-    );
-    wait_ready(port).await;
-    let url = format!("http://127.0.0.1:{port}/twilio/sms");
+    let host = BurstHost::start(plugins.path(), &format!("{AGENT}={plugin}")).await;
+    let (child, port) = (&host.child, host.port);
     let target = Target {
-        url: &url,
+        url: &host.url,
         public_url: PUBLIC_URL,
         to: AGENT,
-        twilio: &sink,
+        twilio: &host.sink,
     };
     let body = if plugin == "landlord-rep" {
         landlord_question
@@ -210,5 +182,5 @@ async fn main() {
             written,
         );
     }
-    drop(child);
+    drop(host);
 }

@@ -28,24 +28,13 @@ use agenthost_twilio::fake::FakeTwilio;
 
 mod common;
 use common::drain::{
-    Drain, ReferenceStack, Target, burst, count_fsyncs, median_ms, one_at_a_time, post_signed,
-    round_trip,
+    BurstHost, Drain, ReferenceStack, Target, burst, count_fsyncs, landlord_question, median_ms,
+    one_at_a_time, post_signed, round_trip,
 };
 use common::*;
 
 /// The number Landlord Rep answers in the bursts.
 const LANDLORD: &str = "+15550001112";
-
-/// What leads ask Landlord Rep in its burst, in turn.
-fn landlord_question(i: usize) -> &'static str {
-    const QUESTIONS: [&str; 4] = [
-        "is heat included at yates?",
-        "do you have a 2 bedroom under 1500 near the cottage grove bus",
-        "can I tour tomorrow at 3pm?",
-        "hi",
-    ];
-    QUESTIONS[i % QUESTIONS.len()]
-}
 
 /// Rows per second a SQLite loop durably writes (WAL, synchronous=FULL as the host sets
 /// it), `per_commit` rows per transaction: the forms of a burst, nothing else. The disk's
@@ -333,30 +322,17 @@ async fn main() {
     let burst_conns = env_num("BENCH_BURST_CONNECTIONS", 32) as usize;
     let landlord = agenthost_testkit::built_plugin("landlord-rep");
     std::fs::copy(&landlord, plugins.path().join("landlord-rep.wasm")).unwrap();
-    let config_dir = agenthost_testkit::repo_root().join("config/plugins");
-    let routes = format!("{AGENT}=echo,{LANDLORD}=landlord-rep");
-    let sink = FakeTwilio::start().await;
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = start_host(
-        port,
-        data.path(),
+    let host = BurstHost::start(
         plugins.path(),
-        &sink.base_url(),
-        "web,worker,scheduler",
-        &[
-            ("AGENTHOST_ROUTES", routes.as_str()),
-            ("AGENTHOST_PLUGIN_CONFIG_DIR", config_dir.to_str().unwrap()),
-            ("AGENTHOST_SENDER_SEGMENTS_PER_MINUTE", "6000000"),
-        ],
-    );
-    wait_ready(port).await;
-    let url = format!("http://127.0.0.1:{port}/twilio/sms");
+        &format!("{AGENT}=echo,{LANDLORD}=landlord-rep"),
+    )
+    .await;
+    let (child, sink, url) = (&host.child, &host.sink, &host.url);
     let echo = Target {
-        url: &url,
+        url,
         public_url: PUBLIC_URL,
         to: AGENT,
-        twilio: &sink,
+        twilio: sink,
     };
     let e2e_form = one_at_a_time(&echo, 10, 100).await;
     let echo_burst = burst(
@@ -395,7 +371,7 @@ async fn main() {
         ),
     )
     .await;
-    drop(child);
+    drop(host);
     let limit_dir = tempfile::tempdir().unwrap();
     let one_per_commit = sqlite_limit(limit_dir.path(), 500, 1).await;
     let grouped = sqlite_limit(limit_dir.path(), burst_n, 64).await;

@@ -12,6 +12,57 @@ use agenthost_twilio::fake::{FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilio};
 
 use super::twilio_form;
 
+/// What leads ask Landlord Rep in a burst, in turn.
+pub fn landlord_question(i: usize) -> &'static str {
+    const QUESTIONS: [&str; 4] = [
+        "is heat included at yates?",
+        "do you have a 2 bedroom under 1500 near the cottage grove bus",
+        "can I tour tomorrow at 3pm?",
+        "hi",
+    ];
+    QUESTIONS[i % QUESTIONS.len()]
+}
+
+/// A fresh all-roles host for bursts, with its own data directory and fake Twilio:
+/// `routes` (`AGENTHOST_ROUTES`) over the plugins in `plugins`, the agents' config from
+/// `config/plugins`, and a sender pace no burst reaches.
+pub struct BurstHost {
+    pub child: super::HostProcess,
+    pub sink: FakeTwilio,
+    pub port: u16,
+    pub url: String,
+    _data: tempfile::TempDir,
+}
+
+impl BurstHost {
+    pub async fn start(plugins: &std::path::Path, routes: &str) -> BurstHost {
+        let config_dir = agenthost_testkit::repo_root().join("config/plugins");
+        let sink = FakeTwilio::start().await;
+        let data = tempfile::tempdir().unwrap();
+        let port = super::free_port();
+        let child = super::start_host(
+            port,
+            data.path(),
+            plugins,
+            &sink.base_url(),
+            "web,worker,scheduler",
+            &[
+                ("AGENTHOST_ROUTES", routes),
+                ("AGENTHOST_PLUGIN_CONFIG_DIR", config_dir.to_str().unwrap()),
+                ("AGENTHOST_SENDER_SEGMENTS_PER_MINUTE", "6000000"),
+            ],
+        );
+        super::wait_ready(port).await;
+        BurstHost {
+            child,
+            sink,
+            port,
+            url: format!("http://127.0.0.1:{port}/twilio/sms"),
+            _data: data,
+        }
+    }
+}
+
 /// What a drained burst measured.
 pub struct Drain {
     pub n: usize,
