@@ -375,10 +375,13 @@ impl Storage {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AnyConnection) -> StatementWrite<'c, T> + Send + 'static,
     {
-        let kept = always_kept(write);
         let Some(batcher) = &self.batcher else {
-            return self.relaxed_batch(op, kept).await;
+            // One statement commits by itself (autocommit), as it always did here.
+            let _turn = self.writer_turn().await;
+            let mut conn = self.relaxed.acquire().await.map_err(query(op))?;
+            return write(&mut conn).await;
         };
+        let kept = always_kept(write);
         let (reply, answer) = oneshot::channel();
         batcher
             .submit(Box::new(Typed {
