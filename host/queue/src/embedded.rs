@@ -165,28 +165,26 @@ impl Queue for EmbeddedQueue {
         }
         let inner = &self.inner;
         let now = now_ms();
-        let storage = |source| QueueError::Storage {
-            op: "publish",
-            lane: lane.to_owned(),
-            source,
-        };
         if messages.len() <= MAX_ROWS_PER_INSERT {
             let _turn = inner.storage.writer_turn().await;
             let sql = insert_sql(messages.len());
             bind_insert(&sql, lane, messages, now)
                 .execute(&inner.pool)
                 .await
-                .map_err(storage)?;
+                .map_err(storage("publish", lane))?;
         } else {
-            let (mut tx, _turn) = inner.begin_write().await.map_err(storage)?;
+            let (mut tx, _turn) = inner
+                .begin_write()
+                .await
+                .map_err(storage("publish", lane))?;
             for chunk in messages.chunks(MAX_ROWS_PER_INSERT) {
                 let sql = insert_sql(chunk.len());
                 bind_insert(&sql, lane, chunk, now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(storage)?;
+                    .map_err(storage("publish", lane))?;
             }
-            tx.commit().await.map_err(storage)?;
+            tx.commit().await.map_err(storage("publish", lane))?;
         }
         inner.wake(lane);
         Ok(())
@@ -209,11 +207,7 @@ impl Queue for EmbeddedQueue {
             bind_insert(&sql, lane, chunk, now)
                 .execute(&mut **tx)
                 .await
-                .map_err(|source| QueueError::Storage {
-                    op: "publish",
-                    lane: lane.to_owned(),
-                    source,
-                })?;
+                .map_err(storage("publish", lane))?;
         }
         Ok(())
     }
@@ -253,11 +247,7 @@ impl Queue for EmbeddedQueue {
         .fetch_one(&self.inner.pool)
         .await
         .and_then(|row| row.try_get("n"))
-        .map_err(|source| QueueError::Storage {
-            op: "depth",
-            lane: lane.to_owned(),
-            source,
-        })?;
+        .map_err(storage("depth", lane))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -268,11 +258,7 @@ impl Queue for EmbeddedQueue {
             .fetch_one(&self.inner.pool)
             .await
             .and_then(|row| row.try_get("n"))
-            .map_err(|source| QueueError::Storage {
-                op: "dead_depth",
-                lane: lane.to_owned(),
-                source,
-            })?;
+            .map_err(storage("dead_depth", lane))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -310,11 +296,7 @@ impl Queue for EmbeddedQueue {
             let _turn = inner.storage.writer_turn().await;
             q.execute(&inner.relaxed)
                 .await
-                .map_err(|source| QueueError::Storage {
-                    op: "keep_alive",
-                    lane: "*".to_owned(),
-                    source,
-                })?;
+                .map_err(storage("keep_alive", "*"))?;
         }
         Ok(())
     }
@@ -329,11 +311,7 @@ impl Queue for EmbeddedQueue {
         .bind(now_ms())
         .execute(&inner.pool)
         .await
-        .map_err(|source| QueueError::Storage {
-            op: "release_all_leases",
-            lane: "*".to_owned(),
-            source,
-        })?
+        .map_err(storage("release_all_leases", "*"))?
         .rows_affected();
         Ok(released)
     }
@@ -418,11 +396,11 @@ impl Inner {
                         .bind(now)
                         .fetch_optional(&mut *conn)
                         .await
-                        .map_err(failed("queue claim"))?;
+                        .map_err(StorageError::query("queue claim"))?;
                     let decoded = match row {
                         None => None,
                         Some(row) => {
-                            let decode = || failed("queue claim: decode");
+                            let decode = || StorageError::query("queue claim: decode");
                             Some((
                                 row.try_get::<i64, _>("id").map_err(decode())?,
                                 row.try_get::<String, _>("event_id").map_err(decode())?,
@@ -541,7 +519,7 @@ impl Inner {
                     .bind(token.as_str())
                     .execute(&mut *conn)
                     .await
-                    .map_err(failed("queue release"))?
+                    .map_err(StorageError::query("queue release"))?
                     .rows_affected();
                     Ok(released > 0)
                 })
@@ -564,7 +542,7 @@ impl Inner {
                             .bind(token.as_str())
                             .execute(&mut *conn)
                             .await
-                            .map_err(failed("queue ack"))?
+                            .map_err(StorageError::query("queue ack"))?
                             .rows_affected();
                     Ok(deleted > 0)
                 })
@@ -593,7 +571,7 @@ impl Inner {
                     .bind(token.as_str())
                     .execute(&mut *conn)
                     .await
-                    .map_err(failed("queue retry"))?
+                    .map_err(StorageError::query("queue retry"))?
                     .rows_affected();
                     Ok(updated > 0)
                 })
@@ -779,7 +757,7 @@ impl Settle for EmbeddedSettler {
                 inner
                     .dead_letter(self.id, &self.token, reason)
                     .await
-                    .map_err(failed("queue dead_letter")),
+                    .map_err(StorageError::query("queue dead_letter")),
             ),
         };
         match result {
@@ -794,7 +772,7 @@ impl Settle for EmbeddedSettler {
                 Ok(Settled::Stale)
             }
             Err(source) => {
-                let error = QueueError::Write {
+                let error = QueueError::Storage {
                     op,
                     lane: self.lane.clone(),
                     source,
@@ -816,9 +794,14 @@ impl Settle for EmbeddedSettler {
     }
 }
 
-/// Names a failed statement of a relaxed write.
-fn failed(op: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
-    move |source| StorageError::Query { op, source }
+/// A failed statement of `op` on `lane`, as the queue reports it.
+fn storage(op: &'static str, lane: &str) -> impl FnOnce(sqlx::Error) -> QueueError {
+    let lane = lane.to_owned();
+    move |source| QueueError::Storage {
+        op,
+        lane,
+        source: StorageError::query(op)(source),
+    }
 }
 
 /// `INSERT` of `rows` messages: `($1, $2, $3, $4), ($5, …)…`.

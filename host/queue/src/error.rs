@@ -18,14 +18,6 @@ pub enum QueueError {
         op: &'static str,
         lane: String,
         #[source]
-        source: sqlx::Error,
-    },
-
-    #[error("embedded queue: {op} for lane {lane:?} failed")]
-    Write {
-        op: &'static str,
-        lane: String,
-        #[source]
         source: agenthost_storage::StorageError,
     },
 

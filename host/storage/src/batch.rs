@@ -11,9 +11,9 @@
 //! the batches grow by themselves (whatever queued while one batch ran is the next); a
 //! lone write is a batch of one with no savepoint, and a write of one statement
 //! ([`Storage::relaxed_statement`]) needs none either: SQLite undoes a failed statement
-//! and nothing else. The savepoints matter because each statement is a round trip to
-//! SQLite's connection thread, and under a burst those round trips (two context
-//! switches each), not the writing, are what the drain spends its CPU on.
+//! and nothing else. Sparing savepoints matters: each statement is a round trip to
+//! SQLite's connection thread, and under a burst those round trips (two context switches
+//! each), not the writing, are what the drain spends its CPU on.
 //!
 //! What a caller sees is unchanged: its write is committed (or undone, or failed) when the
 //! call returns, and a write later in a batch sees the ones before it, exactly as if they
@@ -178,6 +178,29 @@ impl Batcher {
             queue: OnceLock::new(),
             counts: Arc::default(),
         }
+    }
+
+    /// Queues `write` (in a savepoint of its own when `savepoint`) and waits for its
+    /// batch's answer.
+    async fn write<T, F>(
+        &self,
+        op: &'static str,
+        write: F,
+        savepoint: bool,
+    ) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> StagedWrite<'c, T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Box::new(Typed {
+            op,
+            write,
+            reply,
+            savepoint,
+        }))
+        .await;
+        answer.await.unwrap_or(Err(StorageError::WriterGone { op }))
     }
 
     /// Queues `job` for the writer task (started on the first call, on the caller's
@@ -350,16 +373,7 @@ impl Storage {
                 }
             };
         };
-        let (reply, answer) = oneshot::channel();
-        batcher
-            .submit(Box::new(Typed {
-                op,
-                write,
-                reply,
-                savepoint: true,
-            }))
-            .await;
-        answer.await.unwrap_or(Err(StorageError::WriterGone { op }))
+        batcher.write(op, write, true).await
     }
 
     /// [`Storage::relaxed_batch`] for a write of ONE statement, always kept: atomic by
@@ -381,17 +395,7 @@ impl Storage {
             let mut conn = self.relaxed.acquire().await.map_err(query(op))?;
             return write(&mut conn).await;
         };
-        let kept = always_kept(write);
-        let (reply, answer) = oneshot::channel();
-        batcher
-            .submit(Box::new(Typed {
-                op,
-                write: kept,
-                reply,
-                savepoint: false,
-            }))
-            .await;
-        answer.await.unwrap_or(Err(StorageError::WriterGone { op }))
+        batcher.write(op, always_kept(write), false).await
     }
 }
 

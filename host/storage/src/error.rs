@@ -80,5 +80,13 @@ pub enum StorageError {
 /// Shorthand for wrapping a sqlx error with the name of the operation that raised it:
 /// `.map_err(query("insert_events: insert event"))`.
 pub(crate) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
-    move |source| StorageError::Query { op, source }
+    StorageError::query(op)
+}
+
+impl StorageError {
+    /// Wraps a sqlx error with the name of the operation that raised it, for callers
+    /// writing through [`crate::Storage::relaxed_batch`] from another crate.
+    pub fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
+        move |source| StorageError::Query { op, source }
+    }
 }

@@ -248,10 +248,7 @@ pub async fn relaxed_writes_commit_together_and_keep_their_own_outcomes(
                             .bind(1_i64)
                             .execute(&mut *conn)
                             .await
-                            .map_err(|source| agenthost_storage::StorageError::Query {
-                                op: "test: insert",
-                                source,
-                            })?;
+                            .map_err(agenthost_storage::StorageError::query("test: insert"))?;
                         match i % 4 {
                             1 => Ok(Staged::Undo(i)),
                             2 => {
@@ -262,10 +259,9 @@ pub async fn relaxed_writes_commit_together_and_keep_their_own_outcomes(
                                     .bind(1_i64)
                                     .execute(&mut *conn)
                                     .await
-                                    .map_err(|source| agenthost_storage::StorageError::Query {
-                                        op: "test: insert again",
-                                        source,
-                                    })?;
+                                    .map_err(agenthost_storage::StorageError::query(
+                                        "test: insert again",
+                                    ))?;
                                 Ok(Staged::Keep(i))
                             }
                             _ => Ok(Staged::Keep(i)),
@@ -290,10 +286,9 @@ pub async fn relaxed_writes_commit_together_and_keep_their_own_outcomes(
                     .bind(1_i64)
                     .execute(&mut *conn)
                     .await
-                    .map_err(|source| agenthost_storage::StorageError::Query {
-                        op: "test: clashing insert",
-                        source,
-                    })
+                    .map_err(agenthost_storage::StorageError::query(
+                        "test: clashing insert",
+                    ))
                 })
             })
             .await
