@@ -45,8 +45,15 @@ fn config() -> Result<Config, PluginError> {
         .map_err(|e| sdk::error("config-invalid", &e))
 }
 
-fn languages(c: &Config) -> Result<Languages, PluginError> {
-    Languages::build(SDK_LEXICONS, PACKS, &c.extra_languages)
+/// The agent's languages: checked in full when the host loads the version (`at_load`,
+/// from `describe`), rebuilt without that check on the message and job paths.
+fn languages(c: &Config, at_load: bool) -> Result<Languages, PluginError> {
+    let build = if at_load {
+        Languages::build
+    } else {
+        Languages::rebuild
+    };
+    build(SDK_LEXICONS, PACKS, &c.extra_languages)
         .map_err(|e| sdk::error("config-invalid", &format!("languages: {e}")))
 }
 
@@ -197,7 +204,7 @@ impl Guest for Insurance {
         let any = ["office", "rates", "coverage"]
             .iter()
             .any(|k| sdk::config::get(k).is_some());
-        if any && let Err(e) = config().and_then(|c| languages(&c).map(|_| ())) {
+        if any && let Err(e) = config().and_then(|c| languages(&c, true).map(|_| ())) {
             sdk::config::refuse(&e.message);
         }
         Description {
@@ -218,7 +225,7 @@ impl Guest for Insurance {
 
     fn handle_message(message: InboundMessage) -> Result<(), PluginError> {
         let cfg = config()?;
-        let langs = languages(&cfg)?;
+        let langs = languages(&cfg, false)?;
         let mut c: Customer = sdk::state::get_json(&key(&message.from))?
             .unwrap_or_else(|| Customer::new(&message.from));
         let mut turn = Turn::new(&cfg, &langs, sdk::clock::now_ms());
@@ -239,7 +246,7 @@ impl Guest for Insurance {
             return Ok(());
         }
         let cfg = config()?;
-        let langs = languages(&cfg)?;
+        let langs = languages(&cfg, false)?;
         let Some(mut c) = sdk::state::get_json::<Customer>(&key(&job.payload))? else {
             return Ok(());
         };

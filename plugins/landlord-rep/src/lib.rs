@@ -56,8 +56,15 @@ fn portfolio() -> Result<Portfolio, PluginError> {
         .map_err(|e| sdk::error("config-invalid", &e))
 }
 
-fn languages(p: &Portfolio) -> Result<Languages, PluginError> {
-    Languages::build(SDK_LEXICONS, PACKS, &p.extra_languages)
+/// The agent's languages: checked in full when the host loads the version (`at_load`,
+/// from `describe`), rebuilt without that check on the message and job paths.
+fn languages(p: &Portfolio, at_load: bool) -> Result<Languages, PluginError> {
+    let build = if at_load {
+        Languages::build
+    } else {
+        Languages::rebuild
+    };
+    build(SDK_LEXICONS, PACKS, &p.extra_languages)
         .map_err(|e| sdk::error("config-invalid", &format!("languages: {e}")))
 }
 
@@ -393,7 +400,7 @@ impl Guest for LandlordRep {
         // The host loads a version with the config it will serve with: refuse a config
         // that does not validate, naming the field, rather than fail lead by lead.
         if sdk::config::get("office").is_some() || sdk::config::get("buildings").is_some() {
-            match portfolio().and_then(|p| languages(&p).map(|_| ())) {
+            match portfolio().and_then(|p| languages(&p, true).map(|_| ())) {
                 Ok(()) => {}
                 Err(e) => sdk::config::refuse(&e.message),
             }
@@ -428,7 +435,7 @@ impl Guest for LandlordRep {
 
     fn handle_message(message: InboundMessage) -> Result<(), PluginError> {
         let p = portfolio()?;
-        let langs = languages(&p)?;
+        let langs = languages(&p, false)?;
         let mut lead = load_lead(&message.from)?;
         let (key, before) = load_stats(&p, &message.from)?;
         let mut stats = before.clone();
@@ -460,7 +467,7 @@ impl Guest for LandlordRep {
 
     fn handle_job(job: Job) -> Result<(), PluginError> {
         let p = portfolio()?;
-        let langs = languages(&p)?;
+        let langs = languages(&p, false)?;
         match job.name.as_str() {
             FOLLOWUP_JOB => followup(&p, &langs, &job.payload),
             REMINDER_JOB | CHECKIN_JOB => tour_job(&p, &langs, &job),

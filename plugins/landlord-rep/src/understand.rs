@@ -425,7 +425,7 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     }
 }
 
-fn starts_with(norm: &Norm, cues: &[String]) -> bool {
+fn starts_with<S: AsRef<str>>(norm: &Norm, cues: &[S]) -> bool {
     cues.iter()
-        .any(|c| norm.find(c).is_some_and(|(s, _)| s == 0))
+        .any(|c| norm.find(c.as_ref()).is_some_and(|(s, _)| s == 0))
 }

@@ -41,8 +41,15 @@ fn inventory() -> Result<Inventory, PluginError> {
         .map_err(|e| sdk::error("config-invalid", &e))
 }
 
-fn languages(inv: &Inventory) -> Result<Languages, PluginError> {
-    Languages::build(SDK_LEXICONS, PACKS, &inv.extra_languages)
+/// The agent's languages: checked in full when the host loads the version (`at_load`,
+/// from `describe`), rebuilt without that check on the message and job paths.
+fn languages(inv: &Inventory, at_load: bool) -> Result<Languages, PluginError> {
+    let build = if at_load {
+        Languages::build
+    } else {
+        Languages::rebuild
+    };
+    build(SDK_LEXICONS, PACKS, &inv.extra_languages)
         .map_err(|e| sdk::error("config-invalid", &format!("languages: {e}")))
 }
 
@@ -173,7 +180,7 @@ fn apply(
 impl Guest for Locator {
     fn describe() -> Description {
         if (sdk::config::get("office").is_some() || sdk::config::get("listings").is_some())
-            && let Err(e) = inventory().and_then(|inv| languages(&inv).map(|_| ()))
+            && let Err(e) = inventory().and_then(|inv| languages(&inv, true).map(|_| ()))
         {
             sdk::config::refuse(&e.message);
         }
@@ -195,7 +202,7 @@ impl Guest for Locator {
 
     fn handle_message(message: InboundMessage) -> Result<(), PluginError> {
         let inv = inventory()?;
-        let langs = languages(&inv)?;
+        let langs = languages(&inv, false)?;
         let key = format!("renter:{}", message.from);
         let mut renter: Renter =
             sdk::state::get_json(&key)?.unwrap_or_else(|| Renter::new(&message.from));

@@ -8,6 +8,7 @@
 
 use crate::PluginError;
 use crate::bindings::agenthost::plugin::config;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// The raw value of `key`, if the operator set one.
@@ -31,8 +32,8 @@ pub fn require_json<T: DeserializeOwned>(key: &str) -> Result<T, PluginError> {
 }
 
 /// Parses JSON text into `T`; the error names the path of the bad field
-/// ("[2].units[0].rent: invalid type ...").
-pub fn parse_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+/// ("[2].units[0].rent: invalid type ..."). Strings of `T` may borrow from `text`.
+pub fn parse_str<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
     // Valid text (every call after the load checked it) parses without tracking the path,
     // which copies every key: a plugin parses its config and packs on every invocation.
     // Only a failure is parsed again, for the error that names the field.

@@ -14,8 +14,108 @@
 
 use crate::time::{self, Zone};
 use crate::words::Norm;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Deref;
+
+/// A word, phrase or template of a language document. Parsed from a built-in document (a
+/// `&'static str` compiled into the plugin) it borrows from that document instead of
+/// being copied: the host gives every invocation a fresh instance, so the packs are
+/// parsed on every message, and copying their ~4,500 strings was most of an agent's fuel.
+/// Parsed from the operator's config it owns its text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Word<'a>(Cow<'a, str>);
+
+impl Word<'_> {
+    /// The same text, owned (for a document parsed from text that does not live forever).
+    pub fn into_owned(self) -> Word<'static> {
+        Word(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl Deref for Word<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Word<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Word<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Word<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Word<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'a> From<&'a str> for Word<'a> {
+    fn from(s: &'a str) -> Self {
+        Word(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Word<'_> {
+    fn from(s: String) -> Self {
+        Word(Cow::Owned(s))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Word<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Word<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Word<'a>, E> {
+                Ok(Word(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Word<'a>, E> {
+                Ok(Word(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Word<'a>, E> {
+                Ok(Word(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visit(std::marker::PhantomData))
+    }
+}
+
+/// A document's words, owned: every `Word` in a map or list made `'static`.
+fn owned_list(v: Vec<Word<'_>>) -> Vec<Word<'static>> {
+    v.into_iter().map(Word::into_owned).collect()
+}
+
+fn owned_map<V>(m: BTreeMap<Word<'_>, V>) -> BTreeMap<Word<'static>, V> {
+    m.into_iter().map(|(k, v)| (k.into_owned(), v)).collect()
+}
+
+fn owned_phrases(
+    m: BTreeMap<Word<'_>, Vec<Word<'_>>>,
+) -> BTreeMap<Word<'static>, Vec<Word<'static>>> {
+    m.into_iter()
+        .map(|(k, v)| (k.into_owned(), owned_list(v)))
+        .collect()
+}
 
 /// Operator text that may be given per language: `"gated lot"` or
 /// `{"en": "gated lot", "es": "estacionamiento cerrado"}`.
@@ -88,43 +188,100 @@ pub struct Format {
     pub tomorrow: String,
 }
 
+/// Phrases by name: a language's cues, or its templates' variants.
+pub type Phrases<'a> = BTreeMap<Word<'a>, Vec<Word<'a>>>;
+
 /// The SDK half of a language.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LexiconDoc {
+pub struct LexiconDoc<'a> {
     pub code: String,
     pub name: String,
     /// Words typical of this language and not of the others, for detection.
-    pub detect: Vec<String>,
+    #[serde(borrow)]
+    pub detect: Vec<Word<'a>>,
     /// Phrases that ask for this language ("no hablo ingles", "in english please").
-    pub select: Vec<String>,
-    pub months: BTreeMap<String, u32>,
+    #[serde(borrow)]
+    pub select: Vec<Word<'a>>,
+    #[serde(borrow)]
+    pub months: BTreeMap<Word<'a>, u32>,
     /// Month words that are also common words ("may", "mar"): a month only next to a day.
-    #[serde(default)]
-    pub months_need_day: Vec<String>,
-    pub weekdays: BTreeMap<String, u32>,
-    pub numbers: BTreeMap<String, u64>,
-    pub multipliers: BTreeMap<String, u64>,
+    #[serde(default, borrow)]
+    pub months_need_day: Vec<Word<'a>>,
+    #[serde(borrow)]
+    pub weekdays: BTreeMap<Word<'a>, u32>,
+    #[serde(borrow)]
+    pub numbers: BTreeMap<Word<'a>, u64>,
+    #[serde(borrow)]
+    pub multipliers: BTreeMap<Word<'a>, u64>,
     pub format: Format,
-    pub cues: BTreeMap<String, Vec<String>>,
+    #[serde(borrow)]
+    pub cues: Phrases<'a>,
+}
+
+impl LexiconDoc<'_> {
+    pub fn into_owned(self) -> LexiconDoc<'static> {
+        LexiconDoc {
+            code: self.code,
+            name: self.name,
+            detect: owned_list(self.detect),
+            select: owned_list(self.select),
+            months: owned_map(self.months),
+            months_need_day: owned_list(self.months_need_day),
+            weekdays: owned_map(self.weekdays),
+            numbers: owned_map(self.numbers),
+            multipliers: owned_map(self.multipliers),
+            format: self.format,
+            cues: owned_phrases(self.cues),
+        }
+    }
 }
 
 /// The agent half of a language.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PackDoc {
+pub struct PackDoc<'a> {
     pub code: String,
-    #[serde(default)]
-    pub cues: BTreeMap<String, Vec<String>>,
-    pub templates: BTreeMap<String, Vec<String>>,
+    #[serde(default, borrow)]
+    pub cues: Phrases<'a>,
+    #[serde(borrow)]
+    pub templates: Phrases<'a>,
+}
+
+impl PackDoc<'_> {
+    pub fn into_owned(self) -> PackDoc<'static> {
+        PackDoc {
+            code: self.code,
+            cues: owned_phrases(self.cues),
+            templates: owned_phrases(self.templates),
+        }
+    }
 }
 
 /// A language added by the operator in the agent's config (`languages`: a list of these).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Its text is owned: the config is parsed from a string that does not outlive the parse.
+#[derive(Debug, Clone)]
 pub struct ExtraLanguage {
-    pub lexicon: LexiconDoc,
-    pub pack: PackDoc,
+    pub lexicon: LexiconDoc<'static>,
+    pub pack: PackDoc<'static>,
+}
+
+impl<'de> Deserialize<'de> for ExtraLanguage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Doc<'a> {
+            #[serde(borrow)]
+            lexicon: LexiconDoc<'a>,
+            #[serde(borrow)]
+            pack: PackDoc<'a>,
+        }
+        let doc = Doc::deserialize(d)?;
+        Ok(ExtraLanguage {
+            lexicon: doc.lexicon.into_owned(),
+            pack: doc.pack.into_owned(),
+        })
+    }
 }
 
 /// One language the agent can reply in.
@@ -132,26 +289,26 @@ pub struct ExtraLanguage {
 pub struct Language {
     pub code: String,
     pub name: String,
-    detect: BTreeSet<String>,
-    select: Vec<String>,
+    detect: BTreeSet<Word<'static>>,
+    select: Vec<Word<'static>>,
     pub format: Format,
-    templates: BTreeMap<String, Vec<String>>,
+    templates: Phrases<'static>,
 }
 
 /// Everything the parsers read words with: the union of every language's words.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
-    pub number_words: BTreeMap<String, u64>,
-    pub multipliers: BTreeMap<String, u64>,
-    pub months: BTreeMap<String, u32>,
-    pub months_need_day: BTreeSet<String>,
-    pub weekdays: BTreeMap<String, u32>,
-    cues: BTreeMap<String, Vec<String>>,
+    pub number_words: BTreeMap<Word<'static>, u64>,
+    pub multipliers: BTreeMap<Word<'static>, u64>,
+    pub months: BTreeMap<Word<'static>, u32>,
+    pub months_need_day: BTreeSet<Word<'static>>,
+    pub weekdays: BTreeMap<Word<'static>, u32>,
+    cues: Phrases<'static>,
 }
 
 impl Lexicon {
     /// The phrases of cue `name` in every language (empty if no language has it).
-    pub fn cues(&self, name: &str) -> &[String] {
+    pub fn cues(&self, name: &str) -> &[Word<'static>] {
         self.cues.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
@@ -186,7 +343,7 @@ impl Lexicon {
 
     /// The cue names this lexicon knows (for validation and tests).
     pub fn cue_names(&self) -> impl Iterator<Item = &str> {
-        self.cues.keys().map(String::as_str)
+        self.cues.keys().map(|k| &**k)
     }
 }
 
@@ -201,25 +358,36 @@ impl Languages {
     /// Builds the agent's languages from the SDK lexicons, the agent's packs (both default
     /// language first) and any extra languages from config. Every pack must match a
     /// lexicon by code, and every language must have every template of the default one
-    /// with the same placeholders; errors name what is wrong.
+    /// with the same placeholders; errors name what is wrong. Run it when the plugin is
+    /// loaded (`describe`) and in tests.
     pub fn build(
-        lexicons: &[&str],
-        packs: &[&str],
+        lexicons: &[&'static str],
+        packs: &[&'static str],
         extra: &[ExtraLanguage],
     ) -> Result<Languages, String> {
-        let mut lex_docs: Vec<LexiconDoc> = lexicons
+        let langs = Self::rebuild(lexicons, packs, extra)?;
+        langs.check_templates()?;
+        Ok(langs)
+    }
+
+    /// [`Languages::build`] without the check of every template, for the message and job
+    /// paths: `describe` checked the same packs and config when the host loaded the
+    /// version, and each invocation rebuilds the languages in a fresh instance, where
+    /// the check was a tenth of the work.
+    pub fn rebuild(
+        lexicons: &[&'static str],
+        packs: &[&'static str],
+        extra: &[ExtraLanguage],
+    ) -> Result<Languages, String> {
+        let mut lex_docs: Vec<LexiconDoc<'static>> = lexicons
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                crate::config::parse_str::<LexiconDoc>(s).map_err(|e| format!("lexicon {i}: {e}"))
-            })
+            .map(|(i, s)| crate::config::parse_str(s).map_err(|e| format!("lexicon {i}: {e}")))
             .collect::<Result<_, _>>()?;
-        let mut pack_docs: Vec<PackDoc> = packs
+        let mut pack_docs: Vec<PackDoc<'static>> = packs
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                crate::config::parse_str::<PackDoc>(s).map_err(|e| format!("pack {i}: {e}"))
-            })
+            .map(|(i, s)| crate::config::parse_str(s).map_err(|e| format!("pack {i}: {e}")))
             .collect::<Result<_, _>>()?;
         for (i, x) in extra.iter().enumerate() {
             if x.lexicon.code != x.pack.code {
@@ -238,14 +406,23 @@ impl Languages {
                 pack_docs.push(x.pack.clone());
             }
         }
-        let mut langs = Vec::new();
+        for p in &pack_docs {
+            if !lex_docs.iter().any(|l| l.code == p.code) {
+                return Err(format!("pack `{}` has no lexicon", p.code));
+            }
+        }
+        let mut langs: Vec<Language> = Vec::new();
         let mut lex = Lexicon::default();
-        // The lexicons are consumed (moved into the tables, not copied: this runs on every
-        // invocation); the packs are only read, as two lexicons may share one.
+        // Documents and packs are consumed: their words move into the tables (this runs on
+        // every invocation). A language is built once, from its first lexicon.
         for doc in lex_docs {
-            let Some(pack) = pack_docs.iter().find(|p| p.code == doc.code) else {
+            if langs.iter().any(|l| l.code == doc.code) {
+                continue;
+            }
+            let Some(at) = pack_docs.iter().position(|p| p.code == doc.code) else {
                 continue; // the agent does not speak this language
             };
+            let pack = pack_docs.swap_remove(at);
             check_format(&doc)?;
             lex.number_words.extend(doc.numbers);
             lex.multipliers.extend(doc.multipliers);
@@ -253,39 +430,45 @@ impl Languages {
             lex.months_need_day.extend(doc.months_need_day);
             lex.weekdays.extend(doc.weekdays);
             // The lexicon's phrases for a cue first, then the pack's.
-            for (name, phrases) in doc.cues {
+            for (name, phrases) in doc.cues.into_iter().chain(pack.cues) {
                 lex.cues.entry(name).or_default().extend(phrases);
-            }
-            for (name, phrases) in &pack.cues {
-                lex.cues
-                    .entry(name.clone())
-                    .or_default()
-                    .extend(phrases.iter().cloned());
             }
             langs.push(Language {
                 code: doc.code,
                 name: doc.name,
-                detect: doc.detect.iter().map(|w| crate::words::fold(w)).collect(),
+                detect: doc
+                    .detect
+                    .into_iter()
+                    .map(|w| {
+                        match crate::words::folded(&w) {
+                            Cow::Owned(f) => Some(f),
+                            Cow::Borrowed(_) => None,
+                        }
+                        .map_or(w, Word::from)
+                    })
+                    .collect(),
                 select: doc.select,
                 format: doc.format,
-                templates: pack.templates.clone(),
+                templates: pack.templates,
             });
         }
-        for p in &pack_docs {
-            if !langs.iter().any(|l| l.code == p.code) {
-                return Err(format!("pack `{}` has no lexicon", p.code));
-            }
-        }
-        let Some(default) = langs.first() else {
+        if langs.is_empty() {
             return Err("no language has both a lexicon and a pack".into());
-        };
+        }
+        Ok(Languages { langs, lex })
+    }
+
+    /// Every language has every template of the default one, with no placeholder the
+    /// default's does not use.
+    fn check_templates(&self) -> Result<(), String> {
+        let (default, langs) = (&self.langs[0], &self.langs);
         // Every variant, in every language, may only use placeholders the default
         // language's template uses (a variant may leave some out): a typo or a
         // translation inventing one is caught at load.
         let mut problems = Vec::new();
         for (id, variants) in &default.templates {
-            let allowed: Vec<String> = variants.iter().flat_map(|v| placeholders(v)).collect();
-            for l in &langs {
+            let allowed: Vec<&str> = variants.iter().flat_map(|v| placeholders(v)).collect();
+            for l in langs {
                 match l.templates.get(id) {
                     None if l.code != default.code => {
                         problems.push(format!("{}: template `{id}` is missing", l.code))
@@ -295,7 +478,7 @@ impl Languages {
                     }
                     Some(v) => {
                         for (n, text) in v.iter().enumerate() {
-                            let unknown: Vec<String> = placeholders(text)
+                            let unknown: Vec<&str> = placeholders(text)
                                 .into_iter()
                                 .filter(|p| !allowed.contains(p))
                                 .collect();
@@ -314,7 +497,7 @@ impl Languages {
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }
-        Ok(Languages { langs, lex })
+        Ok(())
     }
 
     pub fn default_code(&self) -> &str {
@@ -409,11 +592,11 @@ impl Languages {
 
     /// Template ids of the default language (for tests).
     pub fn template_ids(&self) -> Vec<&str> {
-        self.langs[0].templates.keys().map(String::as_str).collect()
+        self.langs[0].templates.keys().map(|k| &**k).collect()
     }
 }
 
-fn check_format(doc: &LexiconDoc) -> Result<(), String> {
+fn check_format(doc: &LexiconDoc<'_>) -> Result<(), String> {
     let f = &doc.format;
     if f.weekday_short.len() != 7 || f.weekday_long.len() != 7 {
         return Err(format!(
@@ -443,15 +626,15 @@ fn check_format(doc: &LexiconDoc) -> Result<(), String> {
 }
 
 /// The `{name}`s of a template, sorted and deduplicated.
-pub fn placeholders(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub fn placeholders(text: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else { break };
         let name = &after[..close];
         if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            out.push(name.to_owned());
+            out.push(name);
         }
         rest = &after[close + 1..];
     }
@@ -626,6 +809,26 @@ pub(crate) mod tests {
         let typo = r#"{"code": "en", "templatez": {}}"#;
         let err = Languages::build(SDK_LEXICONS, &[typo], &[]).unwrap_err();
         assert!(err.contains("unknown field `templatez`"), "{err}");
+    }
+
+    #[test]
+    fn rebuild_skips_only_the_template_check() {
+        let bad_es = r#"{"code": "es", "templates": {"hi": ["Hola!"]}}"#;
+        assert!(Languages::build(SDK_LEXICONS, &[PACK_EN, bad_es], &[]).is_err());
+        let l = Languages::rebuild(SDK_LEXICONS, &[PACK_EN, bad_es], &[]).unwrap();
+        assert_eq!(l.render("es", "bye", 0, &[]), "Bye.");
+        // Everything else is still refused.
+        let orphan = r#"{"code": "fr", "templates": {"hi": ["Salut!"], "bye": ["Salut."]}}"#;
+        let err = Languages::rebuild(SDK_LEXICONS, &[PACK_EN, orphan], &[]).unwrap_err();
+        assert!(err.contains("pack `fr` has no lexicon"), "{err}");
+        // The built-in documents are borrowed, not copied.
+        let built = languages();
+        let phrase = &built.lex.cues("money")[0];
+        assert!(
+            SDK_LEXICONS
+                .iter()
+                .any(|doc| doc.as_bytes().as_ptr_range().contains(&phrase.as_ptr()))
+        );
     }
 
     #[test]

@@ -360,13 +360,7 @@ pub fn bedrooms(norm: &Norm, lex: &Lexicon, asked: bool) -> Option<Beds> {
         let plus = toks.get(i + 1).is_some_and(|t| t.is_sym('+'))
             || norm.cue_near(
                 i,
-                &[
-                    "at least".into(),
-                    "or more".into(),
-                    "minimum".into(),
-                    "al menos".into(),
-                    "o mas".into(),
-                ],
+                &["at least", "or more", "minimum", "al menos", "o mas"],
                 3,
                 4,
             );

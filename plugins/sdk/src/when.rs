@@ -130,7 +130,7 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
         if !t.is_word() {
             return None;
         }
-        lex.months.get(&t.text).copied()
+        lex.months.get(t.text.as_str()).copied()
     };
     // Spans of morning phrases ("por la mañana") so their "mañana" is not "tomorrow".
     let morning_spans = lex.find_all(norm, "morning");
@@ -304,7 +304,7 @@ pub fn when(norm: &Norm, lex: &Lexicon, today: i64) -> When {
             .iter()
             .enumerate()
             .filter(|(_, t)| t.is_word())
-            .filter_map(|(i, t)| lex.weekdays.get(&t.text).map(|&wd| (i, wd)))
+            .filter_map(|(i, t)| lex.weekdays.get(t.text.as_str()).map(|&wd| (i, wd)))
             .collect();
         let clock: Vec<usize> = toks
             .iter()

@@ -7,6 +7,7 @@
 //! cues ("avail*") and forgives one typo in long words ("availible", "utilites").
 
 use crate::lang::Lexicon;
+use std::borrow::Cow;
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,19 @@ impl Tok {
 
 /// Lowercases and folds accents and typographic punctuation to plain ASCII where a plain
 /// letter exists (á→a, ñ→n, ü→u, ’→', –→-); other characters are kept.
+/// [`fold`], borrowing `s` when folding would not change it (lower-case ASCII with nothing
+/// to map), as with most cue phrases.
+pub fn folded(s: &str) -> Cow<'_, str> {
+    let unchanged = s.bytes().all(|b| {
+        b.is_ascii() && !b.is_ascii_uppercase() && !matches!(b, b'`' | b'~' | b'\t' | b'\n' | b'\r')
+    });
+    if unchanged {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(fold(s))
+    }
+}
+
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -142,22 +156,27 @@ impl Norm {
     /// `find_all`, `find` and `cue_near`: one folded copy of the cue per call, and no more
     /// of the text scanned than the caller needs.
     fn each_match(&self, cue: &str, mut found: impl FnMut((usize, usize)) -> bool) -> bool {
-        let folded = fold(cue);
-        let cue_words: Vec<&str> = cue_words(&folded).collect();
-        if cue_words.is_empty() {
+        // Thousands of cues are tried per message: no allocation for a cue already folded
+        // (most are), and its words are split again only where its first word matched.
+        let folded = folded(cue);
+        let mut words = cue_words(&folded);
+        let Some(first) = words.next() else {
             return false;
-        }
+        };
+        let len = 1 + words.count();
         let idx = &self.words;
-        'start: for s in 0..idx.len() {
-            if s + cue_words.len() > idx.len() {
+        for s in 0..idx.len() {
+            if s + len > idx.len() {
                 break;
             }
-            for (j, cw) in cue_words.iter().enumerate() {
-                if !word_matches(cw, &self.toks[idx[s + j]].text) {
-                    continue 'start;
-                }
+            if !word_matches(first, &self.toks[idx[s]].text) {
+                continue;
             }
-            if found((idx[s], idx[s + cue_words.len() - 1])) {
+            let rest = cue_words(&folded)
+                .skip(1)
+                .zip(&idx[s + 1..s + len])
+                .all(|(cw, &t)| word_matches(cw, &self.toks[t].text));
+            if rest && found((idx[s], idx[s + len - 1])) {
                 return true;
             }
         }
@@ -234,9 +253,15 @@ impl Norm {
 
     /// True when any of `cues` matches a phrase ending within `n` tokens before token `i`
     /// (or starting within `n` after it, with `after`).
-    pub fn cue_near(&self, i: usize, cues: &[String], before: usize, after: usize) -> bool {
+    pub fn cue_near<S: AsRef<str>>(
+        &self,
+        i: usize,
+        cues: &[S],
+        before: usize,
+        after: usize,
+    ) -> bool {
         cues.iter().any(|c| {
-            self.each_match(c, |(s, e)| {
+            self.each_match(c.as_ref(), |(s, e)| {
                 (e < i && self.gap(e, i) < before) || (s > i && self.gap(i, s) < after)
             })
         })
@@ -523,7 +548,7 @@ fn fold_number_words(toks: Vec<Tok>, lex: &Lexicon) -> Vec<Tok> {
             && n.slash_date.is_none()
             && let Some(next) = toks.get(i + 1)
             && next.is_word()
-            && let Some(&m) = lex.multipliers.get(&next.text)
+            && let Some(&m) = lex.multipliers.get(next.text.as_str())
         {
             let mut n = n.clone();
             n.value *= m as f64;
@@ -551,12 +576,12 @@ fn fold_number_words(toks: Vec<Tok>, lex: &Lexicon) -> Vec<Tok> {
                 && j == i
                 && toks
                     .get(j + 1)
-                    .is_some_and(|t| lex.multipliers.contains_key(&t.text));
+                    .is_some_and(|t| lex.multipliers.contains_key(t.text.as_str()));
             let is_joiner = (w == "and" || w == "y")
                 && !words.is_empty()
                 && toks
                     .get(j + 1)
-                    .is_some_and(|t| lex.number_words.contains_key(&t.text));
+                    .is_some_and(|t| lex.number_words.contains_key(t.text.as_str()));
             if is_num || is_article || is_joiner {
                 words.push(w);
                 j += 1;
@@ -595,16 +620,16 @@ fn starts_number(toks: &[Tok], i: usize, lex: &Lexicon) -> bool {
     // "mil doscientos", "mil dolares": a multiplier first is a number only when a number
     // or a money word follows ("mil gracias" is thanks).
     if lex.multipliers.contains_key(w)
-        && toks
-            .get(i + 1)
-            .is_some_and(|t| lex.number_words.contains_key(&t.text) || lex.is(&t.text, "money"))
+        && toks.get(i + 1).is_some_and(|t| {
+            lex.number_words.contains_key(t.text.as_str()) || lex.is(&t.text, "money")
+        })
     {
         return true;
     }
     (w == "a" || w == "an" || w == "un" || w == "una")
         && toks
             .get(i + 1)
-            .is_some_and(|t| lex.multipliers.contains_key(&t.text))
+            .is_some_and(|t| lex.multipliers.contains_key(t.text.as_str()))
 }
 
 /// The value of a run of number words, or `None` if it does not read as one number.
@@ -681,6 +706,40 @@ mod tests {
         let w: Vec<&str> = n.words().collect();
         assert_eq!(w, vec!["cuantas", "recamaras", "dont", "know"]);
         assert!(n.question_mark);
+    }
+
+    #[test]
+    fn folded_borrows_only_what_fold_leaves_alone() {
+        for s in [
+            "no limit",
+            "section 8",
+            "a-b's",
+            "recamaras",
+            "",
+            "Cuántas",
+            "LOUD",
+            "a~b",
+            "x`y",
+            "tab\there",
+            "ñ",
+        ] {
+            let f = folded(s);
+            assert_eq!(f, fold(s), "{s:?}");
+            assert_eq!(matches!(f, Cow::Borrowed(_)), fold(s) == s, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn multi_word_cues_match_whole_and_in_order() {
+        let n = Norm::new("is the 2 bedroom near the bus? no limit on rent", None);
+        assert_eq!(n.find("no limit"), n.find("No Limit"));
+        assert!(n.find("no limit").is_some());
+        assert!(n.find("limit no").is_none());
+        assert!(n.find("rent on").is_none());
+        assert_eq!(n.find_all("the"), vec![(1, 1), (5, 5)]);
+        assert!(n.find("near the bus").is_some());
+        assert!(n.find("near the bus stop").is_none());
+        assert!(n.find("bedr*").is_some());
     }
 
     #[test]
