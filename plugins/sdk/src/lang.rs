@@ -854,6 +854,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_language_from_config_owns_its_text_and_names_a_bad_field() {
+        let mut lexicon: serde_json::Value = serde_json::from_str(SDK_LEXICONS[0]).unwrap();
+        lexicon["code"] = "pl".into();
+        lexicon["detect"] = serde_json::json!(["dzien", "dobry", "mieszkanie"]);
+        // The config's text is gone once parsed: the extra language must not borrow it.
+        let extra: Vec<ExtraLanguage> = {
+            let pack = r#"{"code": "pl", "templates": {"hi": ["Czesc {name}!"], "bye": ["Pa."]}}"#;
+            let text = format!(r#"[{{"lexicon": {lexicon}, "pack": {pack}}}]"#);
+            crate::config::parse_str(&text).unwrap()
+        };
+        let l = Languages::build(SDK_LEXICONS, &[PACK_EN, PACK_ES], &extra).unwrap();
+        let n = Norm::new("dzien dobry, mieszkanie?", Some(&l.lex));
+        assert_eq!(l.detect(&n, None), "pl");
+        assert_eq!(l.render("pl", "hi", 0, &[("name", "Ola")]), "Czesc Ola!");
+
+        let typo =
+            format!(r#"[{{"lexicon": {lexicon}, "pack": {{"code": "pl", "templatez": {{}}}}}}]"#);
+        let err = crate::config::parse_str::<Vec<ExtraLanguage>>(&typo).unwrap_err();
+        assert!(err.starts_with("[0].pack"), "{err}");
+        assert!(err.contains("unknown field `templatez`"), "{err}");
+        let stray = format!(r#"[{{"lexicon": {lexicon}, "pack": {PACK_ES}, "extra": 1}}]"#);
+        let err = crate::config::parse_str::<Vec<ExtraLanguage>>(&stray).unwrap_err();
+        assert!(err.contains("unknown field `extra`"), "{err}");
+    }
+
+    #[test]
     fn detection_is_sticky_and_honours_requests() {
         let l = languages();
         let d = |s: &str, cur: Option<&str>| l.detect(&Norm::new(s, Some(&l.lex)), cur);
