@@ -17,6 +17,7 @@
 
 mod common;
 
+use agenthost_testkit::summary::{Figure, Goal};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -242,6 +243,40 @@ async fn main() {
         "| its second event | {:.1} ms | {:.1} ms | | |",
         one.second_event_ms, many.second_event_ms
     );
+    let label = |what: &str| format!("{n} plugins: {what}");
+    for (figure, value, unit, base, goal) in [
+        (
+            label("start → ready, compiled code cached"),
+            secs(many.warm_start),
+            "s",
+            secs(one.warm_start),
+            Goal::AtMost(2.0),
+        ),
+        (
+            label("idle RSS"),
+            many.idle_rss,
+            "MiB",
+            one.idle_rss,
+            Goal::AtMost(300.0),
+        ),
+        (
+            label("first event of a plugin, worst of 3"),
+            max(&many.first_event_ms),
+            "ms",
+            max(&one.first_event_ms),
+            Goal::AtMost(50.0),
+        ),
+    ] {
+        Figure {
+            figure: &figure,
+            setup: backend,
+            value,
+            unit,
+            baseline: Some(("one plugin", base)),
+            goal: Some(goal),
+        }
+        .record();
+    }
     println!(
         "\nfirst events, {n} plugins: {}",
         many.first_event_ms

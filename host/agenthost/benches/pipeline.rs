@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use agenthost_testkit::summary::{Figure, Goal};
 use agenthost_twilio::fake::FakeTwilio;
 
 mod common;
@@ -601,4 +602,104 @@ async fn main() {
     println!(
         "targets (issue 18): ingress ≥ 0.40× bare axum, p99 < 5 ms; burst ≥ 20× the seeds' stack with echo, ≥ 8× with Landlord Rep; one at a time ≤ 0.2× the seeds' stack; start → ready ≤ 300 ms"
     );
+
+    // The figures for scripts/bench.sh's one table (BENCH_SUMMARY), with their targets.
+    let postgres = std::env::var("BENCH_DATABASE_URL").is_ok();
+    let seeds = |d: Option<f64>| d.map(|v| ("seeds' stack", v));
+    let ingress_label = format!("ingress, all roles, {connections} conns, 4-field form");
+    let figures = [
+        Figure {
+            figure: "bare axum, same posts (ingress limit)",
+            setup: "baseline",
+            value: baseline.rate(),
+            unit: "req/s",
+            baseline: None,
+            goal: None,
+        },
+        Figure {
+            figure: &ingress_label,
+            setup,
+            value: ingress.rate(),
+            unit: "req/s",
+            baseline: Some(("bare axum", baseline.rate())),
+            goal: Some(if postgres {
+                Goal::AtLeast(10_000.0)
+            } else {
+                Goal::RatioAtLeast(0.40)
+            }),
+        },
+        Figure {
+            figure: "ingress, web role only",
+            setup,
+            value: web_only.rate(),
+            unit: "req/s",
+            baseline: Some(("bare axum", baseline.rate())),
+            goal: None,
+        },
+        Figure {
+            figure: "ingress p99, all roles, 32 conns, 19-field form, new lead each",
+            setup,
+            value: by_connections
+                .iter()
+                .find(|(c, ..)| *c == 32)
+                .map_or(f64::NAN, |(_, l, _)| l.pct(0.99)),
+            unit: "ms",
+            baseline: None,
+            goal: Some(Goal::AtMost(5.0)),
+        },
+        Figure {
+            figure: "burst of 2,000 drained, echo, replies/s",
+            setup,
+            value: if echo_burst.exact() {
+                echo_burst.rate()
+            } else {
+                0.0
+            },
+            unit: "replies/s",
+            baseline: seeds(ref_drain.map(Drain::rate)),
+            goal: Some(Goal::RatioAtLeast(20.0)),
+        },
+        Figure {
+            figure: "burst of 2,000 drained, Landlord Rep, replies/s",
+            setup,
+            value: if landlord_burst.exact() {
+                landlord_burst.rate()
+            } else {
+                0.0
+            },
+            unit: "replies/s",
+            baseline: seeds(ref_drain.map(Drain::rate)),
+            goal: Some(Goal::RatioAtLeast(8.0)),
+        },
+        Figure {
+            figure: "one message at a time, in → out p50, echo",
+            setup,
+            value: median_ms(&e2e_form),
+            unit: "ms",
+            baseline: seeds(ref_e2e),
+            goal: Some(Goal::RatioAtMost(0.2)),
+        },
+        Figure {
+            figure: "process start → ready (fresh data directory)",
+            setup,
+            value: startup.as_secs_f64() * 1000.0,
+            unit: "ms",
+            baseline: None,
+            goal: Some(Goal::AtMost(300.0)),
+        },
+    ];
+    for f in &figures {
+        f.record();
+    }
+    if !postgres {
+        Figure {
+            figure: "SQLite durable rows/s, 64 per commit (durability limit)",
+            setup: "baseline",
+            value: grouped,
+            unit: "rows/s",
+            baseline: Some(("one commit per row", one_per_commit)),
+            goal: None,
+        }
+        .record();
+    }
 }

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod summary;
+
 /// Where `scripts/build-plugins.sh` puts the agents (`AGENTHOST_PLUGINS_OUT`, default
 /// `dist/plugins`) and the test-only plugins (`AGENTHOST_TEST_PLUGINS_OUT`, default
 /// `dist/test-plugins`), in that order.
