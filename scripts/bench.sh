@@ -35,19 +35,27 @@ export BENCH_SUMMARY="$SUMMARY"
 # PostgreSQL + RabbitMQ: a fresh database and a queue prefix of this run's own.
 RUN_ID="bench$(date +%s)"
 on_postgres() {
-  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS agenthost_$RUN_ID" >/dev/null
+  # The run's databases: the one named here and one per host the benches started on it.
+for db in $(psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'agenthost_${RUN_ID}%'"); do
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+done
   psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE agenthost_$RUN_ID" >/dev/null
   BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/agenthost_$RUN_ID" \
     BENCH_QUEUE_URL="amqp://guest:guest@127.0.0.1:5672/%2f" \
     BENCH_AGENTHOST_QUEUE_PREFIX="${RUN_ID}_$1" "${@:2}"
 }
 
-cargo bench -p agenthost-runtime --bench invoke
-cargo bench -p agenthost --bench pipeline
-on_postgres pipeline cargo bench -p agenthost --bench pipeline
-cargo bench -p agenthost --bench many
-on_postgres many cargo bench -p agenthost --bench many
-psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS agenthost_$RUN_ID" >/dev/null
+# `--workspace` with the bench's name, not `-p`: the same feature set as the test build,
+# so nothing is compiled twice.
+cargo bench --workspace --bench invoke
+cargo bench --workspace --bench pipeline
+on_postgres pipeline cargo bench --workspace --bench pipeline
+cargo bench --workspace --bench many
+on_postgres many cargo bench --workspace --bench many
+# The run's databases: the one named here and one per host the benches started on it.
+for db in $(psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'agenthost_${RUN_ID}%'"); do
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+done
 
 # The one table: every figure of this run, its baseline from the same run, the ratio, and
 # the target it is held to (issue 18).

@@ -153,13 +153,8 @@ pub fn start_host(
         .env("AGENTHOST_BRAND_DAILY_SEGMENTS", "10000000")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    for (var, from) in [
-        ("AGENTHOST_DATABASE_URL", "BENCH_DATABASE_URL"),
-        ("AGENTHOST_QUEUE_URL", "BENCH_QUEUE_URL"),
-    ] {
-        if let Ok(v) = std::env::var(from) {
-            cmd.env(var, v);
-        }
+    if let Ok(v) = std::env::var("BENCH_QUEUE_URL") {
+        cmd.env("AGENTHOST_QUEUE_URL", v);
     }
     cmd.envs(extra_env.iter().copied());
     // BENCH_AGENTHOST_X=v runs every host of the bench with AGENTHOST_X=v: to try a
@@ -169,7 +164,50 @@ pub fn start_host(
             cmd.env(format!("AGENTHOST_{name}"), value);
         }
     }
+    if let Ok(url) = std::env::var("BENCH_DATABASE_URL") {
+        let (url, prefix) = shared_services_for(data, &url);
+        cmd.env("AGENTHOST_DATABASE_URL", url)
+            .env("AGENTHOST_QUEUE_PREFIX", prefix);
+    }
     HostProcess(cmd.spawn().expect("starting agenthost"))
+}
+
+/// Data directories given a database of their own on PostgreSQL, in order.
+static DATABASES: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// On PostgreSQL + RabbitMQ, the database and queue prefix of the host whose data
+/// directory is `data`: each data directory gets its own (created here, with `psql`), as an
+/// embedded host's database lives in its data directory. Otherwise one phase's leftovers —
+/// the web-only host's accepted load, never drained — would sit in front of the next
+/// phase's messages. A restart on the same data directory keeps its database.
+fn shared_services_for(data: &std::path::Path, url: &str) -> (String, String) {
+    let mut known = DATABASES.lock().unwrap();
+    let (server, base) = url
+        .rsplit_once('/')
+        .expect("BENCH_DATABASE_URL ends in /<database>");
+    let (n, new) = match known.iter().position(|d| d == data) {
+        Some(n) => (n, false),
+        None => {
+            known.push(data.to_owned());
+            (known.len() - 1, true)
+        }
+    };
+    let name = format!("{base}_h{n}");
+    if new {
+        let created = Command::new("psql")
+            .arg(url)
+            .args(["-qc", &format!("DROP DATABASE IF EXISTS {name}")])
+            .args(["-qc", &format!("CREATE DATABASE {name}")])
+            .stdout(Stdio::null())
+            .status()
+            .expect("running psql");
+        assert!(created.success(), "psql could not create database {name}");
+    }
+    let prefix = format!(
+        "{}_h{n}",
+        std::env::var("BENCH_AGENTHOST_QUEUE_PREFIX").unwrap_or_else(|_| base.to_owned())
+    );
+    (format!("{server}/{name}"), prefix)
 }
 
 pub async fn wait_ready(port: u16) {
