@@ -151,7 +151,8 @@ async fn crash_between_receipt_and_reply_still_replies_once(setup: Setup) {
     let storage = world.storage().await;
     let committed = eventually(WAIT, || async {
         (storage
-            .outbox_row("sms:SM00000000000000000000000000000005#0")
+            .outbox()
+            .row("sms:SM00000000000000000000000000000005#0")
             .await
             .ok()
             .flatten())
@@ -288,7 +289,8 @@ async fn permanent_twilio_error_is_recorded_alerted_and_not_retried(setup: Setup
     let storage = world.storage().await;
     let row = eventually(WAIT, || async {
         storage
-            .outbox_row("sms:SM00000000000000000000000000000009#0")
+            .outbox()
+            .row("sms:SM00000000000000000000000000000009#0")
             .await
             .ok()
             .flatten()
@@ -398,7 +400,8 @@ async fn stop_is_recorded_even_when_the_plugin_traps(setup: Setup) {
     .await;
     let suppressed = eventually(WAIT, || async {
         let rows = storage
-            .outbox_for_event("sms:SM00000000000000000000000000000021")
+            .outbox()
+            .for_event("sms:SM00000000000000000000000000000021")
             .await
             .ok()?;
         rows.first()
@@ -461,7 +464,8 @@ async fn a_send_whose_answer_was_lost_is_looked_up_not_sent_twice(setup: Setup) 
     let storage = world.storage().await;
     let sent = eventually(Duration::from_secs(45), || async {
         let rows = storage
-            .outbox_for_event("sms:SM00000000000000000000000000000030")
+            .outbox()
+            .for_event("sms:SM00000000000000000000000000000030")
             .await
             .ok()?;
         rows.first()

@@ -190,7 +190,8 @@ async fn show_event(
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;
     let replies: Vec<_> = storage
-        .outbox_for_event(&id)
+        .outbox()
+        .for_event(&id)
         .await
         .map_err(unavailable)?
         .into_iter()

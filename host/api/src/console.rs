@@ -237,7 +237,11 @@ async fn summary(State(a): State<Admin>) -> Result<Json<Value>, ApiError> {
     let deployments = storage.deploys().deployments().await.map_err(unavailable)?;
     let depths = storage.lane_depths().await.map_err(unavailable)?;
     let dead = storage.dead_letter_counts().await.map_err(unavailable)?;
-    let pending = storage.outbox_pending_count().await.map_err(unavailable)?;
+    let pending = storage
+        .outbox()
+        .pending_count()
+        .await
+        .map_err(unavailable)?;
     let figures = a.console.live.figures(now);
     let mut names: Vec<String> = deployments.iter().map(|d| d.plugin.clone()).collect();
     names.extend(figures.keys().cloned());

@@ -134,7 +134,7 @@ async fn metrics(State(m): State<Metrics>) -> impl IntoResponse {
     }
     out.push_str(&dead);
     out.push_str("# HELP agenthost_outbox_pending Outbound SMS committed and not yet sent.\n# TYPE agenthost_outbox_pending gauge\n");
-    match tokio::time::timeout(GAUGE_TIMEOUT, m.storage.outbox_pending_count()).await {
+    match tokio::time::timeout(GAUGE_TIMEOUT, m.storage.outbox().pending_count()).await {
         Ok(Ok(n)) => {
             prom::sample(&mut out, "agenthost_outbox_pending", &[], n);
         }

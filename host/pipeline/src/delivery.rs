@@ -37,6 +37,7 @@ pub async fn record(
         return Ok(Recorded::UnknownStatus);
     };
     let Some((outbox_id, plugin)) = storage
+        .outbox()
         .record_delivery_status(sid, status, rank, error_code, now_ms)
         .await?
     else {
@@ -48,7 +49,7 @@ pub async fn record(
             filtered(storage, policy, &plugin, now_ms).await?;
         }
         Some("21610") => {
-            if let Some(row) = storage.outbox_row(&outbox_id).await? {
+            if let Some(row) = storage.outbox().row(&outbox_id).await? {
                 storage.set_opt_out(&row.to_number, true, now_ms).await?;
             }
         }
@@ -66,6 +67,7 @@ async fn filtered(
     now_ms: i64,
 ) -> Result<(), StorageError> {
     let (finished, filtered) = storage
+        .outbox()
         .filtered_since(plugin, now_ms - FILTERED_WINDOW_MS)
         .await?;
     if finished < FILTERED_MIN_SAMPLE || (filtered as f64) <= policy.filtered_rate * finished as f64
@@ -75,7 +77,11 @@ async fn filtered(
     let until = now_ms + FILTERED_PAUSE.as_millis() as i64;
     let reason =
         format!("carriers filtered {filtered} of {finished} texts (error 30007) in the last hour");
-    if storage.pause_plugin(plugin, until, &reason, now_ms).await? {
+    if storage
+        .outbox()
+        .pause_plugin(plugin, until, &reason, now_ms)
+        .await?
+    {
         tracing::error!(
             plugin,
             filtered,

@@ -130,7 +130,8 @@ impl Dispatcher {
                 let lease_ms = self.lease.as_millis() as i64;
                 match self
                     .storage
-                    .claim_due_outbox(
+                    .outbox()
+                    .claim_due(
                         crate::now_ms(),
                         lease_ms,
                         available.min(CLAIM_BATCH),
@@ -180,7 +181,8 @@ impl Dispatcher {
                 let now = crate::now_ms();
                 let marked = self
                     .storage
-                    .reschedule_outbox(&row.id, token, now + 1_000, &e.to_string(), false, now)
+                    .outbox()
+                    .reschedule(&row.id, token, now + 1_000, &e.to_string(), false, now)
                     .await;
                 self.check_marked(&row, marked);
                 return;
@@ -201,7 +203,8 @@ impl Dispatcher {
                     tracing::info!(outbox = %row.id, sid = %sent.sid, "an earlier attempt reached Twilio; recorded as sent, not sent again");
                     let marked = self
                         .storage
-                        .mark_outbox_sent(&row.id, token, &sent.sid, crate::now_ms())
+                        .outbox()
+                        .mark_sent(&row.id, token, &sent.sid, crate::now_ms())
                         .await;
                     self.check_marked(&row, marked);
                     return;
@@ -222,7 +225,8 @@ impl Dispatcher {
                     }
                     let marked = self
                         .storage
-                        .reschedule_outbox(
+                        .outbox()
+                        .reschedule(
                             &row.id,
                             token,
                             now + delay.as_millis() as i64,
@@ -255,7 +259,8 @@ impl Dispatcher {
                 tracing::info!(outbox = %row.id, sid = %sent.sid, to = %row.to_number, "sms sent");
                 self.count_brand_segments(&row, now).await;
                 self.storage
-                    .mark_outbox_sent(&row.id, token, &sent.sid, now)
+                    .outbox()
+                    .mark_sent(&row.id, token, &sent.sid, now)
                     .await
             }
             Err(SendError::Permanent {
@@ -291,7 +296,8 @@ impl Dispatcher {
                     tracing::error!(outbox = %row.id, error = %e, "could not record the permanent-failure alert");
                 }
                 self.storage
-                    .mark_outbox_failed(&row.id, token, Some(&code_text), &message, now)
+                    .outbox()
+                    .mark_failed(&row.id, token, Some(&code_text), &message, now)
                     .await
             }
             Err(SendError::Transient {
@@ -305,7 +311,8 @@ impl Dispatcher {
                 let delay = SEND_BACKOFF.delay(attempts, retry_after);
                 tracing::warn!(outbox = %row.id, attempts, ?delay, "sms send failed, will retry: {message}");
                 self.storage
-                    .reschedule_outbox(
+                    .outbox()
+                    .reschedule(
                         &row.id,
                         token,
                         now + delay.as_millis() as i64,
@@ -331,7 +338,8 @@ impl Dispatcher {
             tracing::info!(outbox = %row.id, to = %row.to_number, "sms suppressed: the recipient opted out");
             let marked = self
                 .storage
-                .mark_outbox_suppressed(&row.id, token, "recipient opted out", now)
+                .outbox()
+                .mark_suppressed(&row.id, token, "recipient opted out", now)
                 .await;
             self.check_marked(row, marked);
             return Ok(Gate::Settled);
@@ -344,7 +352,8 @@ impl Dispatcher {
             tracing::info!(outbox = %row.id, to = %row.to_number, "opt-out confirmation dropped: the recipient opted back in");
             let marked = self
                 .storage
-                .mark_outbox_suppressed(&row.id, token, "recipient opted back in", now)
+                .outbox()
+                .mark_suppressed(&row.id, token, "recipient opted back in", now)
                 .await;
             self.check_marked(row, marked);
             return Ok(Gate::Settled);
@@ -356,7 +365,8 @@ impl Dispatcher {
                 tracing::warn!(outbox = %row.id, "opt-out confirmation not sent: its five minutes passed");
                 let marked = self
                     .storage
-                    .mark_outbox_failed(
+                    .outbox()
+                    .mark_failed(
                         &row.id,
                         token,
                         Some("confirmation_late"),
@@ -370,7 +380,12 @@ impl Dispatcher {
             validity_secs = u32::try_from(left / 1000).ok();
         }
         if row.initiated {
-            if let Some(until) = self.storage.plugin_paused_until(&row.plugin, now).await? {
+            if let Some(until) = self
+                .storage
+                .outbox()
+                .plugin_paused_until(&row.plugin, now)
+                .await?
+            {
                 return self.hold(row, token, until, "paused").await;
             }
             let zones = p.zones_of(&row.to_number);
@@ -378,7 +393,8 @@ impl Dispatcher {
                 let Some(opens) = p.quiet.next_open(&zones, now) else {
                     let marked = self
                         .storage
-                        .mark_outbox_failed(
+                        .outbox()
+                        .mark_failed(
                             &row.id,
                             token,
                             Some("quiet_hours"),
@@ -395,6 +411,7 @@ impl Dispatcher {
             }
             let admission = self
                 .storage
+                .outbox()
                 .admit_initiated(&row.to_number, &row.id, p.frequency_cap, now - DAY_MS, now)
                 .await?;
             if let Admission::Full { oldest_ms } = admission {
@@ -445,6 +462,7 @@ impl Dispatcher {
             let cost = p.segment_ms() * row.segments.max(1);
             if let Some(slot) = self
                 .storage
+                .outbox()
                 .reserve_sender_pace(&sender, cost, 0, now)
                 .await?
             {
@@ -480,12 +498,14 @@ impl Dispatcher {
         self.count_brand_segments(row, now).await;
         let marked = self
             .storage
-            .mark_outbox_sent(&row.id, token, &sid, now)
+            .outbox()
+            .mark_sent(&row.id, token, &sid, now)
             .await;
         self.check_marked(row, marked);
         let rank = crate::policy::delivery_rank("delivered").unwrap_or(5);
         if let Err(e) = self
             .storage
+            .outbox()
             .record_delivery_status(&sid, DELIVERED_LOCALLY, rank, None, now)
             .await
         {
@@ -504,7 +524,8 @@ impl Dispatcher {
         self.metrics.held(reason);
         let marked = self
             .storage
-            .hold_outbox(&row.id, token, until_ms, reason, crate::now_ms())
+            .outbox()
+            .hold(&row.id, token, until_ms, reason, crate::now_ms())
             .await;
         self.check_marked(row, marked);
         Ok(Gate::Settled)

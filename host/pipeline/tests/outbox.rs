@@ -239,7 +239,7 @@ async fn the_fourth_agent_initiated_text_in_a_day_is_held() {
         .filter(|id| !sent.contains(&id.to_string()))
         .collect::<Vec<_>>();
     assert_eq!(held.len(), 1);
-    let row = storage.outbox_row(held[0]).await.unwrap().unwrap();
+    let row = storage.outbox().row(held[0]).await.unwrap().unwrap();
     assert_eq!(row.status, OutboxStatus::Pending);
     assert_eq!(row.held.as_deref(), Some("frequency_cap"));
     assert_eq!(row.attempts, 0, "a hold is not an attempt");
@@ -253,7 +253,7 @@ async fn the_fourth_agent_initiated_text_in_a_day_is_held() {
 async fn h_sent(storage: &Storage, ids: &[&str]) -> Vec<String> {
     let mut sent = Vec::new();
     for id in ids {
-        if storage.outbox_row(id).await.unwrap().unwrap().status == OutboxStatus::Sent {
+        if storage.outbox().row(id).await.unwrap().unwrap().status == OutboxStatus::Sent {
             sent.push((*id).to_owned());
         }
     }
@@ -288,7 +288,7 @@ async fn quiet_hours_hold_agent_initiated_texts_and_not_replies() {
         accepted[0].validity_period, None,
         "a reply is not bound to the window"
     );
-    let held = storage.outbox_row("follow-up").await.unwrap().unwrap();
+    let held = storage.outbox().row("follow-up").await.unwrap().unwrap();
     assert_eq!(held.held.as_deref(), Some("quiet_hours"));
     let opens = policy
         .quiet
@@ -364,7 +364,7 @@ async fn status_callbacks_only_move_a_message_forward() {
     assert_eq!(record("sent").await, Recorded::Unchanged);
     assert_eq!(record("delivered").await, Recorded::Unchanged);
     assert_eq!(record("bogus").await, Recorded::UnknownStatus);
-    let row = storage.outbox_row("ev-1#0").await.unwrap().unwrap();
+    let row = storage.outbox().row("ev-1#0").await.unwrap().unwrap();
     assert_eq!(row.delivery_status.as_deref(), Some("delivered"));
     assert!(
         metrics

@@ -229,7 +229,7 @@ async fn a_trapping_event_is_retried_its_attempts_then_dead_lettered_once_with_o
         "{text}"
     );
     assert!(
-        h.storage.outbox_for_event(&id).await.unwrap().is_empty(),
+        h.storage.outbox().for_event(&id).await.unwrap().is_empty(),
         "a failed event commits nothing"
     );
 }
@@ -242,7 +242,7 @@ async fn a_reply_commits_once_and_an_opt_out_recorded_at_ingest_suppresses_the_n
     let row = h.settled(&first).await;
     assert_eq!(row.status, EventStatus::Done, "{row:?}");
     assert_eq!(row.deliveries, 1);
-    let out = h.storage.outbox_for_event(&first).await.unwrap();
+    let out = h.storage.outbox().for_event(&first).await.unwrap();
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].to_number, lead);
     assert_eq!(out[0].from_number, AGENT);
@@ -254,10 +254,10 @@ async fn a_reply_commits_once_and_an_opt_out_recorded_at_ingest_suppresses_the_n
     h.settled(&stop).await;
     let after = h.text("SMecho3", lead, "are you there?", None).await;
     assert_eq!(h.settled(&after).await.status, EventStatus::Done);
-    let replies = h.storage.outbox_for_event(&after).await.unwrap();
+    let replies = h.storage.outbox().for_event(&after).await.unwrap();
     assert_eq!(replies.len(), 1, "echo answered: {replies:?}");
     for id in [&stop, &after] {
-        for row in h.storage.outbox_for_event(id).await.unwrap() {
+        for row in h.storage.outbox().for_event(id).await.unwrap() {
             assert_eq!(
                 row.status,
                 OutboxStatus::Suppressed,
@@ -287,7 +287,7 @@ async fn a_shadow_candidate_runs_on_a_copy_and_only_its_record_is_kept() {
         EventStatus::Done,
         "the active version serves: {row:?}"
     );
-    assert_eq!(h.storage.outbox_for_event(&id).await.unwrap().len(), 1);
+    assert_eq!(h.storage.outbox().for_event(&id).await.unwrap().len(), 1);
     let deadline = Instant::now() + Duration::from_secs(10);
     let runs = loop {
         let runs = h

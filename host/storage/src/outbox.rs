@@ -75,7 +75,7 @@ const OUTBOX_COLUMNS: &str = "id, event_id, plugin, conversation_id, to_number, 
 /// Statuses a dispatcher may still finish: a row already sent, failed or suppressed stays so.
 const UNFINISHED: &str = "status IN ('pending', 'sending')";
 
-/// What [`Storage::admit_initiated`] decided for an agent-initiated text.
+/// What [`Outbox::admit_initiated`] decided for an agent-initiated text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     /// Counted against the recipient's cap: it may go.
@@ -90,9 +90,25 @@ pub enum Admission {
 const FREQUENCY_CAP_LOCK_CLASS: i32 = 0x4341_5031; // "CAP1"
 
 /// How early a text waiting for its booked send slot is claimed (see
-/// [`Storage::claim_due_outbox`]); longer than the dispatcher's poll.
+/// [`Outbox::claim_due`]); longer than the dispatcher's poll.
 pub const PACE_LOOKAHEAD_MS: i64 = 400;
 impl Storage {
+    /// The outbox view: what the worker's commit leaves to send, and what the dispatchers,
+    /// the status callbacks, the console and the send policy read and change about it.
+    pub fn outbox(&self) -> Outbox {
+        Outbox { db: self.clone() }
+    }
+}
+
+/// The outbox view of [`Storage`] (see [`Storage::outbox`]): claiming due texts under a
+/// lease, finishing them (sent, failed, suppressed, rescheduled, held), the sender pace,
+/// agent-initiated admission, plugin send pauses and delivery statuses — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    db: Storage,
+}
+
+impl Outbox {
     /// Atomically claims up to `max_rows` rows that are due (`pending` with
     /// `next_attempt_at <= now_ms`, or `sending` whose lease expired), sets them `sending`
     /// with a lease until `now_ms + lease_ms` held by `token`, and returns them, oldest due
@@ -110,7 +126,7 @@ impl Storage {
     ///
     /// A full commit, and the last one before the send: it makes every relaxed commit
     /// before it (the worker's that created the row) durable too (see [`Storage`]).
-    pub async fn claim_due_outbox(
+    pub async fn claim_due(
         &self,
         now_ms: i64,
         lease_ms: i64,
@@ -126,15 +142,15 @@ impl Storage {
                     OR (status = 'sending' AND lease_until <= $1) \
                  ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
              RETURNING {OUTBOX_COLUMNS}",
-            lock = self.backend.claim_lock_clause()
+            lock = self.db.backend.claim_lock_clause()
         );
-        let _turn = self.writer_turn().await;
+        let _turn = self.db.writer_turn().await;
         let rows = sqlx::query(&sql)
             .bind(now_ms)
             .bind(now_ms.saturating_add(lease_ms))
             .bind(limit(max_rows))
             .bind(token)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("claim_due_outbox"))?;
         let mut claimed = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;
@@ -145,7 +161,7 @@ impl Storage {
 
     /// Records that the provider accepted the message. Returns `false` if the row is not
     /// (any more) held by `token`.
-    pub async fn mark_outbox_sent(
+    pub async fn mark_sent(
         &self,
         id: &str,
         token: &str,
@@ -167,7 +183,7 @@ impl Storage {
 
     /// Records a permanent failure (e.g. an invalid number); the row is never retried.
     /// Returns `false` if the row is not (any more) held by `token`.
-    pub async fn mark_outbox_failed(
+    pub async fn mark_failed(
         &self,
         id: &str,
         token: &str,
@@ -190,7 +206,7 @@ impl Storage {
 
     /// Records that the row was deliberately not sent (the recipient opted out after the
     /// commit). Returns `false` if the row is not (any more) held by `token`.
-    pub async fn mark_outbox_suppressed(
+    pub async fn mark_suppressed(
         &self,
         id: &str,
         token: &str,
@@ -213,7 +229,7 @@ impl Storage {
     /// Records a transient failure: counts the attempt and returns the row to `pending`
     /// until `next_attempt_at_ms`; `ambiguous` says whether the attempt may have reached
     /// the provider. Returns `false` if the row is not (any more) held by `token`.
-    pub async fn reschedule_outbox(
+    pub async fn reschedule(
         &self,
         id: &str,
         token: &str,
@@ -228,6 +244,7 @@ impl Storage {
              lease_token = NULL, ambiguous = (ambiguous OR $5) \
              WHERE id = $1 AND status = 'sending' AND lease_token = $6";
         let done = self
+            .db
             .execute_write(
                 "reschedule_outbox",
                 sqlx::query(sql)
@@ -245,7 +262,7 @@ impl Storage {
     /// Holds the row until `until_ms` for `reason` (quiet hours, the frequency cap, the
     /// sender's rate, ...): back to `pending`, NOT counted as an attempt. Returns `false`
     /// if the row is not (any more) held by `token`.
-    pub async fn hold_outbox(
+    pub async fn hold(
         &self,
         id: &str,
         token: &str,
@@ -254,6 +271,7 @@ impl Storage {
         now_ms: i64,
     ) -> Result<bool, StorageError> {
         let done = self
+            .db
             .execute_write(
                 "hold_outbox",
                 sqlx::query(
@@ -289,8 +307,8 @@ impl Storage {
         since_ms: i64,
         now_ms: i64,
     ) -> Result<Admission, StorageError> {
-        let mut tx = self.begin_write("admit_initiated: begin").await?;
-        if self.backend == crate::Backend::Postgres {
+        let mut tx = self.db.begin_write("admit_initiated: begin").await?;
+        if self.db.backend == crate::Backend::Postgres {
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS l")
                 .bind(FREQUENCY_CAP_LOCK_CLASS)
                 .bind(to)
@@ -343,12 +361,13 @@ impl Storage {
         tolerance_ms: i64,
         now_ms: i64,
     ) -> Result<Option<i64>, StorageError> {
-        let greatest = match self.backend {
+        let greatest = match self.db.backend {
             crate::Backend::Sqlite => "MAX",
             crate::Backend::Postgres => "GREATEST",
         };
         let sender = sender.to_owned();
         let tat = self
+            .db
             .relaxed_statement("reserve_sender_pace", move |conn| {
                 Box::pin(async move {
                     // One statement: concurrent bookings (other replicas) serialise on the
@@ -382,7 +401,7 @@ impl Storage {
         sqlx::query("SELECT until_ms FROM plugin_pauses WHERE plugin = $1 AND until_ms > $2")
             .bind(plugin)
             .bind(now_ms)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("plugin_paused_until"))?
             .map(|r| r.try_get("until_ms"))
@@ -399,7 +418,7 @@ impl Storage {
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let done = self
+        let done = self.db
             .execute_write(
                 "pause_plugin",
                 sqlx::query(
@@ -428,7 +447,7 @@ impl Storage {
         error_code: Option<&str>,
         now_ms: i64,
     ) -> Result<Option<(String, String)>, StorageError> {
-        let mut tx = self.begin_write("record_delivery_status: begin").await?;
+        let mut tx = self.db.begin_write("record_delivery_status: begin").await?;
         let row = sqlx::query(
             "UPDATE outbox SET delivery_status = $2, delivery_rank = $3, delivery_error = $4, \
              delivery_at = $5 WHERE provider_sid = $1 AND delivery_rank < $3 \
@@ -473,7 +492,7 @@ impl Storage {
         )
         .bind(plugin)
         .bind(since_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.db.pool)
         .await
         .map_err(query("filtered_since"))?;
         let decode = || query("filtered_since: decode");
@@ -509,29 +528,30 @@ impl Storage {
             error_code.map(str::to_owned),
             error_message.map(str::to_owned),
         );
-        self.relaxed_statement(op, move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(&sql)
-                    .bind(id.as_str())
-                    .bind(provider_sid.as_deref())
-                    .bind(token.as_str())
-                    .bind(now_ms)
-                    .bind(error_code.as_deref())
-                    .bind(error_message.as_deref())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(query(op))?;
-                Ok(done.rows_affected() > 0)
+        self.db
+            .relaxed_statement(op, move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(&sql)
+                        .bind(id.as_str())
+                        .bind(provider_sid.as_deref())
+                        .bind(token.as_str())
+                        .bind(now_ms)
+                        .bind(error_code.as_deref())
+                        .bind(error_message.as_deref())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(query(op))?;
+                    Ok(done.rows_affected() > 0)
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Rows not yet finished (`pending` or `sending`): the dispatcher's backlog.
-    pub async fn outbox_pending_count(&self) -> Result<i64, StorageError> {
+    pub async fn pending_count(&self) -> Result<i64, StorageError> {
         let sql = format!("SELECT COUNT(*) AS n FROM outbox WHERE {UNFINISHED}");
         let row = sqlx::query(&sql)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db.pool)
             .await
             .map_err(query("outbox_pending_count"))?;
         row.try_get("n")
@@ -539,11 +559,11 @@ impl Storage {
     }
 
     /// One outbox row by id (its idempotency key).
-    pub async fn outbox_row(&self, id: &str) -> Result<Option<OutboxRow>, StorageError> {
+    pub async fn row(&self, id: &str) -> Result<Option<OutboxRow>, StorageError> {
         let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1");
         sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("outbox_row"))?
             .as_ref()
@@ -552,13 +572,13 @@ impl Storage {
     }
 
     /// The outbound messages an event's commit created, in the order the plugin sent them.
-    pub async fn outbox_for_event(&self, event_id: &str) -> Result<Vec<OutboxRow>, StorageError> {
+    pub async fn for_event(&self, event_id: &str) -> Result<Vec<OutboxRow>, StorageError> {
         let sql = format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE event_id = $1 ORDER BY created_at, id"
         );
         sqlx::query(&sql)
             .bind(event_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("outbox_for_event"))?
             .iter()

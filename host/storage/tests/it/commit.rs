@@ -124,7 +124,8 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(db.state_get(PLUGIN, "lead:old").await?, None);
 
     let sent = db
-        .outbox_row("ev-1:0")
+        .outbox()
+        .row("ev-1:0")
         .await?
         .ok_or_else(|| anyhow::anyhow!("no ev-1:0"))?;
     assert_eq!(sent.status, OutboxStatus::Pending);
@@ -137,11 +138,12 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
         (5_000, 0, None)
     );
     let suppressed = db
-        .outbox_row("ev-1:1")
+        .outbox()
+        .row("ev-1:1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("no ev-1:1"))?;
     assert_eq!(suppressed.status, OutboxStatus::Suppressed);
-    assert_eq!(db.outbox_pending_count().await?, 2);
+    assert_eq!(db.outbox().pending_count().await?, 2);
 
     // The reply joins the conversation; the suppressed one and the staff note do not.
     let history = db.conversation_history("conv-1", 10, None).await?;

@@ -56,7 +56,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         db.commit_success(&commit).await?,
         CommitResult::HeldForStaff
     );
-    assert!(db.outbox_row("m1#0").await?.is_none());
+    assert!(db.outbox().row("m1#0").await?.is_none());
     let (status, held, due) = status_of(db, "m1").await?;
     assert_eq!((status.as_str(), held), ("queued", true));
     assert_eq!(due, agenthost_storage::HELD_UNTIL_RELEASED);
@@ -159,7 +159,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         db.staff_reply(&reply, 6_100).await?,
         StaffReplyResult::OptedOut
     );
-    assert!(db.outbox_row("staff:c:k-2").await?.is_none());
+    assert!(db.outbox().row("staff:c:k-2").await?.is_none());
     Ok(())
 }
 

@@ -33,7 +33,7 @@ pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<
             .map(|_| {
                 let storage = db.storage().clone();
                 tokio::spawn(
-                    async move { storage.claim_due_outbox(now, 60_000, 20, "t-race").await },
+                    async move { storage.outbox().claim_due(now, 60_000, 20, "t-race").await },
                 )
             })
             .collect();
@@ -50,7 +50,7 @@ pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<
             }
         }
         // Whatever the claimers skipped is still there for the next claim, none twice.
-        for row in db.claim_due_outbox(now, 60_000, 1_000, "t-rest").await? {
+        for row in db.outbox().claim_due(now, 60_000, 1_000, "t-rest").await? {
             assert!(
                 seen.insert(row.id.clone()),
                 "round {round}: {} claimed twice",
@@ -69,28 +69,28 @@ pub async fn concurrent_claims_never_share_a_row(db: &TestDb) -> anyhow::Result<
 pub async fn expired_leases_are_reclaimed(db: &TestDb) -> anyhow::Result<()> {
     let ids = outbox_of(db, "ev-1", 2, 1_000).await?;
     // Not due yet.
-    assert!(db.claim_due_outbox(999, 500, 10, "a").await?.is_empty());
+    assert!(db.outbox().claim_due(999, 500, 10, "a").await?.is_empty());
 
-    let first = db.claim_due_outbox(1_000, 500, 10, "a").await?;
+    let first = db.outbox().claim_due(1_000, 500, 10, "a").await?;
     assert_eq!(first.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
     assert!(first.iter().all(|r| r.lease_token.as_deref() == Some("a")));
     assert!(first.iter().all(|r| !r.ambiguous), "a first claim is clean");
     assert!(
-        db.claim_due_outbox(1_200, 500, 10, "b").await?.is_empty(),
+        db.outbox().claim_due(1_200, 500, 10, "b").await?.is_empty(),
         "lease still held"
     );
-    assert_eq!(db.outbox_pending_count().await?, 2);
+    assert_eq!(db.outbox().pending_count().await?, 2);
 
     // The heartbeat keeps a slow send's rows: extended, they are not taken over.
     assert_eq!(
         db.extend_leases("nobody", &["a".to_owned()], 1_900).await?,
         2
     );
-    assert!(db.claim_due_outbox(1_600, 500, 10, "b").await?.is_empty());
+    assert!(db.outbox().claim_due(1_600, 500, 10, "b").await?.is_empty());
 
     // The dispatcher died: once the lease runs out another one takes the rows, marked
     // ambiguous (Twilio may have them), under its own token.
-    let again = db.claim_due_outbox(1_900, 500, 10, "b").await?;
+    let again = db.outbox().claim_due(1_900, 500, 10, "b").await?;
     assert_eq!(again.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
     assert!(again.iter().all(|r| r.lease_until_ms == Some(2_400)));
     assert!(
@@ -100,29 +100,35 @@ pub async fn expired_leases_are_reclaimed(db: &TestDb) -> anyhow::Result<()> {
     );
 
     // The stalled first sender wakes up: whatever it reports changes nothing.
-    assert!(!db.mark_outbox_sent(&ids[0], "a", "SM-late", 2_000).await?);
     assert!(
-        !db.reschedule_outbox(&ids[1], "a", 9_000, "late", false, 2_000)
+        !db.outbox()
+            .mark_sent(&ids[0], "a", "SM-late", 2_000)
             .await?
     );
-    assert!(db.mark_outbox_sent(&ids[0], "b", "SM-b", 2_000).await?);
-    let row = db.outbox_row(&ids[0]).await?.expect("row");
+    assert!(
+        !db.outbox()
+            .reschedule(&ids[1], "a", 9_000, "late", false, 2_000)
+            .await?
+    );
+    assert!(db.outbox().mark_sent(&ids[0], "b", "SM-b", 2_000).await?);
+    let row = db.outbox().row(&ids[0]).await?.expect("row");
     assert_eq!(row.provider_sid.as_deref(), Some("SM-b"));
 
     // Limits are honoured.
-    assert_eq!(db.claim_due_outbox(2_500, 500, 1, "c").await?.len(), 1);
+    assert_eq!(db.outbox().claim_due(2_500, 500, 1, "c").await?.len(), 1);
 
     // A process that owns the database alone takes its predecessor's rows back at once.
     let ids = outbox_of(db, "ev-2", 1, 10_000).await?;
-    let held = db.claim_due_outbox(10_000, 60_000, 10, "d").await?;
+    let held = db.outbox().claim_due(10_000, 60_000, 10, "d").await?;
     assert!(held.iter().any(|r| r.id == ids[0] && !r.ambiguous));
     assert!(
-        db.claim_due_outbox(10_001, 60_000, 10, "e")
+        db.outbox()
+            .claim_due(10_001, 60_000, 10, "e")
             .await?
             .is_empty()
     );
     assert_eq!(db.expire_outbox_leases(10_001).await?, held.len() as u64);
-    let back = db.claim_due_outbox(10_001, 60_000, 10, "e").await?;
+    let back = db.outbox().claim_due(10_001, 60_000, 10, "e").await?;
     let row = back.iter().find(|r| r.id == ids[0]).expect("taken back");
     assert!(row.ambiguous, "looked up at Twilio before any resend");
     Ok(())
@@ -142,18 +148,25 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
     ];
     db.commit_success(&c).await?;
     assert_eq!(
-        db.claim_due_outbox(1_000, 500, 10, "t1").await?.len(),
+        db.outbox().claim_due(1_000, 500, 10, "t1").await?.len(),
         3,
         "suppressed is never claimed"
     );
 
-    assert!(db.mark_outbox_sent("o-sent", "t1", "SM123", 1_100).await?);
     assert!(
-        !db.mark_outbox_sent("o-sent", "t1", "SM999", 1_200).await?,
+        db.outbox()
+            .mark_sent("o-sent", "t1", "SM123", 1_100)
+            .await?
+    );
+    assert!(
+        !db.outbox()
+            .mark_sent("o-sent", "t1", "SM999", 1_200)
+            .await?,
         "sent is final"
     );
     let sent = db
-        .outbox_row("o-sent")
+        .outbox()
+        .row("o-sent")
         .await?
         .ok_or_else(|| anyhow::anyhow!("o-sent missing"))?;
     assert_eq!(sent.status, OutboxStatus::Sent);
@@ -162,89 +175,120 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(sent.lease_token, None);
 
     assert!(
-        db.mark_outbox_suppressed("o-optout", "t1", "recipient opted out", 1_100)
+        db.outbox()
+            .mark_suppressed("o-optout", "t1", "recipient opted out", 1_100)
             .await?
     );
-    let stopped = db.outbox_row("o-optout").await?.expect("row");
+    let stopped = db.outbox().row("o-optout").await?.expect("row");
     assert_eq!(stopped.status, OutboxStatus::Suppressed);
 
     assert!(
-        db.reschedule_outbox("o-retry", "t1", 5_000, "503 from provider", true, 1_100)
+        db.outbox()
+            .reschedule("o-retry", "t1", 5_000, "503 from provider", true, 1_100)
             .await?
     );
     let retry = db
-        .outbox_row("o-retry")
+        .outbox()
+        .row("o-retry")
         .await?
         .ok_or_else(|| anyhow::anyhow!("o-retry missing"))?;
     assert_eq!(retry.status, OutboxStatus::Pending);
     assert_eq!((retry.attempts, retry.next_attempt_at_ms), (1, 5_000));
     assert_eq!(retry.error_message.as_deref(), Some("503 from provider"));
     assert!(retry.ambiguous, "a 5xx may have reached the provider");
-    assert!(db.claim_due_outbox(4_999, 500, 10, "t2").await?.is_empty());
-    let claimed = db.claim_due_outbox(5_000, 500, 10, "t2").await?;
+    assert!(
+        db.outbox()
+            .claim_due(4_999, 500, 10, "t2")
+            .await?
+            .is_empty()
+    );
+    let claimed = db.outbox().claim_due(5_000, 500, 10, "t2").await?;
     assert_eq!(claimed.len(), 1);
     assert!(claimed[0].ambiguous, "stays ambiguous until settled");
 
     assert!(
-        !db.mark_outbox_failed("o-retry", "t1", Some("21211"), "stale holder", 5_100)
+        !db.outbox()
+            .mark_failed("o-retry", "t1", Some("21211"), "stale holder", 5_100)
             .await?,
         "only the holder records a result"
     );
     assert!(
-        db.mark_outbox_failed("o-retry", "t2", Some("21211"), "invalid number", 5_100)
+        db.outbox()
+            .mark_failed("o-retry", "t2", Some("21211"), "invalid number", 5_100)
             .await?
     );
     let failed = db
-        .outbox_row("o-retry")
+        .outbox()
+        .row("o-retry")
         .await?
         .ok_or_else(|| anyhow::anyhow!("o-retry missing"))?;
     assert_eq!(failed.status, OutboxStatus::Failed);
     assert_eq!(failed.attempts, 2);
     assert_eq!(failed.error_code.as_deref(), Some("21211"));
     assert!(
-        !db.reschedule_outbox("o-retry", "t2", 9_000, "late", false, 5_200)
+        !db.outbox()
+            .reschedule("o-retry", "t2", 9_000, "late", false, 5_200)
             .await?,
         "failed is final"
     );
 
-    assert_eq!(db.outbox_pending_count().await?, 0);
+    assert_eq!(db.outbox().pending_count().await?, 0);
     assert!(
-        db.claim_due_outbox(1_000_000, 500, 10, "t3")
+        db.outbox()
+            .claim_due(1_000_000, 500, 10, "t3")
             .await?
             .is_empty()
     );
-    assert!(db.outbox_row("nope").await?.is_none());
-    assert!(!db.mark_outbox_sent("nope", "t3", "SM1", 1).await?);
+    assert!(db.outbox().row("nope").await?.is_none());
+    assert!(!db.outbox().mark_sent("nope", "t3", "SM1", 1).await?);
     Ok(())
 }
 
 pub async fn the_sender_pace_books_each_text_its_own_slot(db: &TestDb) -> anyhow::Result<()> {
     // 1 segment a second: the first goes now, the next ones get the next free seconds.
     let now = 1_000_000;
-    assert_eq!(db.reserve_sender_pace("+1555", 1_000, 0, now).await?, None);
     assert_eq!(
-        db.reserve_sender_pace("+1555", 1_000, 0, now).await?,
+        db.outbox()
+            .reserve_sender_pace("+1555", 1_000, 0, now)
+            .await?,
+        None
+    );
+    assert_eq!(
+        db.outbox()
+            .reserve_sender_pace("+1555", 1_000, 0, now)
+            .await?,
         Some(now + 1_000)
     );
     assert_eq!(
-        db.reserve_sender_pace("+1555", 2_000, 0, now + 10).await?,
+        db.outbox()
+            .reserve_sender_pace("+1555", 2_000, 0, now + 10)
+            .await?,
         Some(now + 2_000),
         "a two-segment text takes two slots' worth"
     );
     assert_eq!(
-        db.reserve_sender_pace("+1555", 1_000, 0, now + 10).await?,
+        db.outbox()
+            .reserve_sender_pace("+1555", 1_000, 0, now + 10)
+            .await?,
         Some(now + 4_000)
     );
     // Within the tolerance: now.
     assert_eq!(
-        db.reserve_sender_pace("+1555", 1_000, 2_000, now + 3_000)
+        db.outbox()
+            .reserve_sender_pace("+1555", 1_000, 2_000, now + 3_000)
             .await?,
         None
     );
     // Another sender has its own pace; an idle sender starts from now again.
-    assert_eq!(db.reserve_sender_pace("+1666", 1_000, 0, now).await?, None);
     assert_eq!(
-        db.reserve_sender_pace("+1555", 1_000, 0, now + 60_000)
+        db.outbox()
+            .reserve_sender_pace("+1666", 1_000, 0, now)
+            .await?,
+        None
+    );
+    assert_eq!(
+        db.outbox()
+            .reserve_sender_pace("+1555", 1_000, 0, now + 60_000)
             .await?,
         None
     );
@@ -253,7 +297,7 @@ pub async fn the_sender_pace_books_each_text_its_own_slot(db: &TestDb) -> anyhow
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let db: Storage = (**db).clone();
-        tasks.spawn(async move { db.reserve_sender_pace("+1777", 1_000, 0, at).await });
+        tasks.spawn(async move { db.outbox().reserve_sender_pace("+1777", 1_000, 0, at).await });
     }
     let mut slots = Vec::new();
     while let Some(r) = tasks.join_next().await {
@@ -270,24 +314,28 @@ pub async fn a_text_waiting_for_its_send_slot_is_claimed_just_before_it(
 ) -> anyhow::Result<()> {
     use agenthost_storage::PACE_LOOKAHEAD_MS;
     let ids = outbox_of(db, "ev-pace", 2, 1_000).await?;
-    let claimed = db.claim_due_outbox(1_000, 60_000, 10, "p").await?;
+    let claimed = db.outbox().claim_due(1_000, 60_000, 10, "p").await?;
     assert_eq!(claimed.len(), 2);
     // One waits for its pace slot at 10 s, the other for quiet hours to end at 10 s.
     assert!(
-        db.hold_outbox(&ids[0], "p", 10_000, "sender_rate", 1_000)
+        db.outbox()
+            .hold(&ids[0], "p", 10_000, "sender_rate", 1_000)
             .await?
     );
     assert!(
-        db.hold_outbox(&ids[1], "p", 10_000, "quiet_hours", 1_000)
+        db.outbox()
+            .hold(&ids[1], "p", 10_000, "quiet_hours", 1_000)
             .await?
     );
     assert!(
-        db.claim_due_outbox(10_000 - PACE_LOOKAHEAD_MS - 1, 60_000, 10, "q")
+        db.outbox()
+            .claim_due(10_000 - PACE_LOOKAHEAD_MS - 1, 60_000, 10, "q")
             .await?
             .is_empty()
     );
     let early = db
-        .claim_due_outbox(10_000 - PACE_LOOKAHEAD_MS, 60_000, 10, "q")
+        .outbox()
+        .claim_due(10_000 - PACE_LOOKAHEAD_MS, 60_000, 10, "q")
         .await?;
     assert_eq!(
         early.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
@@ -296,7 +344,7 @@ pub async fn a_text_waiting_for_its_send_slot_is_claimed_just_before_it(
     );
     assert_eq!(early[0].held.as_deref(), Some("sender_rate"));
     assert_eq!(early[0].next_attempt_at_ms, 10_000, "its slot rides along");
-    let on_time = db.claim_due_outbox(10_000, 60_000, 10, "r").await?;
+    let on_time = db.outbox().claim_due(10_000, 60_000, 10, "r").await?;
     assert_eq!(
         on_time.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         [ids[1].as_str()]
@@ -314,12 +362,12 @@ pub async fn the_frequency_cap_admits_at_most_cap_texts_per_recipient(
         .bind(TO)
         .execute(db.pool())
         .await?;
-    let claimed = db.claim_due_outbox(now, 60_000, 10, "cap").await?;
+    let claimed = db.outbox().claim_due(now, 60_000, 10, "cap").await?;
     assert_eq!(claimed.len(), 4);
     // Gated in reverse order of creation: the order does not matter, the count does.
     let mut admitted = Vec::new();
     for id in ids.iter().rev() {
-        admitted.push(db.admit_initiated(TO, id, 3, now - 1, now).await?);
+        admitted.push(db.outbox().admit_initiated(TO, id, 3, now - 1, now).await?);
     }
     assert_eq!(
         admitted,
@@ -333,26 +381,32 @@ pub async fn the_frequency_cap_admits_at_most_cap_texts_per_recipient(
     // One admitted earlier and gated again (held for the pace, retried) is not counted
     // against itself.
     assert_eq!(
-        db.admit_initiated(TO, &ids[3], 3, now - 1, now + 5).await?,
+        db.outbox()
+            .admit_initiated(TO, &ids[3], 3, now - 1, now + 5)
+            .await?,
         Admission::Admitted
     );
     // Sent: counted from when it went; the oldest is when the first went.
     assert!(
-        db.mark_outbox_sent(&ids[3], "cap", "SM-cap", now + 10)
+        db.outbox()
+            .mark_sent(&ids[3], "cap", "SM-cap", now + 10)
             .await?
     );
     assert_eq!(
-        db.admit_initiated(TO, &ids[0], 3, now - 1, now + 20)
+        db.outbox()
+            .admit_initiated(TO, &ids[0], 3, now - 1, now + 20)
             .await?,
         Admission::Full { oldest_ms: now }
     );
     // One that failed frees its place; one sent before the window does not count.
     assert!(
-        db.mark_outbox_failed(&ids[2], "cap", Some("21610"), "refused", now + 30)
+        db.outbox()
+            .mark_failed(&ids[2], "cap", Some("21610"), "refused", now + 30)
             .await?
     );
     assert_eq!(
-        db.admit_initiated(TO, &ids[0], 3, now + 11, now + 40)
+        db.outbox()
+            .admit_initiated(TO, &ids[0], 3, now + 11, now + 40)
             .await?,
         Admission::Admitted
     );
@@ -377,9 +431,12 @@ pub async fn concurrent_gates_never_pass_more_than_the_cap(db: &TestDb) -> anyho
             .iter()
             .map(|id| {
                 let (storage, id, to) = (db.storage().clone(), id.clone(), to.clone());
-                tokio::spawn(
-                    async move { storage.admit_initiated(&to, &id, 3, now - 1, now).await },
-                )
+                tokio::spawn(async move {
+                    storage
+                        .outbox()
+                        .admit_initiated(&to, &id, 3, now - 1, now)
+                        .await
+                })
             })
             .collect();
         let mut admitted = 0;
