@@ -235,8 +235,12 @@ async fn summary(State(a): State<Admin>) -> Result<Json<Value>, ApiError> {
     let now = agenthost_core::now_ms();
     let storage = a.deployer.storage();
     let deployments = storage.deploys().deployments().await.map_err(unavailable)?;
-    let depths = storage.lane_depths().await.map_err(unavailable)?;
-    let dead = storage.dead_letter_counts().await.map_err(unavailable)?;
+    let depths = storage.console().lane_depths().await.map_err(unavailable)?;
+    let dead = storage
+        .console()
+        .dead_letter_counts()
+        .await
+        .map_err(unavailable)?;
     let pending = storage
         .outbox()
         .pending_count()
@@ -329,6 +333,7 @@ async fn dead_letters(
     let rows = a
         .deployer
         .storage()
+        .console()
         .dead_letter_details(q.plugin.as_deref(), q.limit.unwrap_or(100).clamp(1, 1000))
         .await
         .map_err(unavailable)?;
@@ -409,6 +414,7 @@ async fn requeue_ids(
     if !requeued.is_empty() {
         a.deployer
             .storage()
+            .console()
             .record_requeue(
                 plugin,
                 &requeued,
@@ -432,6 +438,7 @@ async fn requeue_one(
     let letter = a
         .deployer
         .storage()
+        .console()
         .dead_letter_of(&id)
         .await
         .map_err(unavailable)?
@@ -449,6 +456,7 @@ async fn requeue_plugin(
     let ids: Vec<String> = a
         .deployer
         .storage()
+        .console()
         .dead_letter_details(Some(&name), 10_000)
         .await
         .map_err(unavailable)?
@@ -481,6 +489,7 @@ async fn discard(
     let reason: String = reason.chars().take(500).collect();
     a.deployer
         .storage()
+        .console()
         .discard_dead_letter(
             &id,
             &who.recorded(body.actor.as_deref()),
@@ -515,6 +524,7 @@ async fn conversations(
     let rows = a
         .deployer
         .storage()
+        .console()
         .search_conversations(
             number,
             q.agent.as_deref(),
@@ -566,6 +576,7 @@ async fn thread(State(a): State<Admin>, Path(id): Path<String>) -> Result<Json<V
     let storage = a.deployer.storage();
     let now = agenthost_core::now_ms();
     let c = storage
+        .console()
         .conversation_summary(&id, now)
         .await
         .map_err(unavailable)?
@@ -575,6 +586,7 @@ async fn thread(State(a): State<Admin>, Path(id): Path<String>) -> Result<Json<V
         .await
         .map_err(unavailable)?;
     let messages: Vec<Value> = storage
+        .console()
         .thread(&id, 200)
         .await
         .map_err(unavailable)?
@@ -613,6 +625,7 @@ async fn takeover(
     let t = a
         .deployer
         .storage()
+        .console()
         .take_over(&id, &t, now)
         .await
         .map_err(unavailable)?
@@ -638,6 +651,7 @@ async fn release(
     let left = a
         .deployer
         .storage()
+        .console()
         .release(&id, now.saturating_add(after), now)
         .await
         .map_err(unavailable)?
@@ -683,6 +697,7 @@ async fn reply(
     let storage = a.deployer.storage();
     let now = agenthost_core::now_ms();
     let c = storage
+        .console()
         .conversation_summary(&id, now)
         .await
         .map_err(unavailable)?
@@ -697,7 +712,11 @@ async fn reply(
             until_ms: None,
             requested_by_plugin: false,
         };
-        storage.take_over(&id, &t, now).await.map_err(unavailable)?;
+        storage
+            .console()
+            .take_over(&id, &t, now)
+            .await
+            .map_err(unavailable)?;
     }
     let history = storage
         .conversation_history(&id, 50, None)
@@ -714,6 +733,7 @@ async fn reply(
     let segments = agenthost_runtime::sms::segments(&body);
     let outbox_id = format!("staff:{id}:{key}");
     let result = storage
+        .console()
         .staff_reply(
             &StaffReply {
                 outbound: NewOutbound {

@@ -175,7 +175,7 @@ impl StateSource {
                 }
             }
         }
-        for j in unread.take("scheduled jobs", s.upcoming_jobs(20).await) {
+        for j in unread.take("scheduled jobs", s.schedule().upcoming_jobs(20).await) {
             upcoming.push(json!({
                 "plugin": j.plugin,
                 "job": j.name,

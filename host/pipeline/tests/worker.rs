@@ -213,7 +213,7 @@ async fn a_trapping_event_is_retried_its_attempts_then_dead_lettered_once_with_o
     let row = h.settled(&id).await;
     assert_eq!(row.status, EventStatus::Dead, "{row:?}");
     assert_eq!(row.deliveries, 3, "exactly the plugin's attempts: {row:?}");
-    let letter = h.storage.dead_letter_of(&id).await.unwrap();
+    let letter = h.storage.console().dead_letter_of(&id).await.unwrap();
     assert!(letter.is_some(), "one dead letter recorded");
     assert_eq!(h.storage.dead_letters(10).await.unwrap().len(), 1);
     // One alert for the first failed attempt, one for the dead letter; retries are quiet.

@@ -181,6 +181,7 @@ impl Scheduler {
         }
         let marks: HashMap<(String, String), i64> = self
             .storage
+            .schedule()
             .cron_marks()
             .await?
             .into_iter()
@@ -212,6 +213,7 @@ impl Scheduler {
                         .await
                 } else if previous.is_none() {
                     self.storage
+                        .schedule()
                         .init_cron_mark(plugin, &job.name, slot, now_ms)
                         .await
                         .map(drop)
@@ -252,6 +254,7 @@ impl Scheduler {
         )?;
         let to_publish = match self
             .storage
+            .schedule()
             .fire_cron_slot(plugin, job, previous, slot, &event)
             .await?
         {
@@ -295,6 +298,7 @@ impl Scheduler {
         // Build payloads up front so an encoding failure can't abort the claim half-way.
         let claimed = self
             .storage
+            .schedule()
             .claim_due_jobs(now_ms, self.config.batch, |job| {
                 let firing = JobFiring {
                     name: job.name.clone(),
@@ -335,6 +339,7 @@ impl Scheduler {
     async fn climb_sla(&self, now_ms: i64, report: &mut TickReport) -> Result<(), SchedulerError> {
         let items = self
             .storage
+            .schedule()
             .sla_ladder_due(now_ms, self.ladder.top(), self.config.batch)
             .await?;
         for item in items {
@@ -356,6 +361,7 @@ impl Scheduler {
             let alert = (!item.dry_run).then(|| self.sla_alert(&item, rung, now_ms));
             let climbed = self
                 .storage
+                .schedule()
                 .climb_sla_ladder(&item, target, alert.as_ref(), now_ms)
                 .await?;
             if climbed {

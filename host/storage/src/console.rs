@@ -85,7 +85,8 @@ pub struct ThreadMessage {
     pub event_id: Option<String>,
     /// Inbound: the version that handled it; outbound: the version whose commit sent it.
     pub version: Option<String>,
-    /// Inbound: its event's status (`queued`, `done`, `dead`), `held` when no plugin saw it.
+    /// Inbound: its event's status (`queued`, `done`, `dead`), `held` when no plugin saw
+    /// it.
     pub event_status: Option<String>,
     pub held_for_staff: bool,
     pub error: Option<String>,
@@ -236,6 +237,22 @@ pub(crate) async fn hold_event_in(
 }
 
 impl Storage {
+    /// The console view: what the operator's console reads and does — takeovers, staff
+    /// replies, conversations and threads, dead letters, lane depths.
+    pub fn console(&self) -> Console {
+        Console { db: self.clone() }
+    }
+}
+
+/// The console view of [`Storage`] (see [`Storage::console`]): a conversation taken over by
+/// a person and released, staff replies, conversation search and threads, dead letters
+/// (details, discards, requeues) and lane depths — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Console {
+    db: Storage,
+}
+
+impl Console {
     /// The conversation's takeover, if the agent is paused for it at `now_ms`.
     pub async fn takeover_of(
         &self,
@@ -246,7 +263,7 @@ impl Storage {
             "SELECT {TAKEOVER_COLUMNS} FROM conversations WHERE id = $1"
         ))
         .bind(conversation_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db.pool)
         .await
         .map_err(query("takeover_of"))?;
         match row {
@@ -265,7 +282,7 @@ impl Storage {
         takeover: &Takeover,
         now_ms: i64,
     ) -> Result<Option<Takeover>, StorageError> {
-        let mut tx = self.begin_write("take_over: begin").await?;
+        let mut tx = self.db.begin_write("take_over: begin").await?;
         let only_if_free = if takeover.requested_by_plugin {
             " AND (paused_at IS NULL OR (paused_until IS NOT NULL AND paused_until <= $7))"
         } else {
@@ -315,7 +332,7 @@ impl Storage {
         at_ms: i64,
         now_ms: i64,
     ) -> Result<Option<Option<Takeover>>, StorageError> {
-        let mut tx = self.begin_write("release: begin").await?;
+        let mut tx = self.db.begin_write("release: begin").await?;
         let exists = sqlx::query("SELECT 1 AS one FROM conversations WHERE id = $1")
             .bind(conversation_id)
             .fetch_optional(&mut *tx)
@@ -419,7 +436,7 @@ impl Storage {
         }
         let rows = q
             .bind(limit(max_rows))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("search_conversations"))?;
         rows.iter()
@@ -437,7 +454,7 @@ impl Storage {
         let sql = format!("{} WHERE c.id = $1", summary_select());
         sqlx::query(&sql)
             .bind(conversation_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("conversation_summary"))?
             .map(|r| summary_row(&r, now_ms))
@@ -464,7 +481,7 @@ impl Storage {
         )
         .bind(conversation_id)
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("thread"))?;
         let mut thread = rows
@@ -520,7 +537,7 @@ impl Storage {
         now_ms: i64,
     ) -> Result<StaffReplyResult, StorageError> {
         let sms = &reply.outbound;
-        let mut tx = self.begin_write("staff_reply: begin").await?;
+        let mut tx = self.db.begin_write("staff_reply: begin").await?;
         let opted_out = sqlx::query("SELECT opted_out FROM opt_outs WHERE number = $1")
             .bind(&sms.to)
             .fetch_optional(&mut *tx)
@@ -621,7 +638,7 @@ impl Storage {
             q = q.bind(v);
         }
         let rows = q
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("dead_letter_details"))?;
         rows.iter()
@@ -653,7 +670,7 @@ impl Storage {
         reason: &str,
         now_ms: i64,
     ) -> Result<Option<String>, StorageError> {
-        let mut tx = self.begin_write("discard_dead_letter: begin").await?;
+        let mut tx = self.db.begin_write("discard_dead_letter: begin").await?;
         let row = sqlx::query("SELECT plugin, version FROM dead_letters WHERE event_id = $1")
             .bind(event_id)
             .fetch_optional(&mut *tx)
@@ -709,7 +726,7 @@ impl Storage {
         reason: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        let mut tx = self.begin_write("record_requeue: begin").await?;
+        let mut tx = self.db.begin_write("record_requeue: begin").await?;
         insert_history(
             &mut tx,
             &HistoryInput {
@@ -735,7 +752,7 @@ impl Storage {
              WHERE status = 'queued' AND held IS NULL AND plugin IS NOT NULL \
              GROUP BY plugin ORDER BY plugin",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("lane_depths"))?;
         rows.iter()
@@ -755,7 +772,7 @@ impl Storage {
         let rows = sqlx::query(
             "SELECT plugin, COUNT(*) AS n FROM dead_letters GROUP BY plugin ORDER BY plugin",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("dead_letter_counts"))?;
         rows.iter()

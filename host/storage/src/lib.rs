@@ -71,7 +71,7 @@ pub use claims::{Claim, Claimed, Failure, Lease};
 pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
 pub use config::{StorageConfig, VARS};
 pub use console::{
-    ConversationSummary, DeadLetterDetail, EffectCounts, HELD_UNTIL_RELEASED, LaneDepth,
+    Console, ConversationSummary, DeadLetterDetail, EffectCounts, HELD_UNTIL_RELEASED, LaneDepth,
     StaffReply, StaffReplyResult, Takeover, ThreadMessage,
 };
 pub use deploys::{
@@ -84,7 +84,7 @@ pub use events::{
     NewEvent, OPT_OUT_CONFIRMATION_WINDOW_MS,
 };
 pub use history::{ConversationRow, Direction, HistoryRow};
-pub use outbox::{Admission, OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};
-pub use schedule::{DueJob, SlaLadderItem, SlotFiring};
+pub use outbox::{Admission, Outbox, OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};
+pub use schedule::{DueJob, Schedule, SlaLadderItem, SlotFiring};
 pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};
 pub use url::SQLITE_FILE_NAME;

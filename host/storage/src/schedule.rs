@@ -46,10 +46,25 @@ pub struct SlaLadderItem {
 }
 
 impl Storage {
+    /// The schedule view: what the scheduler reads and marks — cron slots, one-off jobs and
+    /// the SLA ladder.
+    pub fn schedule(&self) -> Schedule {
+        Schedule { db: self.clone() }
+    }
+}
+
+/// The schedule view of [`Storage`] (see [`Storage::schedule`]): cron marks and slot
+/// firings, due and upcoming one-off jobs, and the SLA ladder — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    db: Storage,
+}
+
+impl Schedule {
     /// Every cron job's last fired (or baseline) slot, as `(plugin, job, slot_ms)`.
     pub async fn cron_marks(&self) -> Result<Vec<(String, String, i64)>, StorageError> {
         let rows = sqlx::query("SELECT plugin, job, last_slot_at FROM cron_marks")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("cron_marks"))?;
         rows.iter()
@@ -74,6 +89,7 @@ impl Storage {
         now_ms: i64,
     ) -> Result<bool, StorageError> {
         let done = self
+            .db
             .execute_write(
                 "init_cron_mark",
                 sqlx::query(
@@ -101,7 +117,7 @@ impl Storage {
         slot_ms: i64,
         event: &NewEvent,
     ) -> Result<SlotFiring, StorageError> {
-        let mut tx = self.begin_write("fire_cron_slot: begin").await?;
+        let mut tx = self.db.begin_write("fire_cron_slot: begin").await?;
         let moved = match previous_slot_ms {
             Some(previous) => {
                 sqlx::query(
@@ -151,12 +167,12 @@ impl Storage {
         max_rows: u32,
         make_event: impl Fn(&DueJob) -> NewEvent,
     ) -> Result<Vec<(DueJob, NewEvent, Inserted)>, StorageError> {
-        let mut tx = self.begin_write("claim_due_jobs: begin").await?;
+        let mut tx = self.db.begin_write("claim_due_jobs: begin").await?;
         let sql = format!(
             "DELETE FROM jobs WHERE (plugin, key) IN (SELECT plugin, key FROM jobs \
              WHERE due_at <= $1 ORDER BY due_at LIMIT $2 {}) \
              RETURNING plugin, key, name, due_at, payload, conversation_id",
-            self.backend.claim_lock_clause()
+            self.db.backend.claim_lock_clause()
         );
         let rows = sqlx::query(&sql)
             .bind(now_ms)
@@ -190,7 +206,7 @@ impl Storage {
              ORDER BY due_at, plugin, key LIMIT $1",
         )
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("upcoming_jobs"))?;
         rows.iter()
@@ -221,7 +237,7 @@ impl Storage {
         .bind(now_ms)
         .bind(top_rung)
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("sla_ladder_due"))?;
         rows.iter()
@@ -254,7 +270,7 @@ impl Storage {
         now_ms: i64,
     ) -> Result<bool, StorageError> {
         let (plugin, item_id, deadline_at_ms) = (&item.plugin, &item.item_id, item.deadline_at_ms);
-        let mut tx = self.begin_write("climb_sla_ladder: begin").await?;
+        let mut tx = self.db.begin_write("climb_sla_ladder: begin").await?;
         let moved = match item.climbed {
             Some((from_rung, from_deadline)) => {
                 sqlx::query(

@@ -24,7 +24,7 @@ fn person(at: i64) -> Takeover {
 
 async fn status_of(db: &Storage, id: &str) -> anyhow::Result<(String, bool, i64)> {
     let e = db.get_event(id).await?.expect("event");
-    let thread = db.thread(CONV, 100).await?;
+    let thread = db.console().thread(CONV, 100).await?;
     let held = thread
         .iter()
         .any(|m| m.event_id.as_deref() == Some(id) && m.held_for_staff);
@@ -42,11 +42,15 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     };
     // ...when a person takes the conversation over.
     let t = db
+        .console()
         .take_over(CONV, &person(1_500), 1_500)
         .await?
         .expect("conversation");
     assert_eq!(t.by, "alice");
-    assert_eq!(db.takeover_of(CONV, 1_600).await?, Some(t.clone()));
+    assert_eq!(
+        db.console().takeover_of(CONV, 1_600).await?,
+        Some(t.clone())
+    );
     // The running invocation commits nothing of its own.
     let mut commit = empty_commit("m1", 2_000);
     commit.lease = Some(claimed.lease.clone());
@@ -79,7 +83,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         "held until released"
     );
     // Nothing held counts as waiting in the lane.
-    assert!(db.lane_depths().await?.is_empty());
+    assert!(db.console().lane_depths().await?.is_empty());
 
     // A staff reply: one outbox row per key, in the history as staff.
     let reply = StaffReply {
@@ -88,14 +92,14 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         author: "staff:alice".into(),
     };
     assert_eq!(
-        db.staff_reply(&reply, 3_500).await?,
+        db.console().staff_reply(&reply, 3_500).await?,
         StaffReplyResult::Queued { created: true }
     );
     assert_eq!(
-        db.staff_reply(&reply, 3_600).await?,
+        db.console().staff_reply(&reply, 3_600).await?,
         StaffReplyResult::Queued { created: false }
     );
-    let thread = db.thread(CONV, 100).await?;
+    let thread = db.console().thread(CONV, 100).await?;
     let staff: Vec<_> = thread
         .iter()
         .filter(|m| m.author.as_deref() == Some("staff:alice"))
@@ -104,7 +108,11 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     assert_eq!(staff[0].outbox_status.as_deref(), Some("pending"));
 
     // Released by the person: the held texts count as handled by staff.
-    let left = db.release(CONV, 4_000, 4_000).await?.expect("conversation");
+    let left = db
+        .console()
+        .release(CONV, 4_000, 4_000)
+        .await?
+        .expect("conversation");
     assert_eq!(left, None);
     for id in ["m1", "m2"] {
         let (status, held, _) = status_of(db, id).await?;
@@ -143,7 +151,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         Claim::Claimed(_)
     ));
     assert_eq!(
-        db.release("+1|+2", 1, 1).await?,
+        db.console().release("+1|+2", 1, 1).await?,
         None,
         "no such conversation"
     );
@@ -156,7 +164,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         author: "staff:alice".into(),
     };
     assert_eq!(
-        db.staff_reply(&reply, 6_100).await?,
+        db.console().staff_reply(&reply, 6_100).await?,
         StaffReplyResult::OptedOut
     );
     assert!(db.outbox().row("staff:c:k-2").await?.is_none());
@@ -186,22 +194,27 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
         db.commit_success(&commit).await?,
         CommitResult::Committed { .. }
     ));
-    let t = db.takeover_of(CONV, 2_000).await?.expect("paused");
+    let t = db
+        .console()
+        .takeover_of(CONV, 2_000)
+        .await?
+        .expect("paused");
     assert!(t.requested_by_plugin);
     // A second request never replaces a pause in force, nor does it shorten a person's.
-    db.take_over(CONV, &person(3_000), 3_000).await?;
+    db.console().take_over(CONV, &person(3_000), 3_000).await?;
     let mut again = Takeover {
         until_ms: Some(4_000),
         ..t.clone()
     };
     again.since_ms = 3_500;
     let now = db
+        .console()
         .take_over(CONV, &again, 3_500)
         .await?
         .expect("conversation");
     assert_eq!(now.by, "alice", "a person's takeover stands");
-    db.release(CONV, 3_600, 3_600).await?;
-    db.take_over(CONV, &t, 3_700).await?;
+    db.console().release(CONV, 3_600, 3_600).await?;
+    db.console().take_over(CONV, &t, 3_700).await?;
 
     store(db, message_event("h2", "k2", CONV, "anyone?", 10_000)).await?;
     store(db, message_event("h3", "k3", CONV, "hello??", 11_000)).await?;
@@ -234,7 +247,7 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
         db.claim_event("h2", "w", "x2", 62_000, 10_000).await?,
         Claim::Claimed(_)
     ));
-    let thread = db.thread(CONV, 100).await?;
+    let thread = db.console().thread(CONV, 100).await?;
     let h2 = thread
         .iter()
         .find(|m| m.event_id.as_deref() == Some("h2"))
@@ -255,33 +268,42 @@ pub async fn discards_and_requeues_are_in_the_deploy_history(db: &TestDb) -> any
         at_ms: 2_000,
     };
     assert!(db.dead_letter(&letter).await?);
-    let details = db.dead_letter_details(Some(PLUGIN), 10).await?;
+    let details = db.console().dead_letter_details(Some(PLUGIN), 10).await?;
     assert_eq!(details.len(), 1);
     assert_eq!(details[0].conversation_id.as_deref(), Some(CONV));
     assert_eq!(details[0].kind.as_deref(), Some("message"));
-    assert_eq!(db.dead_letter_of("d1").await?, Some(details[0].clone()));
-    assert_eq!(db.dead_letter_of("nope").await?, None);
-    assert_eq!(db.dead_letter_counts().await?, [(PLUGIN.to_owned(), 1)]);
     assert_eq!(
-        db.discard_dead_letter("d1", "alice", "test traffic", 3_000)
+        db.console().dead_letter_of("d1").await?,
+        Some(details[0].clone())
+    );
+    assert_eq!(db.console().dead_letter_of("nope").await?, None);
+    assert_eq!(
+        db.console().dead_letter_counts().await?,
+        [(PLUGIN.to_owned(), 1)]
+    );
+    assert_eq!(
+        db.console()
+            .discard_dead_letter("d1", "alice", "test traffic", 3_000)
             .await?,
         Some(PLUGIN.to_owned())
     );
     assert_eq!(
-        db.discard_dead_letter("d1", "alice", "again", 3_100)
+        db.console()
+            .discard_dead_letter("d1", "alice", "again", 3_100)
             .await?,
         None
     );
-    assert!(db.dead_letter_details(None, 10).await?.is_empty());
-    db.record_requeue(
-        PLUGIN,
-        &["d9".into()],
-        Some("v2"),
-        "bob",
-        Some("fixed"),
-        4_000,
-    )
-    .await?;
+    assert!(db.console().dead_letter_details(None, 10).await?.is_empty());
+    db.console()
+        .record_requeue(
+            PLUGIN,
+            &["d9".into()],
+            Some("v2"),
+            "bob",
+            Some("fixed"),
+            4_000,
+        )
+        .await?;
     let history = db.deploys().plugin_history(Some(PLUGIN), 10).await?;
     assert_eq!(history[0].action, DeployAction::Requeue);
     assert_eq!(history[0].to_version.as_deref(), Some("v2"));
@@ -290,17 +312,20 @@ pub async fn discards_and_requeues_are_in_the_deploy_history(db: &TestDb) -> any
     assert_eq!(history[1].from_version.as_deref(), Some("v1"));
     // The conversation search finds it by any part of either number.
     let found = db
+        .console()
         .search_conversations(Some("0000001"), None, 10, 5_000)
         .await?;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].agent_number, AGENT);
     assert!(
-        db.search_conversations(Some("42"), None, 10, 5_000)
+        db.console()
+            .search_conversations(Some("42"), None, 10, 5_000)
             .await?
             .is_empty()
     );
     assert!(
-        db.search_conversations(None, Some("locator"), 10, 5_000)
+        db.console()
+            .search_conversations(None, Some("locator"), 10, 5_000)
             .await?
             .is_empty()
     );
