@@ -123,7 +123,7 @@ async fn settle(world: &World, leads: &[String], timeout: Duration, row: &mut Ro
     row.lost = lost.len();
     if !lost.is_empty() {
         // What became of them: dead-lettered (and why), or still waiting.
-        let letters = world.storage().await.dead_letters(100).await;
+        let letters = world.storage().await.events().dead_letters(100).await;
         eprintln!("lost (no reply): {lost:?}\ndead letters: {letters:#?}");
     }
 }
@@ -324,7 +324,7 @@ async fn poison(setup: Setup) -> Row {
     let mut kills = 0;
     let started = Instant::now();
     loop {
-        let status = storage.get_event(&event).await.unwrap().unwrap().status;
+        let status = storage.events().get(&event).await.unwrap().unwrap().status;
         if status == EventStatus::Dead {
             break;
         }
@@ -343,7 +343,7 @@ async fn poison(setup: Setup) -> Row {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let letters = storage.dead_letters(100).await.unwrap();
+    let letters = storage.events().dead_letters(100).await.unwrap();
     let letter = letters
         .iter()
         .find(|l| l.event_id == event)

@@ -354,7 +354,7 @@ async fn a_swap_under_load_loses_and_fails_nothing(setup: Setup) {
     }
     assert_eq!(by_version.len(), 2, "both versions served: {by_version:?}");
     let storage = world.storage().await;
-    assert!(storage.dead_letters(100).await.unwrap().is_empty());
+    assert!(storage.events().dead_letters(100).await.unwrap().is_empty());
 }
 
 async fn canary_splits_by_percentage_and_sticks_to_a_conversation(setup: Setup) {
@@ -508,7 +508,7 @@ async fn shadow_sends_nothing_and_reports_differences(setup: Setup) {
     );
     // The trapping candidate's failures stay in the shadow: nothing retried or dead-lettered.
     let storage = world.storage().await;
-    assert!(storage.dead_letters(10).await.unwrap().is_empty());
+    assert!(storage.events().dead_letters(10).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

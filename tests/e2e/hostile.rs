@@ -48,12 +48,12 @@ async fn hostile_world(
 /// Waits for `event` to end dead and returns its dead letter's outcome and message.
 async fn dead(storage: &Storage, event: &str) -> (String, String) {
     let found = eventually(WAIT, || async {
-        let e = storage.get_event(event).await.ok()??;
+        let e = storage.events().get(event).await.ok()??;
         (e.status == EventStatus::Dead).then_some(())
     })
     .await;
     assert!(found.is_some(), "{event} never dead-lettered");
-    let letters = storage.dead_letters(1_000).await.unwrap();
+    let letters = storage.events().dead_letters(1_000).await.unwrap();
     let letter = letters
         .iter()
         .find(|l| l.event_id == event)
@@ -190,7 +190,13 @@ async fn huge_strings_to_every_import_are_refused_and_the_host_stays_small() {
     // Refused on the first delivery: a rule violation is not retried.
     for (event, _) in &events {
         assert_eq!(
-            storage.get_event(event).await.unwrap().unwrap().deliveries,
+            storage
+                .events()
+                .get(event)
+                .await
+                .unwrap()
+                .unwrap()
+                .deliveries,
             1
         );
     }
@@ -316,7 +322,13 @@ async fn nul_bytes_never_reach_storage(setup: Setup) {
         assert_eq!(outcome, "rule_violation", "{body}");
         assert!(message.contains("text.nul"), "{body}: {message}");
         assert_eq!(
-            storage.get_event(&event).await.unwrap().unwrap().deliveries,
+            storage
+                .events()
+                .get(&event)
+                .await
+                .unwrap()
+                .unwrap()
+                .deliveries,
             1,
             "{body}: refused once, never retried against the database"
         );

@@ -65,7 +65,7 @@ async fn a_plugin_trap_produces_exactly_one_alert(setup: Setup) {
     host.post_sms(&sid(10), LEAD, TRAP_NUMBER, "boom").await;
     let storage = world.storage().await;
     eventually(WAIT, || async {
-        let dead = storage.dead_letters(10).await.ok()?;
+        let dead = storage.events().dead_letters(10).await.ok()?;
         (!dead.is_empty()).then_some(())
     })
     .await

@@ -209,6 +209,7 @@ async fn trapping_plugin_ends_in_dead_letter_with_nothing_sent(setup: Setup) {
     let storage = world.storage().await;
     let dead = eventually(WAIT, || async {
         storage
+            .events()
             .dead_letters(10)
             .await
             .ok()
@@ -259,7 +260,8 @@ async fn unrouted_number_is_kept_and_alerted(setup: Setup) {
     );
     let storage = world.storage().await;
     let event = storage
-        .get_event("sms:SM00000000000000000000000000000008")
+        .events()
+        .get("sms:SM00000000000000000000000000000008")
         .await
         .unwrap()
         .expect("the event is stored");

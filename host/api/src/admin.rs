@@ -185,7 +185,8 @@ async fn show_event(
     let unavailable =
         |e: agenthost_storage::StorageError| ApiError::Unavailable(format!("storage: {e}"));
     let event = storage
-        .get_event(&id)
+        .events()
+        .get(&id)
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;

@@ -152,7 +152,7 @@ impl StateSource {
                 ),
             },
         );
-        let dead_letters = unread.take("dead letters", s.dead_letters(20).await);
+        let dead_letters = unread.take("dead letters", s.events().dead_letters(20).await);
         check(
             "no dead letters",
             dead_letters.is_empty(),

@@ -117,7 +117,7 @@ async fn a_signed_webhook_is_stored_and_queued_once_and_answered_with_empty_twim
     let (status, body) = send(&h, signed(PATH, &as_refs(&params), TOKEN)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("<Response"), "{body}");
-    let event = h.storage.get_event("sms:SM100").await.unwrap().unwrap();
+    let event = h.storage.events().get("sms:SM100").await.unwrap().unwrap();
     assert_eq!(event.status, EventStatus::Queued);
     assert_eq!(event.plugin.as_deref(), Some("echo"));
     assert_eq!(h.queue.depth("echo").await.unwrap(), 1);
@@ -162,7 +162,7 @@ async fn forged_unsigned_or_malformed_webhooks_are_refused_and_store_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("missing form field From"), "{body}");
 
-    assert!(h.storage.get_event("sms:SM200").await.unwrap().is_none());
+    assert!(h.storage.events().get("sms:SM200").await.unwrap().is_none());
     assert_eq!(h.queue.depth("echo").await.unwrap(), 0);
 }
 

@@ -679,7 +679,7 @@ impl Deployer {
     /// Events the bad version dead-lettered get another chance on the restored one.
     async fn retry_dead_letters(&self, plugin: &str, bad_version: &str, since_ms: i64) {
         let storage = &self.inner.storage;
-        let letters = match storage.dead_letters(10_000).await {
+        let letters = match storage.events().dead_letters(10_000).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list dead letters to retry after rollback");
@@ -718,7 +718,8 @@ impl Deployer {
         let mut requeued = Vec::new();
         for id in event_ids {
             match storage
-                .requeue_event_onto(id, version, agenthost_core::now_ms())
+                .events()
+                .requeue_onto(id, version, agenthost_core::now_ms())
                 .await
             {
                 Ok(true) => requeued.push(QueueMessage::new(id.clone())),
@@ -732,7 +733,7 @@ impl Deployer {
         }
         match self.inner.queue.publish(plugin, &requeued).await {
             Ok(()) => {
-                if let Err(e) = storage.mark_enqueued(&ids).await {
+                if let Err(e) = storage.events().mark_enqueued(&ids).await {
                     // Harmless but noisy: the sweep republishes them and the redelivery
                     // finds them done.
                     tracing::warn!(plugin, error = %e, "could not mark requeued events enqueued");

@@ -122,7 +122,7 @@ async fn run(
         let enqueued = accept_batch(&storage, queue.as_ref(), &mut batch).await;
         // Bookkeeping off the response path: the sweep republishes anything not marked.
         if !enqueued.is_empty()
-            && let Err(e) = storage.mark_enqueued(&enqueued).await
+            && let Err(e) = storage.events().mark_enqueued(&enqueued).await
         {
             tracing::warn!(error = %e, count = enqueued.len(), "could not mark events enqueued; the sweep will republish them");
         }
@@ -153,7 +153,7 @@ async fn accept_batch(
             }
         };
     }
-    let inserted = match storage.insert_events(&events).await {
+    let inserted = match storage.events().insert(&events).await {
         Ok(i) => i,
         Err(e) => {
             tracing::error!(error = %e, count = batch.len(), "storing inbound events failed; answering 5xx so the provider retries");
@@ -189,14 +189,14 @@ async fn store_and_enqueue(
     events: &[NewEvent],
 ) -> Result<Vec<Accepted>, IngestError> {
     let mut tx = storage.begin_write("ingest: begin").await?;
-    let inserted = storage.insert_events_in(&mut tx, events).await?;
+    let inserted = storage.events().insert_in(&mut tx, events).await?;
     let (by_lane, results) = classify(batch, &inserted);
     let mut ids = Vec::new();
     for (lane, messages) in &by_lane {
         queue.publish_in(&mut tx, lane, messages).await?;
         ids.extend(messages.iter().map(|m| m.event_id.clone()));
     }
-    storage.mark_enqueued_in(&mut tx, &ids).await?;
+    storage.events().mark_enqueued_in(&mut tx, &ids).await?;
     tx.commit("ingest: commit").await?;
     for lane in by_lane.keys() {
         queue.published(lane);

@@ -24,7 +24,7 @@ const BATCH: u32 = 500;
 /// One pass; returns how many events were re-published.
 pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usize, StorageError> {
     let cutoff = crate::now_ms() - GRACE.as_millis() as i64;
-    let events = storage.unenqueued_events(cutoff, BATCH).await?;
+    let events = storage.events().unenqueued(cutoff, BATCH).await?;
     let mut done = Vec::new();
     for e in &events {
         let Some(lane) = &e.plugin else { continue };
@@ -43,7 +43,7 @@ pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usiz
         }
     }
     if !done.is_empty() {
-        storage.mark_enqueued(&done).await?;
+        storage.events().mark_enqueued(&done).await?;
         tracing::info!(
             count = done.len(),
             "re-published events that had not reached the queue"
@@ -60,7 +60,8 @@ pub async fn reconcile_once(
 ) -> Result<usize, StorageError> {
     let now = crate::now_ms();
     let events = storage
-        .overdue_events(now - after.as_millis() as i64, now, BATCH)
+        .events()
+        .overdue(now - after.as_millis() as i64, now, BATCH)
         .await?;
     let mut republished = 0;
     for e in &events {

@@ -238,7 +238,7 @@ impl Worker {
     /// Handles one delivery to its end: acked, retried, or dead-lettered.
     pub async fn process(&self, lane: &str, delivery: Delivery) {
         let msg = delivery.message().clone();
-        let event = match self.storage.get_event(&msg.event_id).await {
+        let event = match self.storage.events().get(&msg.event_id).await {
             Ok(Some(e)) => e,
             Ok(None) => {
                 tracing::error!(event = %msg.event_id, "queued event not found in storage; dropping the queue entry");
@@ -1091,6 +1091,7 @@ impl Worker {
         });
         match self
             .storage
+            .events()
             .dead_letter_leased(&letter, Some(&claimed.lease), alert.as_ref())
             .await
         {

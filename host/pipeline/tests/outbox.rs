@@ -60,7 +60,8 @@ async fn start_with(
     let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
     let now = agenthost_core::now_ms();
     storage
-        .insert_events(&[NewEvent {
+        .events()
+        .insert(&[NewEvent {
             id: "ev-1".into(),
             dedupe_key: "job:test:1".into(),
             kind: EventKind::Job,

@@ -29,7 +29,8 @@ async fn stored_but_unpublished_events_of_every_source_are_published_once_after_
     let queue = EmbeddedQueue::new(&storage, EmbeddedConfig::default()).unwrap();
     let old = now_ms() - 2 * GRACE.as_millis() as i64;
     storage
-        .insert_events(&[
+        .events()
+        .insert(&[
             event("job:landlord:orphan:1", EventKind::Job, old),
             event("sms:SMorphan", EventKind::Message, old),
             // Still within the grace period: ingest may be about to publish it.

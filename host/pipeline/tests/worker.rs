@@ -162,7 +162,7 @@ impl Harness {
     async fn settled(&self, id: &str) -> EventRow {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let row = self.storage.get_event(id).await.unwrap().unwrap();
+            let row = self.storage.events().get(id).await.unwrap().unwrap();
             if row.status != EventStatus::Queued {
                 return row;
             }
@@ -215,7 +215,7 @@ async fn a_trapping_event_is_retried_its_attempts_then_dead_lettered_once_with_o
     assert_eq!(row.deliveries, 3, "exactly the plugin's attempts: {row:?}");
     let letter = h.storage.console().dead_letter_of(&id).await.unwrap();
     assert!(letter.is_some(), "one dead letter recorded");
-    assert_eq!(h.storage.dead_letters(10).await.unwrap().len(), 1);
+    assert_eq!(h.storage.events().dead_letters(10).await.unwrap().len(), 1);
     // One alert for the first failed attempt, one for the dead letter; retries are quiet.
     assert_eq!(h.alert_kinds().await, ["dead_letter", "plugin_trap"]);
     assert_eq!(h.metrics.invocations("echo", "trap"), 3);
@@ -335,7 +335,7 @@ async fn slow_then_quick(slow_crashed: bool) -> ((String, i64), (String, i64), H
             matches!(claim, agenthost_storage::Claim::Claimed(_)),
             "{claim:?}"
         );
-        let row = h.storage.get_event(&slow).await.unwrap().unwrap();
+        let row = h.storage.events().get(&slow).await.unwrap().unwrap();
         assert_eq!(row.deliveries_without_outcome(), 1, "{row:?}");
     }
     h.spawn(2);
@@ -344,7 +344,8 @@ async fn slow_then_quick(slow_crashed: bool) -> ((String, i64), (String, i64), H
     let deadline = Instant::now() + Duration::from_secs(10);
     while h
         .storage
-        .get_event(&slow)
+        .events()
+        .get(&slow)
         .await
         .unwrap()
         .unwrap()
@@ -389,12 +390,12 @@ async fn an_event_whose_worker_died_runs_alone_and_others_wait_for_it() {
         quick_done >= slow_done,
         "the suspect ran alone: quick done at {quick_done}, slow at {slow_done}"
     );
-    let quick_row = h.storage.get_event(&quick).await.unwrap().unwrap();
+    let quick_row = h.storage.events().get(&quick).await.unwrap().unwrap();
     assert_eq!(
         quick_row.deliveries, 1,
         "waiting is not a delivery: {quick_row:?}"
     );
-    let slow_row = h.storage.get_event(&slow).await.unwrap().unwrap();
+    let slow_row = h.storage.events().get(&slow).await.unwrap().unwrap();
     assert_eq!(slow_row.deliveries, 2, "{slow_row:?}");
     let text = h.metrics.render();
     assert!(text.contains("event=\"isolated\"} 1\n"), "{text}");

@@ -416,7 +416,7 @@ impl Scheduler {
             self.metrics.error();
             return false;
         }
-        if let Err(error) = self.storage.mark_enqueued(&ids).await {
+        if let Err(error) = self.storage.events().mark_enqueued(&ids).await {
             tracing::warn!(lane, %error, "could not mark job events enqueued; they may be published again");
         }
         true

@@ -191,6 +191,23 @@ const UPSERT_CONVERSATION_COLUMNS: usize = 6;
 const INSERT_MESSAGE_COLUMNS: usize = 5;
 
 impl Storage {
+    /// The events view: what ingest stores, the sweep republishes and the worker settles
+    /// outside its claim and commit — inbound and job events, their enqueued marks, attempt
+    /// failures, dead letters and requeues.
+    pub fn events(&self) -> Events {
+        Events { db: self.clone() }
+    }
+}
+
+/// The events view of [`Storage`] (see [`Storage::events`]): storing events (deduplicated),
+/// marking them enqueued, finding those that never reached the queue or are overdue,
+/// reading one, recording a failed attempt, dead letters and requeues — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Events {
+    db: Storage,
+}
+
+impl Events {
     /// Durably stores a batch of events in one transaction (group commit: one fsync for
     /// the whole batch) and reports, in input order, which were new and which duplicates.
     ///
@@ -198,12 +215,12 @@ impl Storage {
     /// is a duplicate of its first occurrence). A new event is `queued` when it has a
     /// plugin, `unrouted` otherwise. A new event with a `conversation_id` and an `inbound`
     /// message also creates or touches its conversation and appends the message to it.
-    pub async fn insert_events(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StorageError> {
+    pub async fn insert(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StorageError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.begin_write("insert_events: begin").await?;
-        let inserted = self.insert_events_in(&mut tx, events).await?;
+        let mut tx = self.db.begin_write("insert_events: begin").await?;
+        let inserted = self.insert_in(&mut tx, events).await?;
         tx.commit("insert_events: commit").await?;
         Ok(inserted)
     }
@@ -211,7 +228,7 @@ impl Storage {
     /// [`Storage::insert_events`] inside the caller's write transaction, so a caller whose
     /// queue lives in this database can store and enqueue in one commit. Nothing is
     /// durable until the caller commits.
-    pub async fn insert_events_in(
+    pub async fn insert_in(
         &self,
         tx: &mut WriteTx,
         events: &[NewEvent],
@@ -222,7 +239,7 @@ impl Storage {
                 "INSERT INTO events (id, dedupe_key, kind, plugin, conversation_id, payload, \
                  status, received_at, updated_at, due_at) VALUES {} \
                  ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                values_tuples(self.backend, chunk.len(), INSERT_EVENT_COLUMNS)
+                values_tuples(self.db.backend, chunk.len(), INSERT_EVENT_COLUMNS)
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for e in chunk {
@@ -277,7 +294,7 @@ impl Storage {
         for chunk in duplicate_keys.chunks(MAX_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT dedupe_key, id, status, enqueued FROM events WHERE dedupe_key IN ({})",
-                placeholder_list(self.backend, chunk.len())
+                placeholder_list(self.db.backend, chunk.len())
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for key in chunk {
@@ -373,7 +390,7 @@ impl Storage {
                  plugin = COALESCE(excluded.plugin, conversations.plugin), \
                  last_message_at = CASE WHEN excluded.last_message_at > conversations.last_message_at \
                  THEN excluded.last_message_at ELSE conversations.last_message_at END",
-                values_tuples(self.backend, chunk.len(), UPSERT_CONVERSATION_COLUMNS)
+                values_tuples(self.db.backend, chunk.len(), UPSERT_CONVERSATION_COLUMNS)
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for (id, t) in chunk {
@@ -393,7 +410,7 @@ impl Storage {
         for chunk in messages.chunks(MAX_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id) VALUES {}",
-                values_tuples(self.backend, chunk.len(), INSERT_MESSAGE_COLUMNS)
+                values_tuples(self.db.backend, chunk.len(), INSERT_MESSAGE_COLUMNS)
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for (e, conversation_id, m) in chunk {
@@ -490,7 +507,7 @@ impl Storage {
         if event_ids.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_relaxed_write("mark_enqueued: begin").await?;
+        let mut tx = self.db.begin_relaxed_write("mark_enqueued: begin").await?;
         let changed = self.mark_enqueued_in(&mut tx, event_ids).await?;
         tx.commit("mark_enqueued: commit").await?;
         Ok(changed)
@@ -506,7 +523,7 @@ impl Storage {
         for chunk in event_ids.chunks(MAX_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "UPDATE events SET enqueued = TRUE WHERE enqueued = FALSE AND id IN ({})",
-                placeholder_list(self.backend, chunk.len())
+                placeholder_list(self.db.backend, chunk.len())
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for id in chunk {
@@ -525,7 +542,7 @@ impl Storage {
     /// enqueueing) and were received before `received_before_ms`, oldest first: what the
     /// republish sweep re-enqueues. A job held for staff is left out until its pause ends
     /// (its `due_at`).
-    pub async fn unenqueued_events(
+    pub async fn unenqueued(
         &self,
         received_before_ms: i64,
         max_rows: u32,
@@ -538,7 +555,7 @@ impl Storage {
         let rows = sqlx::query(&sql)
             .bind(received_before_ms)
             .bind(limit(max_rows))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("unenqueued_events"))?;
         rows.iter().map(event_row).collect()
@@ -547,7 +564,7 @@ impl Storage {
     /// Events that reached the queue but have been due for longer than `due_before_ms`
     /// allows, with no worker holding them: what the reconciler republishes (a broker that
     /// lost a message costs minutes, not the lead). Oldest due first.
-    pub async fn overdue_events(
+    pub async fn overdue(
         &self,
         due_before_ms: i64,
         now_ms: i64,
@@ -563,18 +580,18 @@ impl Storage {
             .bind(due_before_ms)
             .bind(now_ms)
             .bind(limit(max_rows))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("overdue_events"))?;
         rows.iter().map(event_row).collect()
     }
 
     /// One event by id.
-    pub async fn get_event(&self, event_id: &str) -> Result<Option<EventRow>, StorageError> {
+    pub async fn get(&self, event_id: &str) -> Result<Option<EventRow>, StorageError> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
         sqlx::query(&sql)
             .bind(event_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("get_event"))?
             .as_ref()
@@ -591,7 +608,7 @@ impl Storage {
         error: &str,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let done = self.execute_write("record_attempt_failure", sqlx::query(
+        let done = self.db.execute_write("record_attempt_failure", sqlx::query(
             "UPDATE events SET attempts = $2, last_error = $3, updated_at = $4 WHERE id = $1",
         )
         .bind(event_id)
@@ -619,7 +636,7 @@ impl Storage {
         lease: Option<&crate::Lease>,
         alert: Option<&agenthost_core::HostAlert>,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.begin_write("dead_letter: begin").await?;
+        let mut tx = self.db.begin_write("dead_letter: begin").await?;
         if let Some(lease) = lease
             && !crate::claims::delete_lease(&mut tx, lease, "dead_letter: release lease").await?
         {
@@ -673,7 +690,7 @@ impl Storage {
              FROM dead_letters ORDER BY at_ms DESC, event_id LIMIT $1",
         )
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("dead_letters"))?;
         rows.iter()
@@ -695,19 +712,19 @@ impl Storage {
     /// Puts a dead event back in the queue with a fresh attempt budget and removes its dead
     /// letter. It is left un-enqueued: publish it (then [`Storage::mark_enqueued`]) or let
     /// the republish sweep find it. Returns `false` unless the event was `dead`.
-    pub async fn requeue_event(&self, event_id: &str, now_ms: i64) -> Result<bool, StorageError> {
-        self.requeue_event_onto(event_id, None, now_ms).await
+    pub async fn requeue(&self, event_id: &str, now_ms: i64) -> Result<bool, StorageError> {
+        self.requeue_onto(event_id, None, now_ms).await
     }
 
     /// [`Storage::requeue_event`], pinned to `version` when given (it then runs on that
     /// version only: the rollout's candidate, say).
-    pub async fn requeue_event_onto(
+    pub async fn requeue_onto(
         &self,
         event_id: &str,
         version: Option<&str>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.begin_write("requeue_event: begin").await?;
+        let mut tx = self.db.begin_write("requeue_event: begin").await?;
         let updated = sqlx::query(
             "UPDATE events SET status = 'queued', enqueued = FALSE, attempts = 0, \
              deliveries = 0, host_failures = 0, due_at = $2, updated_at = $2, \

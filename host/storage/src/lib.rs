@@ -80,8 +80,8 @@ pub use deploys::{
 };
 pub use error::StorageError;
 pub use events::{
-    DeadLetter, EventKind, EventRow, EventStatus, HostMessage, HostReply, InboundMessage, Inserted,
-    NewEvent, OPT_OUT_CONFIRMATION_WINDOW_MS,
+    DeadLetter, EventKind, EventRow, EventStatus, Events, HostMessage, HostReply, InboundMessage,
+    Inserted, NewEvent, OPT_OUT_CONFIRMATION_WINDOW_MS,
 };
 pub use history::{ConversationRow, Direction, HistoryRow};
 pub use outbox::{Admission, Outbox, OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};

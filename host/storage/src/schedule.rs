@@ -316,7 +316,7 @@ impl Schedule {
 }
 
 /// Stores one job event unless its dedupe key exists, reporting which (like
-/// [`Storage::insert_events`] for one event without an inbound message).
+/// [`Events::insert`] for one event without an inbound message).
 async fn insert_job_event(
     conn: &mut AnyConnection,
     e: &NewEvent,

@@ -61,7 +61,12 @@ async fn cron_fires_once_per_slot_across_two_replicas(backend: Backend) -> Resul
     got_sorted.sort();
     assert_eq!(got_sorted, want, "one queue message per slot");
 
-    let event = fx.storage.get_event(&want[0]).await?.expect("event stored");
+    let event = fx
+        .storage
+        .events()
+        .get(&want[0])
+        .await?
+        .expect("event stored");
     assert!(event.enqueued);
     match serde_json::from_str::<Invocation>(&event.payload)? {
         Invocation::Job(j) => {
@@ -199,7 +204,7 @@ async fn one_off_job_fires_once_when_due(backend: Backend) -> Result<()> {
 
     let id = format!("job:landlord:followup:conv-1:{due}");
     assert_eq!(fx.drain("landlord").await?, vec![id.clone()]);
-    let event = fx.storage.get_event(&id).await?.expect("event stored");
+    let event = fx.storage.events().get(&id).await?.expect("event stored");
     assert_eq!(event.conversation_id.as_deref(), Some("conv-1"));
     match serde_json::from_str::<Invocation>(&event.payload)? {
         Invocation::Job(j) => {

@@ -148,7 +148,8 @@ impl Fixture {
     ) -> Result<()> {
         let id = format!("seed-{}", self.seq.fetch_add(1, Ordering::Relaxed));
         self.storage
-            .insert_events(&[NewEvent {
+            .events()
+            .insert(&[NewEvent {
                 id: id.clone(),
                 dedupe_key: id.clone(),
                 kind: EventKind::Message,

@@ -110,7 +110,7 @@ pub async fn a_conversations_events_run_one_at_a_time_in_order(db: &TestDb) -> a
         claim(db, "ev-2", "t4", 2_200).await?,
         Claim::Behind { .. }
     ));
-    let row = db.get_event("ev-1").await?.expect("event");
+    let row = db.events().get("ev-1").await?.expect("event");
     assert_eq!((row.attempts, row.deliveries, row.due_at_ms), (1, 1, 9_000));
     // Its second delivery commits; then the second text runs.
     let again = claimed(claim(db, "ev-1", "t5", 9_000).await?);
@@ -164,14 +164,16 @@ pub async fn a_dead_letter_and_its_alert_commit_together(db: &TestDb) -> anyhow:
     )
     .plugin(PLUGIN.to_owned());
     assert!(
-        !db.dead_letter_leased(&letter(12_000), Some(&stale.lease), Some(&alert))
+        !db.events()
+            .dead_letter_leased(&letter(12_000), Some(&stale.lease), Some(&alert))
             .await?,
         "a lost lease buries nothing"
     );
     assert!(db.recent_alerts(10).await?.is_empty(), "and alerts nothing");
-    assert!(db.dead_letters(10).await?.is_empty());
+    assert!(db.events().dead_letters(10).await?.is_empty());
     assert!(
-        db.dead_letter_leased(&letter(12_100), Some(&holder.lease), Some(&alert))
+        db.events()
+            .dead_letter_leased(&letter(12_100), Some(&holder.lease), Some(&alert))
             .await?
     );
     let alerts = db.recent_alerts(10).await?;
@@ -184,9 +186,9 @@ pub async fn a_dead_letter_and_its_alert_commit_together(db: &TestDb) -> anyhow:
         alerts[0].created_at_ms, 12_100,
         "stamped with the letter's time"
     );
-    assert_eq!(db.dead_letters(10).await?.len(), 1);
+    assert_eq!(db.events().dead_letters(10).await?.len(), 1);
     assert_eq!(
-        db.get_event("ev-d").await?.map(|e| e.status),
+        db.events().get("ev-d").await?.map(|e| e.status),
         Some(EventStatus::Dead)
     );
     Ok(())
@@ -219,7 +221,7 @@ pub async fn state_commits_check_the_versions_they_read(db: &TestDb) -> anyhow::
         }
     );
     assert_eq!(
-        db.get_event("e2").await?.map(|e| e.status),
+        db.events().get("e2").await?.map(|e| e.status),
         Some(EventStatus::Queued),
         "a conflict writes nothing, not even the event's completion"
     );
@@ -365,22 +367,25 @@ pub async fn overdue_unheld_events_are_found_for_reconciliation(db: &TestDb) -> 
     for (id, at) in [("o1", 1_000), ("o2", 1_000), ("o3", 50_000)] {
         store(db, job_event(id, id, at)).await?;
     }
-    db.mark_enqueued(&["o1".into(), "o2".into(), "o3".into()])
+    db.events()
+        .mark_enqueued(&["o1".into(), "o2".into(), "o3".into()])
         .await?;
     // o2 is being worked on (a live lease): not lost.
     let held = claimed(claim(db, "o2", "t1", 60_000).await?);
     let overdue: Vec<String> = db
-        .overdue_events(10_000, 60_000, 100)
+        .events()
+        .overdue(10_000, 60_000, 100)
         .await?
         .into_iter()
         .map(|e| e.id)
         .collect();
     assert_eq!(overdue, ["o1"]);
     db.set_event_due("o1", 60_000).await?;
-    assert!(db.overdue_events(10_000, 60_000, 100).await?.is_empty());
+    assert!(db.events().overdue(10_000, 60_000, 100).await?.is_empty());
     // Once its worker's lease lapses, o2 counts as overdue again.
     assert!(
-        db.overdue_events(10_000, 60_000 + LEASE_MS + 1, 100)
+        db.events()
+            .overdue(10_000, 60_000 + LEASE_MS + 1, 100)
             .await?
             .iter()
             .any(|e| e.id == "o2")

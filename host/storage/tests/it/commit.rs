@@ -107,7 +107,8 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
     );
 
     let event = db
-        .get_event("ev-1")
+        .events()
+        .get("ev-1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!(event.status, EventStatus::Done);
@@ -225,7 +226,8 @@ pub async fn second_commit_of_an_event_changes_nothing(db: &TestDb) -> anyhow::R
         Some("touring")
     );
     let event = db
-        .get_event("ev-1")
+        .events()
+        .get("ev-1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!(event.served_by_version.as_deref(), Some("1.0.0"));
@@ -258,7 +260,8 @@ pub async fn failed_commit_rolls_back_everything(db: &TestDb) -> anyhow::Result<
     assert!(err.to_string().contains("sla"), "{err}");
 
     let event = db
-        .get_event("ev-1")
+        .events()
+        .get("ev-1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!(event.status, EventStatus::Queued);

@@ -23,7 +23,7 @@ fn person(at: i64) -> Takeover {
 }
 
 async fn status_of(db: &Storage, id: &str) -> anyhow::Result<(String, bool, i64)> {
-    let e = db.get_event(id).await?.expect("event");
+    let e = db.events().get(id).await?.expect("event");
     let thread = db.console().thread(CONV, 100).await?;
     let held = thread
         .iter()
@@ -79,7 +79,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         Claim::Held
     );
     assert!(
-        db.unenqueued_events(i64::MAX / 4, 10).await?.is_empty(),
+        db.events().unenqueued(i64::MAX / 4, 10).await?.is_empty(),
         "held until released"
     );
     // Nothing held counts as waiting in the lane.
@@ -122,7 +122,8 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     let (status, _, due) = status_of(db, "j1").await?;
     assert_eq!((status.as_str(), due), ("queued", 4_000));
     let due: Vec<String> = db
-        .unenqueued_events(20_000, 10)
+        .events()
+        .unenqueued(20_000, 10)
         .await?
         .into_iter()
         .map(|e| e.id)
@@ -230,10 +231,11 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
         );
     }
     // Not before the pause ends...
-    assert!(db.unenqueued_events(60_000, 10).await?.is_empty());
+    assert!(db.events().unenqueued(60_000, 10).await?.is_empty());
     // ...then republished, and run in order: the plugin answers what nobody did.
     let due: Vec<String> = db
-        .unenqueued_events(62_000, 10)
+        .events()
+        .unenqueued(62_000, 10)
         .await?
         .into_iter()
         .map(|e| e.id)
@@ -267,7 +269,7 @@ pub async fn discards_and_requeues_are_in_the_deploy_history(db: &TestDb) -> any
         message: "boom".into(),
         at_ms: 2_000,
     };
-    assert!(db.dead_letter(&letter).await?);
+    assert!(db.events().dead_letter(&letter).await?);
     let details = db.console().dead_letter_details(Some(PLUGIN), 10).await?;
     assert_eq!(details.len(), 1);
     assert_eq!(details[0].conversation_id.as_deref(), Some(CONV));

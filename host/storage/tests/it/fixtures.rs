@@ -68,7 +68,7 @@ pub fn sms(id: &str, conversation: Option<&str>, body: &str) -> NewOutbound {
 /// Stores `event` (asserting it is new) and returns its id.
 pub async fn store(db: &Storage, event: NewEvent) -> anyhow::Result<String> {
     let id = event.id.clone();
-    let inserted = db.insert_events(&[event]).await?;
+    let inserted = db.events().insert(&[event]).await?;
     anyhow::ensure!(
         inserted == [agenthost_storage::Inserted::New],
         "{inserted:?}"

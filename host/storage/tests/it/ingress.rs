@@ -11,7 +11,8 @@ use crate::harness::TestDb;
 
 pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()> {
     let first = db
-        .insert_events(&[
+        .events()
+        .insert(&[
             message_event("ev-a", "SM-1", "conv-1", "hi", 100),
             message_event("ev-b", "SM-2", "conv-1", "there", 101),
             // Twilio retried SM-1 while the first delivery was still in this batch.
@@ -31,13 +32,14 @@ pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()
         ]
     );
 
-    assert_eq!(db.mark_enqueued(&["ev-a".to_owned()]).await?, 1);
+    assert_eq!(db.events().mark_enqueued(&["ev-a".to_owned()]).await?, 1);
     let unrouted = NewEvent {
         plugin: None,
         ..message_event("ev-e", "SM-3", "conv-2", "who is this", 103)
     };
     let second = db
-        .insert_events(&[message_event("ev-d", "SM-1", "conv-1", "hi", 103), unrouted])
+        .events()
+        .insert(&[message_event("ev-d", "SM-1", "conv-1", "hi", 103), unrouted])
         .await?;
     assert_eq!(
         second,
@@ -53,18 +55,20 @@ pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()
 
     assert_eq!(count(db, "events", "").await?, 3);
     let unrouted = db
-        .get_event("ev-e")
+        .events()
+        .get("ev-e")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-e missing"))?;
     assert_eq!(unrouted.status, EventStatus::Unrouted);
     assert_eq!(unrouted.plugin, None);
     assert!(
-        db.get_event("ev-c").await?.is_none(),
+        db.events().get("ev-c").await?.is_none(),
         "a duplicate is not stored"
     );
 
     let a = db
-        .get_event("ev-a")
+        .events()
+        .get("ev-a")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-a missing"))?;
     assert_eq!(a.dedupe_key, "SM-1");
@@ -75,11 +79,11 @@ pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()
     assert_eq!((a.received_at_ms, a.updated_at_ms), (100, 100));
 
     // An empty batch is a no-op, and a large one crosses the per-statement row limit.
-    assert!(db.insert_events(&[]).await?.is_empty());
+    assert!(db.events().insert(&[]).await?.is_empty());
     let many: Vec<NewEvent> = (0..450)
         .map(|i| job_event(&format!("job-{i}"), &format!("fire-{}", i % 300), 200 + i))
         .collect();
-    let inserted = db.insert_events(&many).await?;
+    let inserted = db.events().insert(&many).await?;
     assert_eq!(
         inserted.iter().filter(|i| **i == Inserted::New).count(),
         300
@@ -96,16 +100,19 @@ pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()
 }
 
 pub async fn records_conversations_and_inbound_messages(db: &TestDb) -> anyhow::Result<()> {
-    db.insert_events(&[
-        message_event("ev-1", "SM-1", "conv-1", "first", 1_000),
-        message_event("ev-2", "SM-2", "conv-1", "second", 2_000),
-        message_event("ev-3", "SM-1", "conv-1", "first", 3_000), // duplicate: not recorded
-    ])
-    .await?;
-    db.insert_events(&[message_event("ev-4", "SM-4", "conv-1", "third", 1_500)])
+    db.events()
+        .insert(&[
+            message_event("ev-1", "SM-1", "conv-1", "first", 1_000),
+            message_event("ev-2", "SM-2", "conv-1", "second", 2_000),
+            message_event("ev-3", "SM-1", "conv-1", "first", 3_000), // duplicate: not recorded
+        ])
+        .await?;
+    db.events()
+        .insert(&[message_event("ev-4", "SM-4", "conv-1", "third", 1_500)])
         .await?;
     // Job events carry no message.
-    db.insert_events(&[job_event("job-1", "fire-1", 4_000)])
+    db.events()
+        .insert(&[job_event("job-1", "fire-1", 4_000)])
         .await?;
 
     assert_eq!(count(db, "conversations", "").await?, 1);
@@ -135,19 +142,21 @@ pub async fn records_conversations_and_inbound_messages(db: &TestDb) -> anyhow::
 }
 
 pub async fn republish_sweep_finds_unenqueued_events(db: &TestDb) -> anyhow::Result<()> {
-    db.insert_events(&[
-        job_event("old-1", "k1", 1_000),
-        job_event("old-2", "k2", 2_000),
-        job_event("new-1", "k3", 9_000),
-        NewEvent {
-            plugin: None,
-            ..job_event("unrouted", "k4", 1_000)
-        },
-    ])
-    .await?;
-    db.mark_enqueued(&["old-2".to_owned()]).await?;
+    db.events()
+        .insert(&[
+            job_event("old-1", "k1", 1_000),
+            job_event("old-2", "k2", 2_000),
+            job_event("new-1", "k3", 9_000),
+            NewEvent {
+                plugin: None,
+                ..job_event("unrouted", "k4", 1_000)
+            },
+        ])
+        .await?;
+    db.events().mark_enqueued(&["old-2".to_owned()]).await?;
     let due: Vec<String> = db
-        .unenqueued_events(5_000, 10)
+        .events()
+        .unenqueued(5_000, 10)
         .await?
         .into_iter()
         .map(|e| e.id)
@@ -156,12 +165,13 @@ pub async fn republish_sweep_finds_unenqueued_events(db: &TestDb) -> anyhow::Res
 
     // Marking twice (or unknown ids) is harmless.
     assert_eq!(
-        db.mark_enqueued(&["old-1".into(), "old-2".into(), "nope".into()])
+        db.events()
+            .mark_enqueued(&["old-1".into(), "old-2".into(), "nope".into()])
             .await?,
         1
     );
-    assert!(db.unenqueued_events(5_000, 10).await?.is_empty());
-    assert_eq!(db.unenqueued_events(10_000, 10).await?.len(), 1);
+    assert!(db.events().unenqueued(5_000, 10).await?.is_empty());
+    assert_eq!(db.events().unenqueued(10_000, 10).await?.len(), 1);
     Ok(())
 }
 
@@ -240,24 +250,29 @@ pub async fn an_opt_out_is_confirmed_once_until_the_next_opt_in(db: &TestDb) -> 
     async fn confirmations(db: &TestDb) -> anyhow::Result<i64> {
         count(db, "outbox", "host_message = 'opt_out_confirmation'").await
     }
-    db.insert_events(&[keyword("SM-stop-1", "STOP", true, 1_000)])
+    db.events()
+        .insert(&[keyword("SM-stop-1", "STOP", true, 1_000)])
         .await?;
     assert_eq!(confirmations(db).await?, 1);
     // Repeated STOPs, however far apart, in one batch or later: no second confirmation.
-    db.insert_events(&[
-        keyword("SM-stop-2", "stop.", true, 2_000),
-        keyword("SM-stop-3", "QUIT", true, 3_000),
-    ])
-    .await?;
-    db.insert_events(&[keyword("SM-stop-4", "end", true, 3_600_000)])
+    db.events()
+        .insert(&[
+            keyword("SM-stop-2", "stop.", true, 2_000),
+            keyword("SM-stop-3", "QUIT", true, 3_000),
+        ])
+        .await?;
+    db.events()
+        .insert(&[keyword("SM-stop-4", "end", true, 3_600_000)])
         .await?;
     assert_eq!(confirmations(db).await?, 1);
     assert!(db.is_opted_out(LEAD).await?);
     // START, then STOP again: that opt-out gets its own confirmation.
-    db.insert_events(&[keyword("SM-start", "START", false, 3_700_000)])
+    db.events()
+        .insert(&[keyword("SM-start", "START", false, 3_700_000)])
         .await?;
     assert!(!db.is_opted_out(LEAD).await?);
-    db.insert_events(&[keyword("SM-stop-5", "STOP", true, 3_800_000)])
+    db.events()
+        .insert(&[keyword("SM-stop-5", "STOP", true, 3_800_000)])
         .await?;
     assert_eq!(confirmations(db).await?, 2);
     assert!(db.is_opted_out(LEAD).await?);

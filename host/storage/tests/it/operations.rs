@@ -22,12 +22,18 @@ fn letter(at_ms: i64) -> DeadLetter {
 pub async fn dead_letters_and_requeue(db: &TestDb) -> anyhow::Result<()> {
     store(db, job_event("ev-1", "k", 1_000)).await?;
     assert!(
-        db.record_attempt_failure("ev-1", 1, "fuel exhausted", 1_100)
+        db.events()
+            .record_attempt_failure("ev-1", 1, "fuel exhausted", 1_100)
             .await?
     );
-    assert!(!db.record_attempt_failure("nope", 1, "x", 1_100).await?);
+    assert!(
+        !db.events()
+            .record_attempt_failure("nope", 1, "x", 1_100)
+            .await?
+    );
     let event = db
-        .get_event("ev-1")
+        .events()
+        .get("ev-1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!(event.status, EventStatus::Queued);
@@ -36,60 +42,65 @@ pub async fn dead_letters_and_requeue(db: &TestDb) -> anyhow::Result<()> {
         (1, Some("fuel exhausted"))
     );
 
-    assert!(db.dead_letter(&letter(2_000)).await?);
+    assert!(db.events().dead_letter(&letter(2_000)).await?);
     assert!(
-        db.dead_letter(&letter(2_500)).await?,
+        db.events().dead_letter(&letter(2_500)).await?,
         "dead-lettering again is harmless"
     );
-    assert_eq!(db.dead_letters(10).await?, [letter(2_500)]);
+    assert_eq!(db.events().dead_letters(10).await?, [letter(2_500)]);
     let event = db
-        .get_event("ev-1")
+        .events()
+        .get("ev-1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!((event.status, event.attempts), (EventStatus::Dead, 3));
     assert!(
-        !db.dead_letter(&DeadLetter {
-            event_id: "nope".into(),
-            ..letter(1)
-        })
-        .await?
+        !db.events()
+            .dead_letter(&DeadLetter {
+                event_id: "nope".into(),
+                ..letter(1)
+            })
+            .await?
     );
 
-    assert!(db.requeue_event("ev-1", 3_000).await?);
+    assert!(db.events().requeue("ev-1", 3_000).await?);
     assert!(
-        !db.requeue_event("ev-1", 3_000).await?,
+        !db.events().requeue("ev-1", 3_000).await?,
         "only dead events requeue"
     );
     let event = db
-        .get_event("ev-1")
+        .events()
+        .get("ev-1")
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!(
         (event.status, event.enqueued, event.attempts),
         (EventStatus::Queued, false, 0)
     );
-    assert!(db.dead_letters(10).await?.is_empty());
-    assert_eq!(db.unenqueued_events(i64::MAX, 10).await?.len(), 1);
+    assert!(db.events().dead_letters(10).await?.is_empty());
+    assert_eq!(db.events().unenqueued(i64::MAX, 10).await?.len(), 1);
 
     // Once committed, an event can no longer be dead-lettered.
     assert!(matches!(
         db.commit_success(&empty_commit("ev-1", 4_000)).await?,
         CommitResult::Committed { .. }
     ));
-    assert!(!db.dead_letter(&letter(5_000)).await?);
+    assert!(!db.events().dead_letter(&letter(5_000)).await?);
     assert_eq!(count(db, "dead_letters", "").await?, 0);
 
     // Newest first, limited.
     for (i, id) in ["ev-2", "ev-3", "ev-4"].into_iter().enumerate() {
         store(db, job_event(id, id, 1)).await?;
         let at_ms = 10_000 + i as i64;
-        db.dead_letter(&DeadLetter {
-            event_id: id.into(),
-            ..letter(at_ms)
-        })
-        .await?;
+        db.events()
+            .dead_letter(&DeadLetter {
+                event_id: id.into(),
+                ..letter(at_ms)
+            })
+            .await?;
     }
     let newest: Vec<String> = db
+        .events()
         .dead_letters(2)
         .await?
         .into_iter()
