@@ -25,7 +25,7 @@ mod schedule;
 mod understand;
 
 use agent::{Action, CHECKIN_JOB, FOLLOWUP_JOB, Lead, REMINDER_JOB, Stats, TourJob, Turn};
-use agenthost_sdk::lang::{Languages, SDK_LEXICONS};
+use agenthost_sdk::lang::Languages;
 use agenthost_sdk::llm::{ChatMessage, CompletionRequest, Role};
 use agenthost_sdk::{
     self as sdk, CronJob, Description, Direction, Guest, HistoryEntry, InboundMessage, Job, Limits,
@@ -56,16 +56,9 @@ fn portfolio() -> Result<Portfolio, PluginError> {
         .map_err(|e| sdk::error("config-invalid", &e))
 }
 
-/// The agent's languages: checked in full when the host loads the version (`at_load`,
-/// from `describe`), rebuilt without that check on the message and job paths.
+/// The agent's languages (see [`Languages::for_agent`]).
 fn languages(p: &Portfolio, at_load: bool) -> Result<Languages, PluginError> {
-    let build = if at_load {
-        Languages::build
-    } else {
-        Languages::rebuild
-    };
-    build(SDK_LEXICONS, PACKS, &p.extra_languages)
-        .map_err(|e| sdk::error("config-invalid", &format!("languages: {e}")))
+    Languages::for_agent(PACKS, &p.extra_languages, at_load)
 }
 
 /// Tour slots held by leads, read from plugin-wide state.

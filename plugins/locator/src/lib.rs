@@ -15,7 +15,7 @@ mod data;
 mod understand;
 
 use agent::{Action, Renter, Turn};
-use agenthost_sdk::lang::{Languages, SDK_LEXICONS};
+use agenthost_sdk::lang::Languages;
 use agenthost_sdk::llm::{ChatMessage, CompletionRequest, Role};
 use agenthost_sdk::{
     self as sdk, Description, Direction, Guest, HistoryEntry, InboundMessage, Job, Limits,
@@ -41,16 +41,9 @@ fn inventory() -> Result<Inventory, PluginError> {
         .map_err(|e| sdk::error("config-invalid", &e))
 }
 
-/// The agent's languages: checked in full when the host loads the version (`at_load`,
-/// from `describe`), rebuilt without that check on the message and job paths.
+/// The agent's languages (see [`Languages::for_agent`]).
 fn languages(inv: &Inventory, at_load: bool) -> Result<Languages, PluginError> {
-    let build = if at_load {
-        Languages::build
-    } else {
-        Languages::rebuild
-    };
-    build(SDK_LEXICONS, PACKS, &inv.extra_languages)
-        .map_err(|e| sdk::error("config-invalid", &format!("languages: {e}")))
+    Languages::for_agent(PACKS, &inv.extra_languages, at_load)
 }
 
 fn chat_messages(history: &[HistoryEntry], question: &str) -> Vec<ChatMessage> {

@@ -500,6 +500,24 @@ impl Languages {
         Ok(())
     }
 
+    /// An agent's languages from the SDK lexicons, its `packs` and the `extra` languages of
+    /// its config: checked in full when the host loads the version (`at_load`, from
+    /// `describe`: [`Languages::build`]), rebuilt without that check on the message and job
+    /// paths ([`Languages::rebuild`]). An error is the plugin's `config-invalid`.
+    pub fn for_agent(
+        packs: &[&'static str],
+        extra: &[ExtraLanguage],
+        at_load: bool,
+    ) -> Result<Languages, crate::PluginError> {
+        let build = if at_load {
+            Languages::build
+        } else {
+            Languages::rebuild
+        };
+        build(SDK_LEXICONS, packs, extra)
+            .map_err(|e| crate::error("config-invalid", &format!("languages: {e}")))
+    }
+
     pub fn default_code(&self) -> &str {
         &self.langs[0].code
     }
