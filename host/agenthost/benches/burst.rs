@@ -6,7 +6,7 @@
 //! (`/proc/<pid>/task`). BENCH_PLUGIN=landlord-rep drains Landlord Rep instead of echo.
 //! BENCH_PERF=<file> records the last round with `perf record -g` into <file>.
 //!
-//! `cargo bench -p agenthost --bench burst`. The full table, with its baselines, is the
+//! `cargo bench --workspace --bench burst`. The full table, with its baselines, is the
 //! `pipeline` bench's; this one is for iterating on the drain.
 
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 //! is the swap itself: the admin call, the database change, the registry swap, and the
 //! next invocation on the new version committing. Versions alternate v1 → v2 → v1 …
 //!
-//! `cargo bench -p agenthost --bench deploy` (needs dist/plugins/echo.wasm). Env:
+//! `cargo bench --workspace --bench deploy` (needs dist/plugins/echo.wasm). Env:
 //! BENCH_SWAPS (default 20), BENCH_RATE (webhooks/s of background load, default 400),
 //! BENCH_DATABASE_URL + BENCH_QUEUE_URL to run on PostgreSQL + RabbitMQ.
 

@@ -12,7 +12,7 @@
 //! - the first event of plugins that have not handled one yet (webhook → reply at the
 //!   fake Twilio), against a second event of the same plugin.
 //!
-//! `cargo bench -p agenthost --bench many` (needs `scripts/build-plugins.sh`). Set
+//! `cargo bench --workspace --bench many` (needs `scripts/build-plugins.sh`). Set
 //! `BENCH_DATABASE_URL` and `BENCH_QUEUE_URL` to run on PostgreSQL + RabbitMQ.
 
 mod common;

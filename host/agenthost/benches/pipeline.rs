@@ -14,7 +14,7 @@
 //!    the host's RSS, and one lead's conversation grown to 500 messages (BENCH_HISTORY):
 //!    in → out and RSS at 1, 30 and 500.
 //!
-//! `cargo bench -p agenthost --bench pipeline`, or `scripts/bench.sh` for everything
+//! `cargo bench --workspace --bench pipeline`, or `scripts/bench.sh` for everything
 //! (needs dist/plugins from scripts/build-plugins.sh). Setup via env: BENCH_SECONDS
 //! (default 5), BENCH_CONNECTIONS (default 64), BENCH_E2E (default 300), BENCH_BURST
 //! (default 2000), BENCH_BURST_CONNECTIONS (default 32), BENCH_DATABASE_URL +

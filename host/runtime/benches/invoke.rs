@@ -2,7 +2,7 @@
 //! deadline, effect buffer, outcome classification) against bare wasmtime on the SAME
 //! engine (pooling, InstancePre, fuel and epochs on; no host extras), in one run.
 //!
-//! `cargo bench -p agenthost-runtime --bench invoke` (release build; a debug host is ~12x
+//! `cargo bench --workspace --bench invoke` (release build; a debug host is ~12x
 //! slower). Needs `dist/plugins/echo.wasm` from `scripts/build-plugins.sh`.
 
 use std::collections::BTreeMap;
