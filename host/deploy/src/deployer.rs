@@ -731,16 +731,17 @@ impl Deployer {
         if requeued.is_empty() {
             return ids;
         }
-        match self.inner.queue.publish(plugin, &requeued).await {
-            Ok(()) => {
-                if let Err(e) = storage.events().mark_enqueued(&ids).await {
-                    // Harmless but noisy: the sweep republishes them and the redelivery
-                    // finds them done.
-                    tracing::warn!(plugin, error = %e, "could not mark requeued events enqueued");
-                }
+        match agenthost_queue::enqueue_stored(storage, self.inner.queue.as_ref(), plugin, &requeued)
+            .await
+        {
+            Ok(()) => {}
+            // Harmless but noisy: the sweep republishes them and the redelivery finds
+            // them done.
+            Err(agenthost_queue::EnqueueError::Mark { source, .. }) => {
+                tracing::warn!(plugin, error = %source, "could not mark requeued events enqueued")
             }
-            Err(e) => {
-                tracing::warn!(plugin, error = %e, "requeue publish failed; the sweep will retry")
+            Err(agenthost_queue::EnqueueError::Publish { source, .. }) => {
+                tracing::warn!(plugin, error = %source, "requeue publish failed; the sweep will retry")
             }
         }
         ids

@@ -191,12 +191,9 @@ async fn store_and_enqueue(
     let mut tx = storage.begin_write("ingest: begin").await?;
     let inserted = storage.events().insert_in(&mut tx, events).await?;
     let (by_lane, results) = classify(batch, &inserted);
-    let mut ids = Vec::new();
     for (lane, messages) in &by_lane {
-        queue.publish_in(&mut tx, lane, messages).await?;
-        ids.extend(messages.iter().map(|m| m.event_id.clone()));
+        agenthost_queue::enqueue_in(storage, queue, &mut tx, lane, messages).await?;
     }
-    storage.events().mark_enqueued_in(&mut tx, &ids).await?;
     tx.commit("ingest: commit").await?;
     for lane in by_lane.keys() {
         queue.published(lane);

@@ -5,10 +5,11 @@
 //! minutes, not leads). Publishing twice is harmless: a worker's claim skips an event
 //! already done or held.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agenthost_queue::{Queue, QueueMessage};
+use agenthost_queue::{EnqueueError, Queue, QueueMessage, enqueue_stored};
 use agenthost_storage::{Storage, StorageError};
 use tokio_util::sync::CancellationToken;
 
@@ -25,31 +26,38 @@ const BATCH: u32 = 500;
 pub async fn republish_once(storage: &Storage, queue: &dyn Queue) -> Result<usize, StorageError> {
     let cutoff = crate::now_ms() - GRACE.as_millis() as i64;
     let events = storage.events().unenqueued(cutoff, BATCH).await?;
-    let mut done = Vec::new();
+    let mut by_lane: BTreeMap<&str, Vec<QueueMessage>> = BTreeMap::new();
     for e in &events {
         let Some(lane) = &e.plugin else { continue };
         // Failed attempts already recorded count: this delivery is the next one.
-        let msg = QueueMessage {
+        by_lane.entry(lane).or_default().push(QueueMessage {
             event_id: e.id.clone(),
             attempt: u32::try_from(e.attempts.max(0))
                 .unwrap_or(0)
                 .saturating_add(1),
-        };
-        match queue.publish(lane, std::slice::from_ref(&msg)).await {
-            Ok(()) => done.push(e.id.clone()),
-            Err(err) => {
-                tracing::warn!(event = %e.id, error = %err, "republish failed; will try again")
+        });
+    }
+    let mut done = 0;
+    for (lane, messages) in &by_lane {
+        // The way every event source reaches its lane; what fails is found next pass.
+        match enqueue_stored(storage, queue, lane, messages).await {
+            Ok(()) => done += messages.len(),
+            Err(EnqueueError::Mark { source, .. }) => {
+                done += messages.len();
+                tracing::warn!(lane, error = %source, "republished, but not marked enqueued; may be published again")
+            }
+            Err(EnqueueError::Publish { source, .. }) => {
+                tracing::warn!(lane, error = %source, count = messages.len(), "republish failed; will try again")
             }
         }
     }
-    if !done.is_empty() {
-        storage.events().mark_enqueued(&done).await?;
+    if done > 0 {
         tracing::info!(
-            count = done.len(),
+            count = done,
             "re-published events that had not reached the queue"
         );
     }
-    Ok(done.len())
+    Ok(done)
 }
 
 /// One reconciliation pass; returns how many overdue events were published again.

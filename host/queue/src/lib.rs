@@ -5,6 +5,8 @@
 //! - `message`  — what travels through a lane (`QueueMessage`) and lane-name rules.
 //! - `delivery` — one received message and how it is settled (`Delivery`, `Settled`).
 //! - `error`    — `QueueError`, naming what failed (AMQP passwords masked).
+//! - `inbox`    — `enqueue_stored` / `enqueue_in`: the one way a stored event reaches its
+//!   lane and is marked enqueued, for every event source.
 //! - `embedded` — `EmbeddedQueue`: rows in the host's database (SQLite or PostgreSQL through
 //!   `agenthost-storage`), claimed with leases; the default.
 //! - `amqp`     — `AmqpQueue`: RabbitMQ through lapin, with publisher confirms, a per-lane
@@ -25,6 +27,7 @@ mod config;
 mod delivery;
 mod embedded;
 mod error;
+mod inbox;
 mod message;
 
 use agenthost_storage::WriteTx;
@@ -35,6 +38,7 @@ pub use config::{QueueConfig, VARS};
 pub use delivery::{Delivery, Settled};
 pub use embedded::{EmbeddedConfig, EmbeddedQueue};
 pub use error::QueueError;
+pub use inbox::{EnqueueError, enqueue_in, enqueue_stored, to_enqueue};
 pub use message::{MAX_LANE_BYTES, QueueMessage, validate_lane};
 
 /// A durable queue with independent lanes.

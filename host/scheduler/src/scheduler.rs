@@ -6,11 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use agenthost_core::{AlertKind, Severity};
-use agenthost_queue::{Queue, QueueMessage};
+use agenthost_queue::{EnqueueError, Queue, QueueMessage, enqueue_stored, to_enqueue};
 use agenthost_runtime::{Clock, CronJob, Invocation, JobFiring};
 use agenthost_storage::{
-    EventKind, EventStatus, HostAlert, Inserted, NewEvent, SlaLadderItem, SlotFiring, Storage,
-    StorageError,
+    EventKind, HostAlert, Inserted, NewEvent, SlaLadderItem, SlotFiring, Storage, StorageError,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -407,34 +406,27 @@ impl Scheduler {
             .field("rung", format!("{rung:?}"))
     }
 
-    /// Publishes to `lane` and records the events enqueued; `true` if published. A failure
-    /// is logged and left to the pipeline's sweep.
-    async fn publish(&self, lane: &str, ids: Vec<String>) -> bool {
-        let messages: Vec<QueueMessage> = ids.iter().cloned().map(QueueMessage::new).collect();
-        if let Err(error) = self.queue.publish(lane, &messages).await {
-            tracing::error!(lane, %error, count = ids.len(), "publishing job events failed; they will be republished");
-            self.metrics.error();
-            return false;
+    /// Puts the job events on `lane` the way every event source does
+    /// ([`agenthost_queue::enqueue_stored`]). A failure is logged and left to the
+    /// pipeline's sweep.
+    async fn publish(&self, lane: &str, ids: Vec<String>) {
+        let messages: Vec<QueueMessage> = ids.into_iter().map(QueueMessage::new).collect();
+        match enqueue_stored(&self.storage, self.queue.as_ref(), lane, &messages).await {
+            Ok(()) => {}
+            Err(EnqueueError::Publish { source, count, .. }) => {
+                tracing::error!(lane, error = %source, count, "publishing job events failed; they will be republished");
+                self.metrics.error();
+            }
+            Err(EnqueueError::Mark { source, .. }) => {
+                tracing::warn!(lane, error = %source, "could not mark job events enqueued; they may be published again");
+            }
         }
-        if let Err(error) = self.storage.events().mark_enqueued(&ids).await {
-            tracing::warn!(lane, %error, "could not mark job events enqueued; they may be published again");
-        }
-        true
     }
 }
 
-/// The event id to publish after an insert: a new event, or a stored one that never
-/// reached the queue.
+/// The event id to publish after an insert ([`agenthost_queue::to_enqueue`]).
 fn publishable(id: &str, inserted: &Inserted) -> Option<String> {
-    match inserted {
-        Inserted::New => Some(id.to_owned()),
-        Inserted::Duplicate {
-            id,
-            status: EventStatus::Queued,
-            enqueued: false,
-        } => Some(id.clone()),
-        Inserted::Duplicate { .. } => None,
-    }
+    to_enqueue(id, inserted).map(str::to_owned)
 }
 
 fn job_event(

@@ -208,10 +208,79 @@ async fn idle_consumers_wake_for_other_replicas_and_due_retries(ctx: Ctx) -> Res
     Ok(())
 }
 
+/// A stored event reaches its lane through `enqueue_stored`, the way every event source
+/// enqueues, and is marked enqueued in the same commit: the sweep's list of events that
+/// never reached the queue no longer has it. A duplicate that was enqueued is not put on
+/// the lane again; one that never was is.
+async fn enqueue_stored_queues_and_marks_together(ctx: Ctx) -> Result<()> {
+    let (_, storage) = ctx.embedded.as_ref().expect("embedded");
+    let lane = ctx.lane("inbox");
+    let event = |id: &str| agenthost_storage::NewEvent {
+        id: id.into(),
+        dedupe_key: id.into(),
+        kind: agenthost_storage::EventKind::Job,
+        plugin: Some(lane.clone()),
+        conversation_id: None,
+        payload: "{}".into(),
+        received_at_ms: 1,
+        inbound: None,
+    };
+    let stored = storage.events().insert(&[event("ev-in")]).await?;
+    ensure!(
+        agenthost_queue::to_enqueue("ev-in", &stored[0]) == Some("ev-in"),
+        "a new event is to be enqueued"
+    );
+    ensure!(
+        storage.events().unenqueued(i64::MAX, 10).await?.len() == 1,
+        "stored, not yet enqueued"
+    );
+    let mut consumer = ctx.queue.consume(&lane, 1).await?;
+    agenthost_queue::enqueue_stored(
+        storage,
+        ctx.queue.as_ref(),
+        &lane,
+        &[QueueMessage::new("ev-in")],
+    )
+    .await?;
+    let got = next(&mut consumer, "the stored event").await?;
+    ensure!(got.message().event_id == "ev-in", "got {:?}", got.message());
+    ensure!(
+        storage
+            .events()
+            .get("ev-in")
+            .await?
+            .is_some_and(|e| e.enqueued),
+        "marked enqueued"
+    );
+    ensure!(
+        storage.events().unenqueued(i64::MAX, 10).await?.is_empty(),
+        "the sweep has nothing to republish"
+    );
+    ensure!(got.ack().await? == Settled::Applied, "ack not applied");
+    // The same source trying again: the enqueued event is not put on the lane twice.
+    let again = storage.events().insert(&[event("ev-in")]).await?;
+    ensure!(
+        agenthost_queue::to_enqueue("ev-in", &again[0]).is_none(),
+        "an enqueued duplicate is not enqueued again: {:?}",
+        again[0]
+    );
+    Ok(())
+}
+
 macro_rules! embedded_tests {
     ($module:ident, $kind:expr) => {
         mod $module {
             use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn enqueue_stored_queues_and_marks_together() {
+                run(
+                    $kind,
+                    "inbox",
+                    super::enqueue_stored_queues_and_marks_together,
+                )
+                .await;
+            }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn stale_settlement_after_lease_expiry() {
