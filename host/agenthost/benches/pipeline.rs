@@ -648,25 +648,17 @@ async fn main() {
             goal: Some(Goal::AtMost(5.0)),
         },
         Figure {
-            figure: "burst of 2,000 drained, echo, replies/s",
+            figure: &format!("burst of {burst_n} drained, echo, replies/s"),
             setup,
-            value: if echo_burst.exact() {
-                echo_burst.rate()
-            } else {
-                0.0
-            },
+            value: echo_burst.exact_rate(),
             unit: "replies/s",
             baseline: seeds(ref_drain.map(Drain::rate)),
             goal: Some(Goal::RatioAtLeast(20.0)),
         },
         Figure {
-            figure: "burst of 2,000 drained, Landlord Rep, replies/s",
+            figure: &format!("burst of {burst_n} drained, Landlord Rep, replies/s"),
             setup,
-            value: if landlord_burst.exact() {
-                landlord_burst.rate()
-            } else {
-                0.0
-            },
+            value: landlord_burst.exact_rate(),
             unit: "replies/s",
             baseline: seeds(ref_drain.map(Drain::rate)),
             goal: Some(Goal::RatioAtLeast(8.0)),

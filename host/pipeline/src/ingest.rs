@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use agenthost_core::{AlertKind, HostAlert, Severity};
-use agenthost_queue::{Queue, QueueError, QueueMessage};
-use agenthost_storage::{EventStatus, Inserted, NewEvent, Storage, StorageError};
+use agenthost_queue::{Queue, QueueError, QueueMessage, to_enqueue};
+use agenthost_storage::{Inserted, NewEvent, Storage, StorageError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -229,21 +229,17 @@ fn classify(
                 Accepted::Queued
             }
             (Inserted::New, None) => Accepted::Unrouted,
-            (
-                Inserted::Duplicate {
-                    id: existing,
-                    status,
-                    enqueued,
-                },
-                Some(lane),
-            ) if *status == EventStatus::Queued && !enqueued => {
-                by_lane
-                    .entry(lane)
-                    .or_default()
-                    .push(QueueMessage::new(existing.clone()));
+            (Inserted::Duplicate { .. }, lane) => {
+                // Stored before but never enqueued (a crash or queue failure between the
+                // two, and the provider retried): enqueue the stored one now.
+                if let (Some(existing), Some(lane)) = (to_enqueue(&id, ins), lane) {
+                    by_lane
+                        .entry(lane)
+                        .or_default()
+                        .push(QueueMessage::new(existing.to_owned()));
+                }
                 Accepted::Duplicate
             }
-            (Inserted::Duplicate { .. }, _) => Accepted::Duplicate,
         };
         results.push(result);
     }

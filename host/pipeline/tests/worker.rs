@@ -116,36 +116,9 @@ impl Harness {
             .spawn_lane("echo".into(), slots, self.cancel.clone());
     }
 
-    /// `body` texted by `lead` to [`AGENT`], as the webhook stores it.
+    /// `body` texted by `lead` to [`AGENT`], through ingest as the webhook stores it.
     async fn text(&self, sid: &str, lead: &str, body: &str, opt_out: Option<bool>) -> String {
-        let conversation_id = agenthost_pipeline::conversation_id(AGENT, lead);
-        let now = now_ms();
-        let invocation = Invocation::Message(InboundMessage {
-            conversation_id: conversation_id.clone(),
-            message_id: sid.into(),
-            from: lead.into(),
-            to: AGENT.into(),
-            body: body.into(),
-            received_at_ms: now as u64,
-            dry_run: false,
-            history: Vec::new(),
-        });
-        let event = NewEvent {
-            id: format!("sms:{sid}"),
-            dedupe_key: sid.into(),
-            kind: EventKind::Message,
-            plugin: Some("echo".into()),
-            conversation_id: Some(conversation_id),
-            payload: serde_json::to_string(&invocation).unwrap(),
-            received_at_ms: now,
-            inbound: Some(StoredSms {
-                lead_number: lead.into(),
-                agent_number: AGENT.into(),
-                opt_out,
-                host_reply: None,
-                body: body.into(),
-            }),
-        };
+        let event = sms_event(sid, lead, body, opt_out);
         let accepted = self
             .ingest
             .submit(Submission {
@@ -182,6 +155,38 @@ impl Harness {
             .collect();
         kinds.sort();
         kinds
+    }
+}
+
+/// The event the webhook stores for `body` texted by `lead` to [`AGENT`].
+fn sms_event(sid: &str, lead: &str, body: &str, opt_out: Option<bool>) -> NewEvent {
+    let conversation_id = agenthost_pipeline::conversation_id(AGENT, lead);
+    let now = now_ms();
+    let invocation = Invocation::Message(InboundMessage {
+        conversation_id: conversation_id.clone(),
+        message_id: sid.into(),
+        from: lead.into(),
+        to: AGENT.into(),
+        body: body.into(),
+        received_at_ms: now as u64,
+        dry_run: false,
+        history: Vec::new(),
+    });
+    NewEvent {
+        id: format!("sms:{sid}"),
+        dedupe_key: sid.into(),
+        kind: EventKind::Message,
+        plugin: Some("echo".into()),
+        conversation_id: Some(conversation_id),
+        payload: serde_json::to_string(&invocation).unwrap(),
+        received_at_ms: now,
+        inbound: Some(StoredSms {
+            lead_number: lead.into(),
+            agent_number: AGENT.into(),
+            opt_out,
+            host_reply: None,
+            body: body.into(),
+        }),
     }
 }
 
@@ -399,4 +404,41 @@ async fn an_event_whose_worker_died_runs_alone_and_others_wait_for_it() {
     assert_eq!(slow_row.deliveries, 2, "{slow_row:?}");
     let text = h.metrics.render();
     assert!(text.contains("event=\"isolated\"} 1\n"), "{text}");
+}
+
+/// A text stored but never enqueued (the process died between the two), then retried by
+/// the provider: ingest answers it as a duplicate and enqueues the stored event, which is
+/// answered once; a further retry enqueues nothing.
+#[tokio::test]
+async fn a_retried_text_that_never_reached_the_queue_is_enqueued_and_answered_once() {
+    let h = Harness::start("echo", 3).await;
+    let lead = "+15550100077";
+    let event = sms_event("SMlost1", lead, "hello", None);
+    h.storage
+        .events()
+        .insert(std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    let retry = |event: NewEvent| {
+        h.ingest.submit(Submission {
+            event,
+            lane: Some("echo".into()),
+        })
+    };
+    assert_eq!(retry(event.clone()).await.unwrap(), Accepted::Duplicate);
+    let row = h.settled("sms:SMlost1").await;
+    assert_eq!(row.status, EventStatus::Done, "{row:?}");
+    assert_eq!(row.deliveries, 1, "{row:?}");
+    assert_eq!(retry(event).await.unwrap(), Accepted::Duplicate);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let row = h
+        .storage
+        .events()
+        .get("sms:SMlost1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.deliveries, 1, "not delivered again: {row:?}");
+    let out = h.storage.outbox().for_event("sms:SMlost1").await.unwrap();
+    assert_eq!(out.len(), 1, "one reply: {out:?}");
 }

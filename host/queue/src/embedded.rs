@@ -796,12 +796,8 @@ impl Settle for EmbeddedSettler {
 
 /// A failed statement of `op` on `lane`, as the queue reports it.
 fn storage(op: &'static str, lane: &str) -> impl FnOnce(sqlx::Error) -> QueueError {
-    let lane = lane.to_owned();
-    move |source| QueueError::Storage {
-        op,
-        lane,
-        source: StorageError::query(op)(source),
-    }
+    let failed = QueueError::in_storage(op, lane);
+    move |source| failed(StorageError::query(op)(source))
 }
 
 /// `INSERT` of `rows` messages: `($1, $2, $3, $4), ($5, …)…`.

@@ -1,6 +1,17 @@
 //! `QueueError`: every failure names the operation and the lane or queue it was about.
 //! AMQP URLs appear only with their password masked (`agenthost_storage::redact_url`).
 
+impl QueueError {
+    /// A storage failure of the queue's `op` on `lane`, as the queue reports it.
+    pub(crate) fn in_storage(
+        op: &'static str,
+        lane: &str,
+    ) -> impl FnOnce(agenthost_storage::StorageError) -> QueueError {
+        let lane = lane.to_owned();
+        move |source| QueueError::Storage { op, lane, source }
+    }
+}
+
 /// A queue operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {

@@ -49,14 +49,9 @@ pub async fn enqueue_stored(
         source,
     };
     if queue.in_storage() {
-        let in_db = |op: &'static str| {
-            move |source: StorageError| {
-                publish(QueueError::Storage {
-                    op,
-                    lane: lane.to_owned(),
-                    source,
-                })
-            }
+        let in_db = |op| {
+            let failed = QueueError::in_storage(op, lane);
+            move |source| publish(failed(source))
         };
         let mut tx = storage
             .begin_write("enqueue stored events: begin")
@@ -102,11 +97,7 @@ pub async fn enqueue_in(
         .mark_enqueued_in(tx, &ids)
         .await
         .map(drop)
-        .map_err(|source| QueueError::Storage {
-            op: "mark enqueued",
-            lane: lane.to_owned(),
-            source,
-        })
+        .map_err(QueueError::in_storage("mark enqueued", lane))
 }
 
 /// The event to put on the queue after storing `id`: the new event, or the stored one

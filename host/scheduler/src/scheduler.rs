@@ -9,7 +9,7 @@ use agenthost_core::{AlertKind, Severity};
 use agenthost_queue::{EnqueueError, Queue, QueueMessage, enqueue_stored, to_enqueue};
 use agenthost_runtime::{Clock, CronJob, Invocation, JobFiring};
 use agenthost_storage::{
-    EventKind, HostAlert, Inserted, NewEvent, SlaLadderItem, SlotFiring, Storage, StorageError,
+    EventKind, HostAlert, NewEvent, SlaLadderItem, SlotFiring, Storage, StorageError,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -258,7 +258,7 @@ impl Scheduler {
             .await?
         {
             SlotFiring::Lost => return Ok(()),
-            SlotFiring::Claimed(inserted) => publishable(&event.id, &inserted),
+            SlotFiring::Claimed(inserted) => to_enqueue(&event.id, &inserted).map(str::to_owned),
         };
         let lateness_ms = now_ms - slot;
         self.metrics.cron_fired(plugin, job, lateness_ms);
@@ -325,8 +325,11 @@ impl Scheduler {
             self.metrics.job_fired(&job.plugin, lateness_ms);
             report.jobs_fired += 1;
             tracing::info!(plugin = %job.plugin, key = %job.key, name = %job.name, lateness_ms, "one-off job fired");
-            if let Some(id) = publishable(&event.id, inserted) {
-                by_lane.entry(job.plugin.clone()).or_default().push(id);
+            if let Some(id) = to_enqueue(&event.id, inserted) {
+                by_lane
+                    .entry(job.plugin.clone())
+                    .or_default()
+                    .push(id.to_owned());
             }
         }
         for (lane, ids) in by_lane {
@@ -422,11 +425,6 @@ impl Scheduler {
             }
         }
     }
-}
-
-/// The event id to publish after an insert ([`agenthost_queue::to_enqueue`]).
-fn publishable(id: &str, inserted: &Inserted) -> Option<String> {
-    to_enqueue(id, inserted).map(str::to_owned)
 }
 
 fn job_event(

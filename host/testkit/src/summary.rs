@@ -22,6 +22,9 @@ impl Goal {
     /// Whether `value` (against `baseline`, for a ratio) meets the goal; `None` when a
     /// ratio goal has no baseline in this run.
     pub fn met(self, value: f64, baseline: Option<f64>) -> Option<bool> {
+        if value.is_nan() {
+            return None; // not measured in this run
+        }
         match self {
             Goal::RatioAtLeast(r) => baseline.map(|b| value / b >= r),
             Goal::RatioAtMost(r) => baseline.map(|b| value / b <= r),
@@ -95,6 +98,7 @@ mod tests {
         assert_eq!(Goal::RatioAtLeast(8.0).met(1.0, None), None);
         assert_eq!(Goal::AtMost(300.0).met(111.0, None), Some(true));
         assert_eq!(Goal::AtLeast(10_000.0).met(700.0, None), Some(false));
+        assert_eq!(Goal::AtMost(5.0).met(f64::NAN, None), None);
         assert_eq!(Goal::AtMost(5.0).text("ms"), "≤ 5 ms");
     }
 }

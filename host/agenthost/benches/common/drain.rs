@@ -93,6 +93,10 @@ impl Drain {
         self.latencies_us[i] as f64 / 1000.0
     }
     /// Exactly one reply per lead, every post accepted.
+    /// Replies per second, or 0 unless every lead got exactly one reply (for the table).
+    pub fn exact_rate(&self) -> f64 {
+        if self.exact() { self.rate() } else { 0.0 }
+    }
     pub fn exact(&self) -> bool {
         self.answered == self.n && self.extra == 0 && self.refused == 0
     }
