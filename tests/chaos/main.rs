@@ -346,12 +346,13 @@ async fn poison(setup: Setup) -> Row {
     let letters = storage.events().dead_letters(100).await.unwrap();
     let letter = letters
         .iter()
-        .find(|l| l.event_id == event)
+        .find(|l| l.event_id == *event)
         .expect("dead letter");
     assert_eq!(letter.outcome, "crash_loop", "{letter:?}");
     let alerts = eventually(Duration::from_secs(10), || async {
         let n = storage
-            .recent_alerts(100)
+            .alerts()
+            .recent(100)
             .await
             .unwrap()
             .into_iter()
@@ -483,7 +484,8 @@ async fn counter_across_two_replicas() -> Row {
     settle(&world, &leads, Duration::from_secs(240), &mut row).await;
     let storage = world.storage().await;
     let count = storage
-        .state_get("chaos", "count")
+        .conversations()
+        .state("chaos", "count")
         .await
         .unwrap()
         .map(|(v, _)| v);

@@ -43,7 +43,8 @@ fn start(world: &World, clock: &FakeClock, extra: &[(&str, &str)]) -> Host {
 
 async fn alerts_of(storage: &Storage, kind: &str) -> Vec<AlertRow> {
     storage
-        .recent_alerts(500)
+        .alerts()
+        .recent(500)
         .await
         .unwrap()
         .into_iter()

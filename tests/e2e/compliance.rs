@@ -251,6 +251,7 @@ async fn stop_in_any_form_silences_every_agent_until_start(setup: Setup) {
         world
             .storage()
             .await
+            .routes()
             .is_opted_out(LEAD_773)
             .await
             .unwrap()
@@ -680,7 +681,7 @@ async fn carriers_filtering_a_plugin_pause_its_follow_ups_not_its_replies() {
             .unwrap();
         assert_eq!(r.status(), 204);
     }
-    let alerts = storage.recent_alerts(100).await.unwrap();
+    let alerts = storage.alerts().recent(100).await.unwrap();
     let filtered: Vec<_> = alerts.iter().filter(|a| a.kind == "sms_filtered").collect();
     assert_eq!(filtered.len(), 1, "{alerts:?}");
     assert_eq!(filtered[0].plugin.as_deref(), Some("nudge"));

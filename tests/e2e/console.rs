@@ -397,7 +397,8 @@ async fn a_handoff_request_pauses_the_agent_until_released_or_timed_out() {
     let storage = world.storage().await;
     let alert = eventually(WAIT, || async {
         storage
-            .recent_alerts(50)
+            .alerts()
+            .recent(50)
             .await
             .unwrap()
             .into_iter()

@@ -170,7 +170,8 @@ impl Agents {
     async fn alerts(&self, kind: &str) -> Vec<AlertRow> {
         let storage = self.world.storage().await;
         storage
-            .recent_alerts(500)
+            .alerts()
+            .recent(500)
             .await
             .unwrap()
             .into_iter()

@@ -294,7 +294,7 @@ async fn a_version_that_traps_is_rolled_back_by_itself(setup: Setup) {
     bodies.sort();
     assert_eq!(bodies, ["echo: m0", "echo: m1", "echo: m2", "echo: m3"]);
     let storage = world.storage().await;
-    let alerts = storage.recent_alerts(100).await.unwrap();
+    let alerts = storage.alerts().recent(100).await.unwrap();
     let rollbacks: Vec<_> = alerts
         .iter()
         .filter(|a| a.kind == "auto_rollback")
@@ -584,7 +584,8 @@ async fn the_plugins_folder_swaps_live_and_refuses_broken_files() {
     let storage = world.storage().await;
     let alerted = eventually(Duration::from_secs(10), || async {
         storage
-            .recent_alerts(50)
+            .alerts()
+            .recent(50)
             .await
             .ok()?
             .into_iter()

@@ -62,7 +62,7 @@ async fn dead(storage: &Storage, event: &str) -> (String, String) {
 }
 
 async fn alerts(storage: &Storage) -> Vec<AlertRow> {
-    storage.recent_alerts(1_000).await.unwrap()
+    storage.alerts().recent(1_000).await.unwrap()
 }
 
 /// Echo still answers.
@@ -182,7 +182,8 @@ async fn huge_strings_to_every_import_are_refused_and_the_host_stays_small() {
     );
     assert!(
         storage
-            .state_list_keys("huge", "", 10)
+            .conversations()
+            .state_keys("huge", "", 10)
             .await
             .unwrap()
             .is_empty()
@@ -262,7 +263,8 @@ async fn spraying_strangers_and_foreign_conversations_send_nothing() {
         assert_eq!(m.from.as_deref(), Some(HOSTILE_NUMBER));
     }
     let history = storage
-        .conversation_history(&echo_conversation, 100, None)
+        .conversations()
+        .history(&echo_conversation, 100, None)
         .await
         .unwrap();
     assert!(

@@ -132,7 +132,8 @@ async fn a_spent_token_budget_falls_back_to_the_deterministic_reply_with_one_ale
     let storage = world.storage().await;
     let alerts = eventually(WAIT, || async {
         let a: Vec<_> = storage
-            .recent_alerts(100)
+            .alerts()
+            .recent(100)
             .await
             .ok()?
             .into_iter()
@@ -144,7 +145,8 @@ async fn a_spent_token_budget_falls_back_to_the_deterministic_reply_with_one_ale
     .expect("a budget alert");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let n = storage
-        .recent_alerts(100)
+        .alerts()
+        .recent(100)
         .await
         .unwrap()
         .iter()

@@ -70,7 +70,7 @@ async fn a_plugin_trap_produces_exactly_one_alert(setup: Setup) {
     })
     .await
     .unwrap_or_else(|| panic!("never dead-lettered; log:\n{}", host.logs()));
-    let alerts = storage.recent_alerts(50).await.unwrap();
+    let alerts = storage.alerts().recent(50).await.unwrap();
     let traps: Vec<_> = alerts.iter().filter(|a| a.kind == "plugin_trap").collect();
     assert_eq!(
         traps.len(),

@@ -267,7 +267,7 @@ async fn unrouted_number_is_kept_and_alerted(setup: Setup) {
         .expect("the event is stored");
     assert_eq!(event.status, agenthost_storage::EventStatus::Unrouted);
     // Whether or not the dispatcher has delivered it yet.
-    let alerts = storage.recent_alerts(10).await.unwrap();
+    let alerts = storage.alerts().recent(10).await.unwrap();
     assert!(
         alerts.iter().any(|a| a.kind == "unrouted_number"),
         "{alerts:?}"
@@ -301,7 +301,7 @@ async fn permanent_twilio_error_is_recorded_alerted_and_not_retried(setup: Setup
     .await
     .unwrap_or_else(|| panic!("the send was not recorded as failed; log:\n{}", host.logs()));
     assert_eq!(row.error_code.as_deref(), Some("21211"));
-    let alerts = storage.pending_alerts(20).await.unwrap();
+    let alerts = storage.alerts().pending(20).await.unwrap();
     assert!(
         alerts.iter().any(|a| a.kind == "sms_permanent_failure"),
         "{alerts:?}"
@@ -392,7 +392,7 @@ async fn stop_is_recorded_even_when_the_plugin_traps(setup: Setup) {
     let stop = "SM00000000000000000000000000000020";
     assert_eq!(host.post_sms(stop, LEAD, TRAP_NUMBER, "Stop.").await.0, 200);
     // Recorded at ingest, before any plugin ran: every agent of the business is silent.
-    assert!(storage.is_opted_out(LEAD).await.unwrap());
+    assert!(storage.routes().is_opted_out(LEAD).await.unwrap());
     host.post_sms(
         "SM00000000000000000000000000000021",
         LEAD,

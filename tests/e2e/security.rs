@@ -352,7 +352,7 @@ async fn only_versions_signed_by_a_trusted_key_are_accepted_when_required() {
             .is_none(),
         "the unsigned file was not imported"
     );
-    let alerts = storage.recent_alerts(100).await.unwrap();
+    let alerts = storage.alerts().recent(100).await.unwrap();
     assert!(
         alerts.iter().any(|a| a.kind == "plugin_load_failed"
             && a.message.contains("trap.wasm")
@@ -408,7 +408,8 @@ async fn only_versions_signed_by_a_trusted_key_are_accepted_when_required() {
         "{body}"
     );
     let refused = storage
-        .recent_alerts(100)
+        .alerts()
+        .recent(100)
         .await
         .unwrap()
         .into_iter()

@@ -339,7 +339,7 @@ pub async fn chat(config: &Config, args: ChatArgs) -> anyhow::Result<ExitCode> {
         .to_owned();
     // The signature covers the URL Twilio would post to: the host's public URL.
     let signed_url = format!("{}{}", config.public_url, agenthost_api::twilio::PATH);
-    let conversation = agenthost_pipeline::conversation_id(&args.agent_number, &lead);
+    let conversation = agenthost_core::ConversationId::between(&args.agent_number, &lead);
     println!(
         "texting {} as {lead} (type a message and Enter; Ctrl-D to leave)",
         args.agent_number

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use agenthost_runtime::{
     Capabilities, Clock, InboundMessage, Invocation, JobFiring, PluginName, RequestedLimits,
-    Runtime, RuntimeConfig, SystemClock,
+    Runtime, RuntimeConfig, Scope, SystemClock,
 };
 use anyhow::Context;
 
@@ -92,7 +92,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
             dry_run: true,
         }),
         (Some(body), None) => Invocation::Message(InboundMessage {
-            conversation_id: agenthost_pipeline::conversation_id(&args.to, &args.from),
+            conversation_id: agenthost_core::ConversationId::between(&args.to, &args.from),
             message_id: "SMcli".into(),
             from: args.from.clone(),
             to: args.to.clone(),
@@ -103,7 +103,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         }),
         (None, None) => anyhow::bail!("give --message TEXT or --job NAME"),
     };
-    let scope = invocation.own_scope();
+    let scope = Scope::of(&invocation);
     let report = plugin.invoke(invocation, scope).await;
     if args.json {
         let out = serde_json::json!({

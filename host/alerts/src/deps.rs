@@ -208,7 +208,7 @@ impl DependencyWatch {
     /// or does not take it within [`STORE_TIMEOUT`].
     async fn raise(&self, alert: HostAlert, now_ms: i64, store_failing: bool) {
         if !store_failing {
-            match tokio::time::timeout(STORE_TIMEOUT, self.storage.insert_alert(&alert, now_ms))
+            match tokio::time::timeout(STORE_TIMEOUT, self.storage.alerts().insert(&alert, now_ms))
                 .await
             {
                 Ok(Ok(_)) => {

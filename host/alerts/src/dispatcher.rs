@@ -333,7 +333,7 @@ impl StoreTask {
 
     /// Sheds past the bound, then reads the oldest pending rows for the dispatcher.
     async fn poll(&self) {
-        match self.storage.count_pending_alerts().await {
+        match self.storage.alerts().count_pending().await {
             Ok(pending) => {
                 self.metrics.update(|m| m.pending = pending);
                 if pending > self.settings.max_pending {
@@ -347,7 +347,7 @@ impl StoreTask {
         }
         // The oldest MAX_WORKING_ROWS pending rows include every new one there is room for.
         let want = u32::try_from(MAX_WORKING_ROWS).unwrap_or(u32::MAX);
-        match self.storage.pending_alerts(want).await {
+        match self.storage.alerts().pending(want).await {
             Ok(rows) => {
                 let _ = self.to_dispatcher.send(FromStore::Rows(rows));
             }
@@ -363,7 +363,7 @@ impl StoreTask {
                 break;
             }
             let batch = u32::try_from(excess).unwrap_or(u32::MAX);
-            match self.storage.shed_pending_alerts(severity, batch).await {
+            match self.storage.alerts().shed_pending(severity, batch).await {
                 Ok(n) => {
                     shed += n;
                     excess = excess.saturating_sub(n);
@@ -390,7 +390,7 @@ impl StoreTask {
     async fn mark(&self, batch: Vec<Mark>) {
         let mut ids = Vec::with_capacity(batch.len());
         for (row, status, attempts) in batch {
-            if let Err(e) = self.storage.mark_alert(row, status, attempts).await {
+            if let Err(e) = self.storage.alerts().mark(row, status, attempts).await {
                 // The row stays pending and is delivered again: a duplicate, not a loss.
                 tracing::error!(error = %e, alert = row, %status, "cannot mark alert");
             }

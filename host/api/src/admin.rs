@@ -279,7 +279,7 @@ async fn require_token(
                 status: status.as_u16(),
                 outcome,
             };
-            if let Err(e) = storage.record_admin_call(&row).await {
+            if let Err(e) = storage.audit().record(&row).await {
                 tracing::error!(error = %e, method = %method, path, "could not record the admin call in the audit log");
             }
         }
@@ -344,7 +344,8 @@ async fn audit_log(
     let rows = a
         .deployer
         .storage()
-        .admin_audit(q.actor.as_deref(), q.before, limit)
+        .audit()
+        .recent(q.actor.as_deref(), q.before, limit)
         .await
         .map_err(|e| ApiError::Unavailable(format!("storage: {e}")))?;
     let next_before = (rows.len() == limit as usize)

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agenthost_core::{ConversationId, EventId};
 use agenthost_pipeline::metrics::{DURATION_BUCKETS_SECS, PipelineMetrics, PluginCounts};
 use agenthost_storage::{
     NewOutbound, StaffReply, StaffReplyResult, StorageError, Takeover, ThreadMessage,
@@ -304,7 +305,8 @@ async fn alerts(
     let rows = a
         .deployer
         .storage()
-        .recent_alerts(q.limit.unwrap_or(50).clamp(1, 500))
+        .alerts()
+        .recent(q.limit.unwrap_or(50).clamp(1, 500))
         .await
         .map_err(unavailable)?;
     let alerts: Vec<Value> = rows
@@ -341,9 +343,9 @@ async fn dead_letters(
         .into_iter()
         .map(|d| {
             let body = d.payload.as_deref().and_then(|p| {
-                match serde_json::from_str::<agenthost_runtime::Invocation>(p).ok()? {
-                    agenthost_runtime::Invocation::Message(m) => Some(m.body),
-                    agenthost_runtime::Invocation::Job(j) => Some(format!("job {}", j.name)),
+                match serde_json::from_str::<agenthost_core::Invocation>(p).ok()? {
+                    agenthost_core::Invocation::Message(m) => Some(m.body),
+                    agenthost_core::Invocation::Job(j) => Some(format!("job {}", j.name)),
                 }
             });
             json!({
@@ -403,7 +405,7 @@ async fn requeue_ids(
     a: &Admin,
     who: &Actor,
     plugin: &str,
-    ids: Vec<String>,
+    ids: Vec<EventId>,
     body: RequeueBody,
 ) -> Result<Json<Value>, ApiError> {
     let (pin, version) = requeue_target(a, plugin, body.version.as_deref()).await?;
@@ -444,7 +446,7 @@ async fn requeue_one(
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("no dead letter {id:?}")))?;
     let body = body.map(|Json(b)| b).unwrap_or_default();
-    requeue_ids(&a, &who, &letter.plugin, vec![id], body).await
+    requeue_ids(&a, &who, &letter.plugin, vec![EventId::from(id)], body).await
 }
 
 async fn requeue_plugin(
@@ -453,7 +455,7 @@ async fn requeue_plugin(
     Path(name): Path<String>,
     body: Option<Json<RequeueBody>>,
 ) -> Result<Json<Value>, ApiError> {
-    let ids: Vec<String> = a
+    let ids: Vec<EventId> = a
         .deployer
         .storage()
         .console()
@@ -461,7 +463,7 @@ async fn requeue_plugin(
         .await
         .map_err(unavailable)?
         .into_iter()
-        .map(|d| d.event_id)
+        .map(|d| EventId::from(d.event_id))
         .collect();
     let body = body.map(|Json(b)| b).unwrap_or_default();
     requeue_ids(&a, &who, &name, ids, body).await
@@ -582,6 +584,7 @@ async fn thread(State(a): State<Admin>, Path(id): Path<String>) -> Result<Json<V
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("no conversation {id:?}")))?;
     let opted_out = storage
+        .routes()
         .is_opted_out(&c.lead_number)
         .await
         .map_err(unavailable)?;
@@ -719,7 +722,8 @@ async fn reply(
             .map_err(unavailable)?;
     }
     let history = storage
-        .conversation_history(&id, 50, None)
+        .conversations()
+        .history(&id, 50, None)
         .await
         .map_err(unavailable)?;
     let window = i64::try_from(a.console.reply_window.as_millis()).unwrap_or(i64::MAX);
@@ -738,7 +742,7 @@ async fn reply(
             &StaffReply {
                 outbound: NewOutbound {
                     id: outbox_id.clone(),
-                    conversation_id: Some(id.clone()),
+                    conversation_id: Some(ConversationId::from(id.as_str())),
                     to: c.lead_number.clone(),
                     from: c.agent_number.clone(),
                     body,

@@ -86,7 +86,7 @@ impl StateSource {
             .collect();
 
         // Routes whose plugin has no active version answer nobody.
-        let routes = unread.take("routes", s.routes().await);
+        let routes = unread.take("routes", s.routes().list().await);
         let unserved: Vec<String> = routes
             .iter()
             .filter(|(_, p)| {
@@ -108,7 +108,7 @@ impl StateSource {
 
         let consumers = unread.take(
             "worker heartbeats",
-            s.lane_consumers(now_ms - CONSUMER_FRESH_MS).await,
+            s.workers().lane_consumers(now_ms - CONSUMER_FRESH_MS).await,
         );
         let mut lanes = Vec::new();
         let mut unconsumed = Vec::new();
@@ -133,7 +133,7 @@ impl StateSource {
             },
         );
 
-        let pending = unread.take("pending alerts", s.pending_alerts(1).await);
+        let pending = unread.take("pending alerts", s.alerts().pending(1).await);
         let stuck = pending
             .first()
             .filter(|a| now_ms - a.created_at_ms > ALERT_STUCK_MS);
@@ -148,7 +148,7 @@ impl StateSource {
                 ),
                 None => format!(
                     "{} pending",
-                    s.count_pending_alerts().await.unwrap_or_default()
+                    s.alerts().count_pending().await.unwrap_or_default()
                 ),
             },
         );
@@ -187,7 +187,7 @@ impl StateSource {
         upcoming.sort_by_key(|u| u["next_ms"].as_i64().unwrap_or(i64::MAX));
 
         let alerts: Vec<Value> = unread
-            .take("alerts", s.recent_alerts(20).await)
+            .take("alerts", s.alerts().recent(20).await)
             .into_iter()
             .map(|a| {
                 json!({

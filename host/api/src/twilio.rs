@@ -11,11 +11,11 @@
 use std::sync::Arc;
 
 use agenthost_compliance::Consent;
+use agenthost_core::{InboundMessage, Invocation};
 use agenthost_pipeline::ingest::{Accepted, Ingest, IngestError, Submission};
 use agenthost_pipeline::metrics::PipelineMetrics;
 use agenthost_pipeline::policy::{HostTexts, SendPolicy};
 use agenthost_pipeline::routes::Routes;
-use agenthost_runtime::{InboundMessage, Invocation};
 use agenthost_storage::{
     EventKind, HostMessage, HostReply, InboundMessage as StoredSms, NewEvent, Storage,
 };
@@ -157,7 +157,7 @@ async fn inbound(s: &TwilioIngress, params: Vec<(String, String)>) -> Result<Res
         .await
         .map_err(|e| ApiError::Unavailable(format!("route lookup failed: {e}")))?;
     let now = agenthost_core::now_ms();
-    let conversation_id = agenthost_pipeline::conversation_id(&to, &from);
+    let conversation_id = agenthost_core::ConversationId::between(&to, &from);
     let consent = agenthost_compliance::classify(&body_text);
     let host_text = match consent {
         Some(Consent::OptOut) => s
@@ -192,7 +192,7 @@ async fn inbound(s: &TwilioIngress, params: Vec<(String, String)>) -> Result<Res
     let payload =
         serde_json::to_string(&invocation).map_err(|e| ApiError::Internal(e.to_string()))?;
     let event = NewEvent {
-        id: format!("sms:{sid}"),
+        id: format!("sms:{sid}").into(),
         dedupe_key: sid.clone(),
         kind: EventKind::Message,
         plugin: plugin.clone(),

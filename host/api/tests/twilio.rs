@@ -42,7 +42,11 @@ async fn harness() -> Harness {
     let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
     let queue: Arc<dyn Queue> =
         Arc::new(EmbeddedQueue::new(&storage, EmbeddedConfig::default()).unwrap());
-    storage.upsert_route(AGENT, "echo", now_ms()).await.unwrap();
+    storage
+        .routes()
+        .upsert(AGENT, "echo", now_ms())
+        .await
+        .unwrap();
     let cancel = CancellationToken::new();
     let (ingest, _task) = Ingest::start(storage.clone(), queue.clone(), cancel.clone());
     let app = router(TwilioIngress {
@@ -172,12 +176,12 @@ async fn stop_is_recorded_at_ingest_before_any_plugin_runs() {
     let params = sms("SM300", "STOP");
     let (status, _) = send(&h, signed(PATH, &as_refs(&params), TOKEN)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(h.storage.is_opted_out(LEAD).await.unwrap());
+    assert!(h.storage.routes().is_opted_out(LEAD).await.unwrap());
     // START gives consent back, recorded the same way.
     let params = sms("SM301", "START");
     let (status, _) = send(&h, signed(PATH, &as_refs(&params), TOKEN)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!h.storage.is_opted_out(LEAD).await.unwrap());
+    assert!(!h.storage.routes().is_opted_out(LEAD).await.unwrap());
 }
 
 #[tokio::test]

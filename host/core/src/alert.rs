@@ -170,8 +170,8 @@ impl HostAlert {
         self
     }
 
-    pub fn conversation(mut self, conversation_id: Option<String>) -> HostAlert {
-        self.conversation_id = conversation_id;
+    pub fn conversation<C: Into<String>>(mut self, conversation_id: Option<C>) -> HostAlert {
+        self.conversation_id = conversation_id.map(Into::into);
         self
     }
 
@@ -214,7 +214,7 @@ mod tests {
         let a = HostAlert::new(AlertKind::Handoff, Severity::Warning, "m")
             .plugin("echo")
             .version("v1")
-            .conversation(Some("c".into()))
+            .conversation(Some("c"))
             .field("a", "1")
             .fields(vec![("b".into(), "2".into())]);
         assert_eq!(a.plugin.as_deref(), Some("echo"));

@@ -13,6 +13,12 @@
 //!   [`Lookup`] helpers each capability parses its own section with.
 //! - [`alert`]: [`HostAlert`] with an [`AlertKind`] enum — the host's alert kinds, each
 //!   spelled once; a plugin's kinds are `plugin.<name>.<kind>` and cannot pass for them.
+//! - [`ids`]: the ids as types — [`PluginName`], [`VersionId`], [`EventId`],
+//!   [`ConversationId`] — serialised as plain strings.
+//! - [`invocation`]: what a plugin is asked to handle ([`Invocation`], the payload a
+//!   stored event holds), how its run ended ([`Outcome`]) and the [`InvocationReport`].
+//! - [`effects`]: what one invocation asked the host to do ([`Effects`]), committed
+//!   only when the outcome is ok.
 //! - [`hash`]: [`stable_hash`], the hash replicas agree on (canary buckets, stripes).
 //! - [`clock`]: [`Clock`] (wall time as plugins and the scheduler see it) and [`now_ms`].
 //! - [`prom`]: Prometheus text exposition: label escaping, samples, [`prom::Histogram`].
@@ -22,7 +28,10 @@ pub mod alert;
 pub mod backoff;
 pub mod clock;
 pub mod config;
+pub mod effects;
 pub mod hash;
+pub mod ids;
+pub mod invocation;
 pub mod prom;
 pub mod retry;
 pub mod text;
@@ -31,6 +40,12 @@ pub use alert::{AlertKind, HostAlert, Severity};
 pub use backoff::{Backoff, Jitter};
 pub use clock::{Clock, SystemClock, now_ms};
 pub use config::{ConfigError, Lookup, Secret, Var};
+pub use effects::{Effects, JobEffect, OutboundSms, PluginAlert, SlaEffect};
 pub use hash::stable_hash;
+pub use ids::{ConversationId, EventId, PluginName, VersionId};
+pub use invocation::{
+    CronJob, Direction, HistoryEntry, InboundMessage, Invocation, InvocationReport, JobFiring,
+    Outcome,
+};
 pub use retry::{Decision, Failure, RetryPolicy};
 pub use text::{MAX_ERROR_CHARS, human_duration, redact_url, scrub_error};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use agenthost_core::{AlertKind, HostAlert, Severity};
+use agenthost_core::{AlertKind, EventId, HostAlert, Severity};
 use agenthost_queue::{Queue, QueueMessage};
 use agenthost_runtime::registry::{Registry, Rollout, RolloutKind};
 use agenthost_runtime::{LoadError, Plugin, PluginName, RequestedLimits, Runtime, VersionId};
@@ -213,7 +213,8 @@ impl Deployer {
         if let Err(e) = self
             .inner
             .storage
-            .insert_alert(&alert, agenthost_core::now_ms())
+            .alerts()
+            .insert(&alert, agenthost_core::now_ms())
             .await
         {
             tracing::error!(error = %e, "could not record the refused-signature alert");
@@ -662,7 +663,7 @@ impl Deployer {
                     ),
                     ("evidence".into(), evidence.clone()),
                 ]);
-                if let Err(e) = storage.insert_alert(&alert, now).await {
+                if let Err(e) = storage.alerts().insert(&alert, now).await {
                     tracing::error!(error = %e, "could not record the automatic-rollback alert");
                 }
                 if let Err(e) = self.sync().await {
@@ -686,7 +687,7 @@ impl Deployer {
                 return;
             }
         };
-        let ids: Vec<String> = letters
+        let ids: Vec<EventId> = letters
             .into_iter()
             .filter(|l| {
                 l.plugin == plugin
@@ -711,9 +712,9 @@ impl Deployer {
     pub async fn requeue_dead_letters(
         &self,
         plugin: &str,
-        event_ids: &[String],
+        event_ids: &[EventId],
         version: Option<&str>,
-    ) -> Vec<String> {
+    ) -> Vec<EventId> {
         let storage = &self.inner.storage;
         let mut requeued = Vec::new();
         for id in event_ids {
@@ -727,7 +728,7 @@ impl Deployer {
                 Err(e) => tracing::warn!(event = %id, error = %e, "cannot requeue"),
             }
         }
-        let ids: Vec<String> = requeued.iter().map(|m| m.event_id.clone()).collect();
+        let ids: Vec<EventId> = requeued.iter().map(|m| m.event_id.clone()).collect();
         if requeued.is_empty() {
             return ids;
         }

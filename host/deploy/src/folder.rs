@@ -194,7 +194,8 @@ async fn refused(deployer: &Deployer, path: &Path, why: &str) {
     };
     if let Err(e) = deployer
         .storage()
-        .insert_alert(&alert, agenthost_core::now_ms())
+        .alerts()
+        .insert(&alert, agenthost_core::now_ms())
         .await
     {
         tracing::error!(error = %e, "could not record the refused-plugin alert");

@@ -50,7 +50,10 @@ pub async fn record(
         }
         Some("21610") => {
             if let Some(row) = storage.outbox().row(&outbox_id).await? {
-                storage.set_opt_out(&row.to_number, true, now_ms).await?;
+                storage
+                    .routes()
+                    .set_opt_out(&row.to_number, true, now_ms)
+                    .await?;
             }
         }
         _ => {}
@@ -99,7 +102,7 @@ async fn filtered(
                 ("finished".into(), finished.to_string()),
                 ("paused_until_ms".into(), until.to_string()),
             ]);
-        storage.insert_alert(&alert, now_ms).await?;
+        storage.alerts().insert(&alert, now_ms).await?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use agenthost_core::{AlertKind, HostAlert, Severity};
+use agenthost_core::{AlertKind, EventId, HostAlert, Severity};
 use agenthost_queue::{Queue, QueueError, QueueMessage, to_enqueue};
 use agenthost_storage::{Inserted, NewEvent, Storage, StorageError};
 use tokio::sync::{mpsc, oneshot};
@@ -136,7 +136,7 @@ async fn accept_batch(
     storage: &Storage,
     queue: &dyn Queue,
     batch: &mut Vec<Pending>,
-) -> Vec<String> {
+) -> Vec<EventId> {
     let events: Vec<NewEvent> = batch.iter().map(|p| p.submission.event.clone()).collect();
     if queue.in_storage() {
         return match store_and_enqueue(storage, queue, batch, &events).await {
@@ -264,9 +264,9 @@ async fn answer(storage: &Storage, batch: &mut Vec<Pending>, results: Vec<Accept
                 .conversation(e.conversation_id.clone())
                 .fields(vec![
                     ("to".into(), to.clone()),
-                    ("event".into(), e.id.clone()),
+                    ("event".into(), e.id.to_string()),
                 ]);
-            if let Err(err) = storage.insert_alert(&alert, crate::now_ms()).await {
+            if let Err(err) = storage.alerts().insert(&alert, crate::now_ms()).await {
                 tracing::error!(error = %err, event = %e.id, "could not record the unrouted-number alert");
             }
         }

@@ -89,7 +89,11 @@ impl LeaseKeeper {
         let tokens = self.tokens();
         if !tokens.is_empty() {
             let until = crate::now_ms().saturating_add(LEASE.as_millis() as i64);
-            if let Err(e) = storage.extend_leases(&self.owner, &tokens, until).await {
+            if let Err(e) = storage
+                .claims()
+                .extend_leases(&self.owner, &tokens, until)
+                .await
+            {
                 tracing::warn!(error = %e, leases = tokens.len(), "lease heartbeat failed");
             }
         }

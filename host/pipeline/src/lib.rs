@@ -16,7 +16,7 @@
 //! - `state`    — the runtime's `StateReader`, `Directory` and `BudgetLedger` over storage.
 //!
 //! Invariant: an event is acknowledged only after its effects committed, and a commit
-//! happens at most once per event (`commit_success` refuses an event already done), so
+//! happens at most once per event (`Claims::commit` refuses an event already done), so
 //! redelivery never duplicates a reply.
 
 pub mod delivery;
@@ -30,15 +30,5 @@ pub mod routes;
 pub mod state;
 pub mod sweep;
 pub mod worker;
-
-/// Conversation id for a lead talking to one agent number.
-pub fn conversation_id(agent_number: &str, lead_number: &str) -> String {
-    format!("{agent_number}|{lead_number}")
-}
-
-/// The agent number of a conversation id made by `conversation_id`.
-pub fn agent_number_of(conversation_id: &str) -> Option<&str> {
-    conversation_id.split_once('|').map(|(agent, _)| agent)
-}
 
 pub use agenthost_core::now_ms;

@@ -274,7 +274,12 @@ impl Dispatcher {
                 tracing::error!(outbox = %row.id, to = %row.to_number, code = %code_text, "sms permanently refused: {message}");
                 if code == Some(21610) {
                     // The recipient unsubscribed at the carrier: nothing more for them.
-                    if let Err(e) = self.storage.set_opt_out(&row.to_number, true, now).await {
+                    if let Err(e) = self
+                        .storage
+                        .routes()
+                        .set_opt_out(&row.to_number, true, now)
+                        .await
+                    {
                         tracing::error!(outbox = %row.id, error = %e, "could not record the carrier's opt-out");
                     }
                 }
@@ -292,7 +297,7 @@ impl Dispatcher {
                     ("outbox".into(), row.id.clone()),
                     ("code".into(), code_text.clone()),
                 ]);
-                if let Err(e) = self.storage.insert_alert(&alert, now).await {
+                if let Err(e) = self.storage.alerts().insert(&alert, now).await {
                     tracing::error!(outbox = %row.id, error = %e, "could not record the permanent-failure alert");
                 }
                 self.storage
@@ -334,7 +339,7 @@ impl Dispatcher {
         // Consent, right before the call (and so again when a held text is released): a
         // STOP recorded after the commit wins. The host's own answers (the one opt-out
         // confirmation, HELP) go to whoever asked.
-        if row.host_message.is_none() && self.storage.is_opted_out(&row.to_number).await? {
+        if row.host_message.is_none() && self.storage.routes().is_opted_out(&row.to_number).await? {
             tracing::info!(outbox = %row.id, to = %row.to_number, "sms suppressed: the recipient opted out");
             let marked = self
                 .storage
@@ -346,7 +351,7 @@ impl Dispatcher {
         }
         let mut validity_secs = None;
         if row.host_message.as_deref() == Some("opt_out_confirmation")
-            && !self.storage.is_opted_out(&row.to_number).await?
+            && !self.storage.routes().is_opted_out(&row.to_number).await?
         {
             // They opted back in before it left: "you're unsubscribed" would now be false.
             tracing::info!(outbox = %row.id, to = %row.to_number, "opt-out confirmation dropped: the recipient opted back in");
@@ -430,7 +435,8 @@ impl Dispatcher {
         let day = now / DAY_MS;
         let spent = self
             .storage
-            .budget_spent(BRAND, "sms_segments", day)
+            .budgets()
+            .spent(BRAND, "sms_segments", day)
             .await?;
         // The host's own answers (HELP, the opt-out confirmation) are owed whatever the
         // day's spend; they still count against it.
@@ -537,7 +543,8 @@ impl Dispatcher {
         let limit = self.policy.brand_daily_segments;
         let total = match self
             .storage
-            .budget_charge(BRAND, "sms_segments", day, row.segments.max(1) as u64)
+            .budgets()
+            .charge(BRAND, "sms_segments", day, row.segments.max(1) as u64)
             .await
         {
             Ok(total) => total,
@@ -551,7 +558,8 @@ impl Dispatcher {
         }
         match self
             .storage
-            .budget_first_exhaustion(BRAND, "sms_segments_80pct", day, now)
+            .budgets()
+            .first_exhaustion(BRAND, "sms_segments_80pct", day, now)
             .await
         {
             Ok(true) => {
@@ -647,7 +655,7 @@ impl Dispatcher {
     }
 
     async fn store_alert(&self, alert: &HostAlert, now_ms: i64) {
-        if let Err(e) = self.storage.insert_alert(alert, now_ms).await {
+        if let Err(e) = self.storage.alerts().insert(alert, now_ms).await {
             tracing::error!(error = %e, kind = %alert.kind, "could not record the twilio alert");
         }
     }

@@ -25,7 +25,8 @@ impl Routes {
     }
 
     pub async fn refresh(&self) -> Result<(), StorageError> {
-        let all: HashMap<String, String> = self.storage.routes().await?.into_iter().collect();
+        let all: HashMap<String, String> =
+            self.storage.routes().list().await?.into_iter().collect();
         *self.cache.write().expect("routes lock poisoned") = all;
         Ok(())
     }
@@ -35,7 +36,7 @@ impl Routes {
         if let Some(p) = self.cache.read().expect("routes lock poisoned").get(number) {
             return Ok(Some(p.clone()));
         }
-        let found = self.storage.route_for(number).await?;
+        let found = self.storage.routes().route_for(number).await?;
         if let Some(p) = &found {
             self.cache
                 .write()
@@ -47,7 +48,8 @@ impl Routes {
 
     pub async fn set(&self, number: &str, plugin: &str) -> Result<(), StorageError> {
         self.storage
-            .upsert_route(number, plugin, crate::now_ms())
+            .routes()
+            .upsert(number, plugin, crate::now_ms())
             .await?;
         self.cache
             .write()
@@ -57,7 +59,7 @@ impl Routes {
     }
 
     pub async fn remove(&self, number: &str) -> Result<(), StorageError> {
-        self.storage.delete_route(number).await?;
+        self.storage.routes().delete(number).await?;
         self.cache
             .write()
             .expect("routes lock poisoned")

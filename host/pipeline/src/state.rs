@@ -21,7 +21,8 @@ impl StateReader for StorageState {
     async fn get(&self, plugin: &str, key: &str) -> Result<Option<Versioned>, StateError> {
         Ok(self
             .0
-            .state_get(plugin, key)
+            .conversations()
+            .state(plugin, key)
             .await
             .map_err(failed)?
             .map(|(value, version)| Versioned { value, version }))
@@ -34,7 +35,8 @@ impl StateReader for StorageState {
         limit: usize,
     ) -> Result<Vec<String>, StateError> {
         self.0
-            .state_list_keys(plugin, prefix, u32::try_from(limit).unwrap_or(u32::MAX))
+            .conversations()
+            .state_keys(plugin, prefix, u32::try_from(limit).unwrap_or(u32::MAX))
             .await
             .map_err(failed)
     }
@@ -45,7 +47,8 @@ impl Directory for StorageState {
     async fn conversation(&self, id: &str) -> Result<Option<ConversationInfo>, StateError> {
         Ok(self
             .0
-            .conversation(id)
+            .conversations()
+            .get(id)
             .await
             .map_err(failed)?
             .map(|c| ConversationInfo {
@@ -60,7 +63,8 @@ impl Directory for StorageState {
 impl BudgetLedger for StorageState {
     async fn spent(&self, subject: &str, budget: Budget, day: i64) -> Result<u64, StateError> {
         self.0
-            .budget_spent(subject, budget.as_str(), day)
+            .budgets()
+            .spent(subject, budget.as_str(), day)
             .await
             .map_err(failed)
     }
@@ -73,7 +77,8 @@ impl BudgetLedger for StorageState {
         amount: u64,
     ) -> Result<u64, StateError> {
         self.0
-            .budget_charge(subject, budget.as_str(), day, amount)
+            .budgets()
+            .charge(subject, budget.as_str(), day, amount)
             .await
             .map_err(failed)
     }
@@ -85,7 +90,8 @@ impl BudgetLedger for StorageState {
         day: i64,
     ) -> Result<bool, StateError> {
         self.0
-            .budget_first_exhaustion(subject, budget.as_str(), day, crate::now_ms())
+            .budgets()
+            .first_exhaustion(subject, budget.as_str(), day, crate::now_ms())
             .await
             .map_err(failed)
     }

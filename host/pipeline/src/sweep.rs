@@ -85,7 +85,7 @@ pub async fn reconcile_once(
                 republished += 1;
                 // Measure the next wait from now, so one lost message is republished once
                 // per period, not on every pass.
-                if let Err(err) = storage.set_event_due(&e.id, now).await {
+                if let Err(err) = storage.claims().set_event_due(&e.id, now).await {
                     tracing::warn!(event = %e.id, error = %err, "could not mark a reconciled event");
                 }
             }

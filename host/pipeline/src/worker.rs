@@ -52,7 +52,7 @@ const RETRY: RetryPolicy = RetryPolicy::DEFAULT;
 /// texts twice in a second gets the second message handled after the first committed, so
 /// the plugin sees the state (and history) the first one left. Striped, so no map grows;
 /// two conversations sharing a stripe only wait for each other. Across replicas the
-/// database lease (`Storage::claim_event`) does the same; this only spares it the bounces.
+/// database lease (`Claims::claim`) does the same; this only spares it the bounces.
 #[derive(Debug)]
 pub struct ConversationLocks {
     stripes: Vec<tokio::sync::Mutex<()>>,
@@ -291,7 +291,7 @@ impl Worker {
             let key =
                 agenthost_storage::Lease::key_for(&event.id, event.conversation_id.as_deref());
             let now = crate::now_ms();
-            if let Ok(Some(until_ms)) = self.storage.lease_held_until(&key, now).await {
+            if let Ok(Some(until_ms)) = self.storage.claims().lease_held_until(&key, now).await {
                 self.bounce_busy(plugin.name(), &event.id, until_ms - now, delivery)
                     .await;
                 return;
@@ -312,7 +312,8 @@ impl Worker {
         let now = crate::now_ms();
         let claim = self
             .storage
-            .claim_event(
+            .claims()
+            .claim(
                 &event.id,
                 self.leases.owner(),
                 &held.token,
@@ -595,6 +596,7 @@ impl Worker {
                 };
                 match self
                     .storage
+                    .claims()
                     .record_failure(&event.id, &claimed.lease, &recorded, now)
                     .await
                 {
@@ -654,7 +656,8 @@ impl Worker {
         let day = agenthost_runtime::utc_day(now.max(0) as u64);
         match self
             .storage
-            .budget_first_exhaustion(plugin.name(), budget, day, now)
+            .budgets()
+            .first_exhaustion(plugin.name(), budget, day, now)
             .await
         {
             Ok(true) => {
@@ -669,9 +672,9 @@ impl Worker {
                     .fields(vec![
                         ("budget".into(), budget.into()),
                         ("limit".into(), limit.to_string()),
-                        ("event".into(), event.id.clone()),
+                        ("event".into(), event.id.to_string()),
                     ]);
-                if let Err(e) = self.storage.insert_alert(&alert, now).await {
+                if let Err(e) = self.storage.alerts().insert(&alert, now).await {
                     tracing::error!(event = %event.id, error = %e, "could not record the budget alert");
                 }
             }
@@ -719,10 +722,10 @@ impl Worker {
         .version(report.version.as_str().to_owned())
         .conversation(event.conversation_id.clone())
         .fields(vec![
-            ("event".into(), event.id.clone()),
+            ("event".into(), event.id.to_string()),
             ("outcome".into(), report.outcome.label().into()),
         ]);
-        if let Err(e) = self.storage.insert_alert(&alert, crate::now_ms()).await {
+        if let Err(e) = self.storage.alerts().insert(&alert, crate::now_ms()).await {
             tracing::error!(event = %event.id, error = %e, "could not record the plugin failure alert");
         }
     }
@@ -789,27 +792,20 @@ impl Worker {
             Invocation::Message(m) => {
                 let history = self
                     .storage
-                    .conversation_history(&m.conversation_id, HISTORY_MESSAGES, Some(&event.id))
+                    .conversations()
+                    .history(&m.conversation_id, HISTORY_MESSAGES, Some(&event.id))
                     .await?;
                 m.history = history
                     .into_iter()
                     .map(|h| HistoryEntry {
-                        direction: if h.direction == agenthost_storage::Direction::Outbound {
-                            agenthost_runtime::Direction::Outbound
-                        } else {
-                            agenthost_runtime::Direction::Inbound
-                        },
+                        direction: h.direction,
                         body: h.body,
                         at_ms: h.at_ms.max(0) as u64,
                     })
                     .collect();
-                let scope = Scope {
-                    lead: Some(m.from.clone()),
-                    conversation_id: Some(m.conversation_id.clone()),
-                    shadow: false,
-                };
                 let (from_number, dry_run) = (Some(m.to.clone()), m.dry_run);
                 let received_at_ms = Some(i64::try_from(m.received_at_ms).unwrap_or(i64::MAX));
+                let scope = Scope::of(&invocation);
                 Prepared {
                     invocation,
                     scope,
@@ -825,7 +821,8 @@ impl Worker {
                 let own = match &j.conversation_id {
                     Some(c) => self
                         .storage
-                        .conversation(c)
+                        .conversations()
+                        .get(c)
                         .await?
                         .filter(|c| c.plugin.as_deref() == Some(plugin.name().as_str())),
                     None => None,
@@ -869,7 +866,7 @@ impl Worker {
         let mut segments = 0u64;
         let reply_window = self.policy.reply_window.as_millis() as i64;
         for (i, sms) in effects.sms.iter().enumerate() {
-            let opted_out = self.storage.is_opted_out(&sms.to).await?;
+            let opted_out = self.storage.routes().is_opted_out(&sms.to).await?;
             if opted_out {
                 tracing::info!(event = %event.id, to = %sms.to, "reply suppressed: recipient opted out");
             }
@@ -1030,7 +1027,7 @@ impl Worker {
                 }
             }
         }
-        Ok((self.storage.commit_success(&commit).await?, segments))
+        Ok((self.storage.claims().commit(&commit).await?, segments))
     }
 
     /// Gives up on an event: the dead letter, the event's `dead` status and ONE alert in

@@ -74,7 +74,8 @@ async fn start_with(
         .await
         .unwrap();
     storage
-        .commit_success(&Commit {
+        .claims()
+        .commit(&Commit {
             outbound,
             ..Commit::new("ev-1", "echo", "1", now)
         })
@@ -106,7 +107,7 @@ async fn start_with(
 
 impl Harness {
     async fn alerts(&self, kind: &str) -> Vec<AlertRow> {
-        let all = self.storage.pending_alerts(1_000).await.unwrap();
+        let all = self.storage.alerts().pending(1_000).await.unwrap();
         all.into_iter().filter(|a| a.kind == kind).collect()
     }
 
@@ -163,7 +164,7 @@ async fn twilio_outage_is_one_down_and_one_restored_alert() {
     let storage = h.storage.clone();
     h.stop().await;
 
-    let alerts = storage.pending_alerts(1_000).await.unwrap();
+    let alerts = storage.alerts().pending(1_000).await.unwrap();
     let kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -195,7 +196,7 @@ async fn brief_transient_failures_raise_nothing() {
     assert_eq!(h.twilio.requests().len(), 3, "two failures, then sent");
     let storage = h.storage.clone();
     h.stop().await;
-    assert_eq!(storage.pending_alerts(1_000).await.unwrap(), []);
+    assert_eq!(storage.alerts().pending(1_000).await.unwrap(), []);
 }
 
 fn row(id: &str, to: &str, initiated: bool) -> NewOutbound {

@@ -79,7 +79,11 @@ impl Harness {
         let registry = Registry::default();
         let plugin = load(&runtime, file, attempts).await;
         registry.activate(plugin);
-        storage.upsert_route(AGENT, "echo", now_ms()).await.unwrap();
+        storage
+            .routes()
+            .upsert(AGENT, "echo", now_ms())
+            .await
+            .unwrap();
         let routes = Routes::load(storage.clone()).await.unwrap();
         let cancel = CancellationToken::new();
         let (ingest, _task) = Ingest::start(storage.clone(), queue.clone(), cancel.clone());
@@ -147,7 +151,8 @@ impl Harness {
     async fn alert_kinds(&self) -> Vec<String> {
         let mut kinds: Vec<String> = self
             .storage
-            .recent_alerts(100)
+            .alerts()
+            .recent(100)
             .await
             .unwrap()
             .into_iter()
@@ -160,7 +165,7 @@ impl Harness {
 
 /// The event the webhook stores for `body` texted by `lead` to [`AGENT`].
 fn sms_event(sid: &str, lead: &str, body: &str, opt_out: Option<bool>) -> NewEvent {
-    let conversation_id = agenthost_pipeline::conversation_id(AGENT, lead);
+    let conversation_id = agenthost_core::ConversationId::between(AGENT, lead);
     let now = now_ms();
     let invocation = Invocation::Message(InboundMessage {
         conversation_id: conversation_id.clone(),
@@ -173,7 +178,7 @@ fn sms_event(sid: &str, lead: &str, body: &str, opt_out: Option<bool>) -> NewEve
         history: Vec::new(),
     });
     NewEvent {
-        id: format!("sms:{sid}"),
+        id: format!("sms:{sid}").into(),
         dedupe_key: sid.into(),
         kind: EventKind::Message,
         plugin: Some("echo".into()),
@@ -255,7 +260,7 @@ async fn a_reply_commits_once_and_an_opt_out_recorded_at_ingest_suppresses_the_n
 
     // STOP is recorded with the event at ingest, before any plugin runs.
     let stop = h.text("SMecho2", lead, "STOP", Some(true)).await;
-    assert!(h.storage.is_opted_out(lead).await.unwrap());
+    assert!(h.storage.routes().is_opted_out(lead).await.unwrap());
     h.settled(&stop).await;
     let after = h.text("SMecho3", lead, "are you there?", None).await;
     assert_eq!(h.settled(&after).await.status, EventStatus::Done);
@@ -333,7 +338,8 @@ async fn slow_then_quick(slow_crashed: bool) -> ((String, i64), (String, i64), H
         // The dead worker: a claim (one delivery) whose lease ran out, nothing recorded.
         let claim = h
             .storage
-            .claim_event(&slow, "dead-replica", "dead-token", now_ms() - 10_000, 1)
+            .claims()
+            .claim(&slow, "dead-replica", "dead-token", now_ms() - 10_000, 1)
             .await
             .unwrap();
         assert!(

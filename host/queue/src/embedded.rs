@@ -423,7 +423,7 @@ impl Inner {
             id,
             token,
             message: QueueMessage {
-                event_id,
+                event_id: event_id.into(),
                 attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             },
         }))

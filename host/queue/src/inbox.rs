@@ -5,6 +5,7 @@
 //! lane, then marked enqueued; one that was stored but never marked is found and
 //! republished by the sweep, so every source gets the same at-least-once handling.
 
+use agenthost_core::EventId;
 use agenthost_storage::{Inserted, Storage, StorageError, WriteTx};
 
 use crate::{Queue, QueueError, QueueMessage};
@@ -67,7 +68,7 @@ pub async fn enqueue_stored(
         return Ok(());
     }
     queue.publish(lane, messages).await.map_err(publish)?;
-    let ids: Vec<String> = messages.iter().map(|m| m.event_id.clone()).collect();
+    let ids: Vec<EventId> = messages.iter().map(|m| m.event_id.clone()).collect();
     storage
         .events()
         .mark_enqueued(&ids)
@@ -91,7 +92,7 @@ pub async fn enqueue_in(
     messages: &[QueueMessage],
 ) -> Result<(), QueueError> {
     queue.publish_in(tx, lane, messages).await?;
-    let ids: Vec<String> = messages.iter().map(|m| m.event_id.clone()).collect();
+    let ids: Vec<EventId> = messages.iter().map(|m| m.event_id.clone()).collect();
     storage
         .events()
         .mark_enqueued_in(tx, &ids)

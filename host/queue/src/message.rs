@@ -1,5 +1,6 @@
 //! What travels through a lane, and which lane names are allowed.
 
+use agenthost_core::EventId;
 use serde::{Deserialize, Serialize};
 
 use crate::QueueError;
@@ -15,14 +16,14 @@ pub const MAX_LANE_BYTES: usize = 100;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct QueueMessage {
     /// The stored event to process; also the idempotency key of its effects.
-    pub event_id: String,
+    pub event_id: EventId,
     /// Which delivery attempt this is; `Delivery::retry` re-delivers with `attempt + 1`.
     pub attempt: u32,
 }
 
 impl QueueMessage {
     /// A first attempt (`attempt == 1`) at processing `event_id`.
-    pub fn new(event_id: impl Into<String>) -> Self {
+    pub fn new(event_id: impl Into<EventId>) -> Self {
         Self {
             event_id: event_id.into(),
             attempt: 1,

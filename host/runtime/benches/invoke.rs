@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use agenthost_runtime::{
     Capabilities, InboundMessage, Invocation, Outcome, RequestedLimits, Runtime, RuntimeConfig,
+    Scope,
 };
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -161,7 +162,7 @@ fn main() -> anyhow::Result<()> {
         };
         let host_once = async || {
             let invocation = Invocation::Message(message());
-            let scope = invocation.own_scope();
+            let scope = Scope::of(&invocation);
             let r = plugin.invoke(invocation, scope).await;
             assert_eq!(r.outcome, Outcome::Ok);
             assert_eq!(r.effects.sms[0].body, "echo: hello world");

@@ -17,9 +17,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::caps::{self, Budget, Capabilities};
 use agenthost_core::AlertKind;
 
-use crate::effects::{Effects, JobEffect, OutboundSms, PluginAlert, Severity, SlaEffect};
 use crate::limits::{Limits, MemoryLimiter};
-use crate::plugin::{PluginName, VersionId};
+use agenthost_core::{ConversationId, Invocation, PluginName, VersionId};
+use agenthost_core::{Effects, JobEffect, OutboundSms, PluginAlert, Severity, SlaEffect};
 
 /// Effect records one invocation may buffer ("guest-controlled resource exhaustion").
 pub const MAX_EFFECTS_PER_INVOCATION: usize = 1_000;
@@ -90,10 +90,26 @@ pub struct Scope {
     /// The lead of the conversation being handled: the one number a reply may go to.
     pub lead: Option<String>,
     /// The conversation being handled; jobs may be scheduled for it without a lookup.
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     /// A shadow candidate's run: its effects are never committed and its LLM tokens
     /// come from its own budget.
     pub shadow: bool,
+}
+
+impl Scope {
+    /// The scope an invocation carries by itself: for a message, its sender (the lead)
+    /// and conversation; a job's conversation must be looked up by the caller, so a job
+    /// gets none here.
+    pub fn of(invocation: &Invocation) -> Scope {
+        match invocation {
+            Invocation::Message(m) => Scope {
+                lead: Some(m.from.clone()),
+                conversation_id: Some(m.conversation_id.clone()),
+                shadow: false,
+            },
+            Invocation::Job(_) => Scope::default(),
+        }
+    }
 }
 
 /// What the operator lets one plugin do beyond its own conversations (the `host` section

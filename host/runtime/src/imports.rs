@@ -13,13 +13,13 @@ use wasmtime::component::{ComponentType, HasSelf, Lift, Linker, WasmList, WasmSt
 
 use crate::bindings::agenthost::plugin::{clock, effects, llm, log, types};
 use crate::caps;
-use crate::effects::Severity;
 use crate::host::{
     HostState, MAX_ALERT_FIELD_NAME_BYTES, MAX_ALERT_FIELDS, MAX_CONFIG_KEY_BYTES,
     MAX_CONVERSATION_ID_BYTES, MAX_IDENTIFIER_BYTES, MAX_LLM_MESSAGES, MAX_LOG_LINE_BYTES,
     MAX_SMS_BODY_BYTES, MAX_STATE_KEY_BYTES, RuleViolation,
 };
 use crate::sms::MAX_E164_BYTES;
+use agenthost_core::Severity;
 
 const STATE: &str = "agenthost:plugin/state@0.1.0";
 const LLM: &str = "agenthost:plugin/llm@0.1.0";

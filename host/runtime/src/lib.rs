@@ -12,9 +12,12 @@
 //! - `host`     — per-invocation store state: what each import does, the effect buffer,
 //!   and the rules (scope, budgets) a plugin must keep.
 //! - `sms`      — segment counting and E.164 numbers.
-//! - `effects`  — the effects a plugin can emit, as plain data.
 //! - `plugin`   — a loaded plugin: validated, compiled, described, ready to instantiate.
 //! - `invoke`   — running one invocation and classifying how it ended.
+//!
+//! The vocabulary it runs on — the ids, [`Invocation`], [`Outcome`], [`Effects`] — is
+//! `agenthost_core`'s (re-exported here), so storage, the scheduler and the API read and
+//! write stored events without depending on the sandbox.
 //! - `caps`     — the capabilities the host lends plugins (state reads, LLM, clock).
 //!
 //! Nothing here knows about queues, storage engines, HTTP or Twilio: callers hand the
@@ -24,7 +27,6 @@
 mod bindings;
 mod cache;
 pub mod caps;
-pub mod effects;
 mod engine;
 mod host;
 mod imports;
@@ -36,23 +38,26 @@ pub mod registry;
 mod settings;
 pub mod sms;
 
+/// The effects vocabulary lives in `agenthost_core`; kept here under its old path.
+pub use agenthost_core::effects;
+pub use agenthost_core::{
+    ConversationId, CronJob, Direction, Effects, EventId, HistoryEntry, InboundMessage, Invocation,
+    InvocationReport, JobEffect, JobFiring, OutboundSms, Outcome, PluginAlert, PluginName,
+    Severity, SlaEffect, VersionId,
+};
 pub use caps::{
     Budget, BudgetLedger, Capabilities, ChatMessage, ChatRole, Clock, Completion,
     CompletionRequest, ConversationInfo, Directory, LlmCaller, LlmError, LlmGateway, MS_PER_DAY,
     MemoryLedger, MemoryState, NoDirectory, NoLlm, StateError, StateReader, SystemClock, Versioned,
     utc_day,
 };
-pub use effects::{Effects, JobEffect, OutboundSms, PluginAlert, Severity, SlaEffect};
 pub use engine::{MAX_POOL_SHARE_PERCENT, Runtime, RuntimeConfig, SHADOW_POOL_SHARE_PERCENT};
 pub use host::{
     MAX_ALERTS_PER_INVOCATION, MAX_EFFECTS_PER_INVOCATION, MAX_SMS_BODY_CHARS, Policy, Scope,
 };
-pub use invoke::{
-    Admission, Direction, HistoryEntry, InboundMessage, Invocation, InvocationReport, JobFiring,
-    Outcome,
-};
+pub use invoke::Admission;
 pub use limits::{Ceilings, DailyBudgets, Limits, RequestedLimits};
 pub use observe::InvocationObserver;
-pub use plugin::{CronJob, Description, LoadError, Plugin, PluginName, VersionId};
+pub use plugin::{Description, LoadError, Plugin};
 pub use registry::Registry;
 pub use settings::{RuntimeSettings, VARS};

@@ -1,7 +1,7 @@
 //! Who is told about invocations: the deploy watch (automatic rollback) and the metrics
 //! observe every invocation a worker runs, without the worker knowing either.
 
-use crate::invoke::InvocationReport;
+use agenthost_core::InvocationReport;
 
 /// Told about every invocation a worker ran (the version, whether it was a canary, how
 /// it ended): the deploy watch decides automatic rollbacks from these, metrics count them.

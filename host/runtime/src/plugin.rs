@@ -3,111 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::bindings::PluginPre;
 use crate::cache::{self, CacheUse};
 use crate::engine::Runtime;
 use crate::host::{HostState, Policy, Scope};
-use crate::invoke::{Call, CallResult, Outcome};
+use crate::invoke::{Call, CallResult};
 use crate::limits::{Limits, RequestedLimits};
-
-/// A plugin's name: lowercase letters, digits and `-`, 1..=64 bytes, e.g. `landlord-rep`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PluginName(Arc<str>);
-
-impl PluginName {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for PluginName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok_chars = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if s.is_empty() || s.len() > 64 || !ok_chars || s.starts_with('-') {
-            return Err(format!(
-                "invalid plugin name {s:?}: use 1-64 lowercase letters, digits and '-', not starting with '-'"
-            ));
-        }
-        Ok(PluginName(s.into()))
-    }
-}
-
-impl TryFrom<String> for PluginName {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<PluginName> for String {
-    fn from(n: PluginName) -> String {
-        n.0.to_string()
-    }
-}
-
-impl fmt::Display for PluginName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Lets maps keyed by name be looked up with a `&str` (hash and order match `str`'s).
-impl std::borrow::Borrow<str> for PluginName {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for PluginName {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A plugin version's identity: the sha256 of its component bytes, lowercase hex.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct VersionId(Arc<str>);
-
-impl VersionId {
-    pub fn of_bytes(bytes: &[u8]) -> VersionId {
-        VersionId(hex::encode(Sha256::digest(bytes)).into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The first 12 hex digits, for logs and tables.
-    pub fn short(&self) -> &str {
-        &self.0[..self.0.len().min(12)]
-    }
-}
-
-impl fmt::Display for VersionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.short())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CronJob {
-    pub name: String,
-    pub schedule: String,
-    pub timezone: Option<String>,
-}
+use agenthost_core::{CronJob, Outcome, PluginName, VersionId};
 
 /// What a plugin says about itself (`describe`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,29 +253,4 @@ fn check_string_encodings(bytes: &[u8]) -> Result<(), LoadError> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plugin_names_are_validated() {
-        assert!("landlord-rep".parse::<PluginName>().is_ok());
-        assert!("echo2".parse::<PluginName>().is_ok());
-        for bad in ["", "Echo", "a b", "-x", "../etc", &"x".repeat(65)] {
-            let err = bad.parse::<PluginName>().unwrap_err();
-            assert!(err.contains("invalid plugin name"), "{bad:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn version_ids_are_sha256_hex() {
-        let v = VersionId::of_bytes(b"abc");
-        assert_eq!(
-            v.as_str(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(v.short(), "ba7816bf8f01");
-    }
 }

@@ -10,7 +10,7 @@ use agenthost_core::{ConfigError, Lookup, Var};
 
 use crate::engine::RuntimeConfig;
 use crate::limits::{Ceilings, Limits, RequestedLimits};
-use crate::plugin::PluginName;
+use agenthost_core::PluginName;
 
 /// Every variable [`RuntimeSettings::from_lookup`] reads.
 pub const VARS: &[Var] = &[

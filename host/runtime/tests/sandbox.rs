@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use agenthost_runtime::{
     Capabilities, InboundMessage, Invocation, JobFiring, LoadError, Outcome, Plugin,
-    RequestedLimits, Runtime, RuntimeConfig,
+    RequestedLimits, Runtime, RuntimeConfig, Scope,
 };
 
 use agenthost_testkit::built_plugin_bytes as plugin_bytes;
 
 /// Invokes with the scope the invocation carries (a message's lead and conversation).
 async fn run(plugin: &Plugin, invocation: Invocation) -> agenthost_runtime::InvocationReport {
-    let scope = invocation.own_scope();
+    let scope = Scope::of(&invocation);
     plugin.invoke(invocation, scope).await
 }
 

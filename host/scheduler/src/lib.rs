@@ -21,7 +21,7 @@
 //! (`agenthost_pipeline::sweep`), its attempts counted like any other event's.
 //!
 //! Nothing here knows about HTTP, Twilio or plugins' code: plugins' cron jobs come in
-//! through [`CronSource`], time through [`agenthost_runtime::Clock`].
+//! through [`CronSource`], time through [`agenthost_core::Clock`].
 
 mod config;
 mod cron;

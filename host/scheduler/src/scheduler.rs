@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use agenthost_core::{AlertKind, Severity};
+use agenthost_core::{Clock, ConversationId, CronJob, Invocation, JobFiring};
 use agenthost_queue::{EnqueueError, Queue, QueueMessage, enqueue_stored, to_enqueue};
-use agenthost_runtime::{Clock, CronJob, Invocation, JobFiring};
 use agenthost_storage::{
     EventKind, HostAlert, NewEvent, SlaLadderItem, SlotFiring, Storage, StorageError,
 };
@@ -282,7 +282,7 @@ impl Scheduler {
             .field("job", job)
             .field("slot_ms", slot.to_string())
             .field("lateness_ms", lateness_ms.to_string());
-            self.storage.insert_alert(&alert, now_ms).await?;
+            self.storage.alerts().insert(&alert, now_ms).await?;
             self.metrics.late_alert();
             report.lateness_alerts += 1;
         }
@@ -301,17 +301,17 @@ impl Scheduler {
             .claim_due_jobs(now_ms, self.config.batch, |job| {
                 let firing = JobFiring {
                     name: job.name.clone(),
-                    conversation_id: job.conversation_id.clone(),
+                    conversation_id: job.conversation_id.clone().map(ConversationId::from),
                     payload: job.payload.clone(),
                     scheduled_at_ms: u64::try_from(job.due_at_ms).unwrap_or(0),
                     dry_run: false,
                 };
                 NewEvent {
-                    id: format!("job:{}:{}:{}", job.plugin, job.key, job.due_at_ms),
+                    id: format!("job:{}:{}:{}", job.plugin, job.key, job.due_at_ms).into(),
                     dedupe_key: format!("job:{}:{}:{}", job.plugin, job.key, job.due_at_ms),
                     kind: EventKind::Job,
                     plugin: Some(job.plugin.clone()),
-                    conversation_id: job.conversation_id.clone(),
+                    conversation_id: job.conversation_id.clone().map(ConversationId::from),
                     // JobFiring is strings and numbers: serializing it cannot fail.
                     payload: serde_json::to_string(&Invocation::Job(firing)).unwrap_or_default(),
                     received_at_ms: now_ms,
@@ -435,7 +435,7 @@ fn job_event(
 ) -> Result<NewEvent, serde_json::Error> {
     Ok(NewEvent {
         dedupe_key: id.clone(),
-        id,
+        id: id.into(),
         kind: EventKind::Job,
         plugin: Some(plugin.to_owned()),
         conversation_id: firing.conversation_id.clone(),

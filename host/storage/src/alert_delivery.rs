@@ -4,13 +4,13 @@
 use sqlx::Row;
 
 use crate::error::query;
-use crate::{Storage, StorageError};
+use crate::{Alerts, StorageError};
 
-impl Storage {
+impl Alerts {
     /// How many alerts are still `pending`.
-    pub async fn count_pending_alerts(&self) -> Result<u64, StorageError> {
+    pub async fn count_pending(&self) -> Result<u64, StorageError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE status = 'pending'")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db.pool)
             .await
             .map_err(query("count_pending_alerts"))?;
         let n: i64 = row
@@ -21,15 +21,12 @@ impl Storage {
 
     /// Marks up to `max_rows` of the oldest `pending` alerts of `severity` as `failed`
     /// (shed, never delivered); returns how many were shed.
-    pub async fn shed_pending_alerts(
-        &self,
-        severity: &str,
-        max_rows: u32,
-    ) -> Result<u64, StorageError> {
+    pub async fn shed_pending(&self, severity: &str, max_rows: u32) -> Result<u64, StorageError> {
         if max_rows == 0 {
             return Ok(0);
         }
         let done = self
+            .db
             .execute_write(
                 "shed_pending_alerts",
                 sqlx::query(

@@ -51,23 +51,39 @@ fn decode_fields(text: String) -> Result<Vec<(String, String)>, StorageError> {
 }
 
 impl Storage {
+    /// The alerts view: what the host raised outside a worker commit (a worker's commit
+    /// writes its alerts itself) and the dispatcher's bookkeeping of their delivery.
+    pub fn alerts(&self) -> Alerts {
+        Alerts { db: self.clone() }
+    }
+}
+
+/// The alerts view of [`Storage`] (see [`Storage::alerts`]): raising a host alert, the
+/// pending ones and their delivery marks, the recent ones, and shedding a backlog — and
+/// nothing else.
+#[derive(Clone, Debug)]
+pub struct Alerts {
+    pub(crate) db: Storage,
+}
+
+impl Alerts {
     /// Stores a `pending` alert raised outside a worker commit; returns its id.
-    pub async fn insert_alert(&self, alert: &HostAlert, now_ms: i64) -> Result<i64, StorageError> {
-        let mut tx = self.begin_write("insert_alert: begin").await?;
+    pub async fn insert(&self, alert: &HostAlert, now_ms: i64) -> Result<i64, StorageError> {
+        let mut tx = self.db.begin_write("insert_alert: begin").await?;
         let id = crate::commit::insert_alert(&mut tx, alert, now_ms).await?;
         tx.commit("insert_alert: commit").await?;
         Ok(id)
     }
 
     /// Up to `max_rows` alerts still `pending`, oldest first.
-    pub async fn pending_alerts(&self, max_rows: u32) -> Result<Vec<AlertRow>, StorageError> {
+    pub async fn pending(&self, max_rows: u32) -> Result<Vec<AlertRow>, StorageError> {
         let rows = sqlx::query(
             "SELECT id, kind, severity, plugin, version, conversation_id, message, fields, \
              created_at, status, attempts FROM alerts WHERE status = 'pending' \
              ORDER BY id LIMIT $1",
         )
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("pending_alerts"))?;
         rows.iter().map(alert_row).collect()
@@ -75,13 +91,13 @@ impl Storage {
 
     /// The newest `max_rows` alerts whatever their delivery status, newest first: what
     /// an operator reviews.
-    pub async fn recent_alerts(&self, max_rows: u32) -> Result<Vec<AlertRow>, StorageError> {
+    pub async fn recent(&self, max_rows: u32) -> Result<Vec<AlertRow>, StorageError> {
         let rows = sqlx::query(
             "SELECT id, kind, severity, plugin, version, conversation_id, message, fields, \
              created_at, status, attempts FROM alerts ORDER BY id DESC LIMIT $1",
         )
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("recent_alerts"))?;
         rows.iter().map(alert_row).collect()
@@ -89,13 +105,14 @@ impl Storage {
 
     /// Records a delivery result: the alert's new status and attempt count. Returns `false`
     /// if no such alert exists.
-    pub async fn mark_alert(
+    pub async fn mark(
         &self,
         id: i64,
         status: AlertStatus,
         attempts: i64,
     ) -> Result<bool, StorageError> {
         let done = self
+            .db
             .execute_write(
                 "mark_alert",
                 sqlx::query("UPDATE alerts SET status = $2, attempts = $3 WHERE id = $1")

@@ -42,10 +42,24 @@ pub struct AuditRow {
 const MAX_PATH: usize = 512;
 
 impl Storage {
+    /// The audit view: the admin API's record of who called what.
+    pub fn audit(&self) -> Audit {
+        Audit { db: self.clone() }
+    }
+}
+
+/// The audit view of [`Storage`] (see [`Storage::audit`]): recording an admin call and
+/// reading them back — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Audit {
+    db: Storage,
+}
+
+impl Audit {
     /// Records one admin call.
-    pub async fn record_admin_call(&self, a: &NewAudit<'_>) -> Result<(), StorageError> {
+    pub async fn record(&self, a: &NewAudit<'_>) -> Result<(), StorageError> {
         let path = truncate(a.path, MAX_PATH);
-        let mut tx = self.begin_write("record_admin_call: begin").await?;
+        let mut tx = self.db.begin_write("record_admin_call: begin").await?;
         sqlx::query(
             "INSERT INTO admin_audit (at_ms, actor, scope, method, path, source, status, outcome) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -67,7 +81,7 @@ impl Storage {
 
     /// The newest admin calls first, at most `limit`, optionally only `actor`'s and only
     /// those before id `before` (for paging).
-    pub async fn admin_audit(
+    pub async fn recent(
         &self,
         actor: Option<&str>,
         before: Option<i64>,
@@ -98,7 +112,7 @@ impl Storage {
         }
         let rows = q
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("admin_audit"))?;
         rows.iter().map(audit_row).collect()

@@ -8,20 +8,30 @@ use crate::error::query;
 use crate::{Storage, StorageError};
 
 impl Storage {
+    /// The budgets view: the durable per-day ledger the runtime's budget checks read and
+    /// charge.
+    pub fn budgets(&self) -> Budgets {
+        Budgets { db: self.clone() }
+    }
+}
+
+/// The budgets view of [`Storage`] (see [`Storage::budgets`]): what a subject spent
+/// today, charging it, and the first exhaustion of a day — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Budgets {
+    db: Storage,
+}
+
+impl Budgets {
     /// Units of `budget` that `subject` spent on `day` (0 if nothing yet).
-    pub async fn budget_spent(
-        &self,
-        subject: &str,
-        budget: &str,
-        day: i64,
-    ) -> Result<u64, StorageError> {
+    pub async fn spent(&self, subject: &str, budget: &str, day: i64) -> Result<u64, StorageError> {
         let spent: Option<i64> = sqlx::query(
             "SELECT spent FROM budgets WHERE subject = $1 AND budget = $2 AND day = $3",
         )
         .bind(subject)
         .bind(budget)
         .bind(day)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db.pool)
         .await
         .map_err(query("budget_spent"))?
         .map(|r| r.try_get("spent"))
@@ -32,14 +42,14 @@ impl Storage {
 
     /// Adds `amount` to what `subject` spent on `day`, whatever the limit (tokens already
     /// spent at a provider). Returns the new total.
-    pub async fn budget_charge(
+    pub async fn charge(
         &self,
         subject: &str,
         budget: &str,
         day: i64,
         amount: u64,
     ) -> Result<u64, StorageError> {
-        let mut tx = self.begin_write("budget_charge: begin").await?;
+        let mut tx = self.db.begin_write("budget_charge: begin").await?;
         let total = charge(&mut tx, subject, budget, day, amount, None).await?;
         tx.commit("budget_charge: commit").await?;
         Ok(total.unwrap_or(0))
@@ -47,14 +57,17 @@ impl Storage {
 
     /// Marks `subject`'s `budget` exhausted on `day`; `true` only for the first call (of
     /// any replica), so the exhaustion is alerted once.
-    pub async fn budget_first_exhaustion(
+    pub async fn first_exhaustion(
         &self,
         subject: &str,
         budget: &str,
         day: i64,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.begin_write("budget_first_exhaustion: begin").await?;
+        let mut tx = self
+            .db
+            .begin_write("budget_first_exhaustion: begin")
+            .await?;
         sqlx::query(
             "INSERT INTO budgets (subject, budget, day, spent) VALUES ($1, $2, $3, 0) \
              ON CONFLICT (subject, budget, day) DO NOTHING",

@@ -14,7 +14,7 @@
 //! 4. `deliveries` is raised (and a hold whose pause ran out is cleared: the plugin
 //!    handles the event now).
 //!
-//! The holder's heartbeat ([`Storage::extend_leases`]) keeps its leases alive while it
+//! The holder's heartbeat ([`Claims::extend_leases`]) keeps its leases alive while it
 //! works; its commit, retry or dead letter deletes the lease row only if the token still
 //! matches, so a worker that lost its lease can never commit.
 
@@ -52,7 +52,7 @@ pub struct Claimed {
     pub host_failures: i64,
 }
 
-/// What [`Storage::claim_event`] found.
+/// What [`Claims::claim`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     Claimed(Claimed),
@@ -84,9 +84,27 @@ pub struct Failure<'a> {
 }
 
 impl Storage {
+    /// The claims view: a worker's hold on an event — the claim and its lease, extending
+    /// and releasing it, a recorded failure — and the one commit that applies an
+    /// invocation's effects under it.
+    pub fn claims(&self) -> Claims {
+        Claims { db: self.clone() }
+    }
+}
+
+/// The claims view of [`Storage`] (see [`Storage::claims`]): claiming an event under a
+/// lease (and its conversation's), keeping the lease, releasing it, recording a failed
+/// attempt, and committing an invocation's effects checked against the lease — and
+/// nothing else.
+#[derive(Clone, Debug)]
+pub struct Claims {
+    pub(crate) db: Storage,
+}
+
+impl Claims {
     /// Claims `event_id` for the worker `owner` with lease `token` until
     /// `now_ms + lease_ms`. See the module docs.
-    pub async fn claim_event(
+    pub async fn claim(
         &self,
         event_id: &str,
         owner: &str,
@@ -95,13 +113,14 @@ impl Storage {
         lease_ms: i64,
     ) -> Result<Claim, StorageError> {
         let (event_id, owner, token) = (event_id.to_owned(), owner.to_owned(), token.to_owned());
-        let backend = self.backend;
-        self.relaxed_batch("claim_event", move |conn| {
-            Box::pin(async move {
-                claim_in(conn, backend, &event_id, &owner, &token, now_ms, lease_ms).await
+        let backend = self.db.backend;
+        self.db
+            .relaxed_batch("claim_event", move |conn| {
+                Box::pin(async move {
+                    claim_in(conn, backend, &event_id, &owner, &token, now_ms, lease_ms).await
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// When the live lease on `key` ends, if one is held at `now_ms`: a read, for a
@@ -115,7 +134,7 @@ impl Storage {
         sqlx::query("SELECT until_ms FROM leases WHERE key = $1 AND until_ms > $2")
             .bind(key)
             .bind(now_ms)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("lease_held_until"))?
             .map(|r| r.try_get("until_ms"))
@@ -136,7 +155,7 @@ impl Storage {
         if tokens.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_relaxed_write("extend_leases: begin").await?;
+        let mut tx = self.db.begin_relaxed_write("extend_leases: begin").await?;
         let mut extended = 0;
         for chunk in tokens.chunks(crate::sql::MAX_ROWS_PER_STATEMENT) {
             let list = |first: usize| {
@@ -182,7 +201,7 @@ impl Storage {
     /// it is looked up at Twilio before any resend). Only for a process that owns the
     /// database alone, at start.
     pub async fn expire_outbox_leases(&self, now_ms: i64) -> Result<u64, StorageError> {
-        let done = self
+        let done = self.db
             .execute_write(
                 "expire_outbox_leases",
                 sqlx::query(
@@ -196,8 +215,9 @@ impl Storage {
 
     /// Gives a lease up (the worker stops without committing, e.g. at shutdown). `false`
     /// if it was no longer held.
-    pub async fn release_lease(&self, lease: &Lease) -> Result<bool, StorageError> {
+    pub async fn release(&self, lease: &Lease) -> Result<bool, StorageError> {
         let done = self
+            .db
             .execute_write(
                 "release_lease",
                 sqlx::query("DELETE FROM leases WHERE key = $1 AND token = $2")
@@ -211,8 +231,9 @@ impl Storage {
     /// Drops every lease: only for a process that owns the database alone (the embedded
     /// default, under its data-directory lock) at start, when every lease left behind
     /// belongs to a predecessor that died.
-    pub async fn release_all_leases(&self) -> Result<u64, StorageError> {
+    pub async fn release_all(&self) -> Result<u64, StorageError> {
         let done = self
+            .db
             .execute_write("release_all_leases", sqlx::query("DELETE FROM leases"))
             .await?;
         Ok(done.rows_affected())
@@ -228,7 +249,7 @@ impl Storage {
         failure: &Failure<'_>,
         now_ms: i64,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.begin_relaxed_write("record_failure: begin").await?;
+        let mut tx = self.db.begin_relaxed_write("record_failure: begin").await?;
         let held = delete_lease(&mut tx, lease, "record_failure: release lease").await?;
         if !held {
             tx.rollback("record_failure: rollback").await?;
@@ -256,13 +277,14 @@ impl Storage {
     /// Marks `event_id` due again at `due_at_ms` (a delivery bounced off a busy
     /// conversation, or was republished), so the reconciler measures from there.
     pub async fn set_event_due(&self, event_id: &str, due_at_ms: i64) -> Result<(), StorageError> {
-        self.execute_write(
-            "set_event_due",
-            sqlx::query("UPDATE events SET due_at = $2 WHERE id = $1 AND status = 'queued'")
-                .bind(event_id)
-                .bind(due_at_ms),
-        )
-        .await?;
+        self.db
+            .execute_write(
+                "set_event_due",
+                sqlx::query("UPDATE events SET due_at = $2 WHERE id = $1 AND status = 'queued'")
+                    .bind(event_id)
+                    .bind(due_at_ms),
+            )
+            .await?;
         Ok(())
     }
 }
@@ -285,7 +307,7 @@ pub(crate) async fn delete_lease(
     )
 }
 
-/// [`Storage::claim_event`] inside the group commit's transaction.
+/// [`Claims::claim`] inside the group commit's transaction.
 async fn claim_in(
     conn: &mut sqlx::AnyConnection,
     backend: crate::Backend,

@@ -1,6 +1,7 @@
 //! The worker's one transaction: marks an event done and applies everything its invocation
 //! produced (state, outbound SMS, jobs, alerts, SLA items) atomically, exactly once.
 
+use agenthost_core::{ConversationId, EventId};
 use sqlx::AnyConnection;
 
 use crate::alerts::{HostAlert, encode_fields};
@@ -9,7 +10,7 @@ use crate::claims::{Lease, delete_lease};
 use crate::error::query;
 use crate::history::Direction;
 use crate::outbox::OutboxStatus;
-use crate::{Storage, StorageError};
+use crate::{Claims, StorageError};
 
 /// An outbound SMS to put in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub struct NewOutbound {
     /// a second commit with the same id adds nothing.
     pub id: String,
     /// When set, the message is also appended to the conversation's history.
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     pub to: String,
     pub from: String,
     pub body: String,
@@ -74,7 +75,7 @@ pub struct BudgetCharge {
 /// Everything one successful invocation commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
-    pub event_id: String,
+    pub event_id: EventId,
     pub plugin: String,
     /// The plugin version that produced these effects.
     pub version: String,
@@ -96,7 +97,7 @@ pub struct Commit {
     pub sla: Vec<SlaChange>,
     /// The event's conversation: taken over by a person since the claim, nothing of the
     /// invocation is written and the event is held ([`CommitResult::HeldForStaff`]).
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     /// The plugin asked for a person: the conversation is paused with this (never
     /// replacing a pause in force), in the same transaction.
     pub handoff: Option<crate::Takeover>,
@@ -107,7 +108,7 @@ impl Commit {
     /// lease (tools and tests); fill in what the invocation produced.
     pub fn new(event_id: &str, plugin: &str, version: &str, now_ms: i64) -> Commit {
         Commit {
-            event_id: event_id.to_owned(),
+            event_id: EventId::from(event_id),
             plugin: plugin.to_owned(),
             version: version.to_owned(),
             now_ms,
@@ -140,7 +141,7 @@ impl Commit {
     }
 }
 
-/// What [`Storage::commit_success`] did.
+/// What [`Claims::commit`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitResult {
     /// The effects are durable.
@@ -164,7 +165,7 @@ pub enum CommitResult {
     HeldForStaff,
 }
 
-impl Storage {
+impl Claims {
     /// Applies one invocation's effects in a single transaction.
     ///
     /// The first statement flips the event to `done` unless it already is; if it already
@@ -173,17 +174,18 @@ impl Storage {
     /// delete), outbox rows (`pending`, or `suppressed`; an existing id is left alone),
     /// outbound history for rows created with a conversation (suppressed ones are not
     /// history: the lead never saw them), job schedules/cancels, alerts, SLA items.
-    pub async fn commit_success(&self, commit: &Commit) -> Result<CommitResult, StorageError> {
+    pub async fn commit(&self, commit: &Commit) -> Result<CommitResult, StorageError> {
         let commit = commit.clone();
-        let backend = self.backend;
-        self.relaxed_batch("commit_success", move |conn| {
-            Box::pin(async move { commit_in(conn, backend, &commit).await })
-        })
-        .await
+        let backend = self.db.backend;
+        self.db
+            .relaxed_batch("commit_success", move |conn| {
+                Box::pin(async move { commit_in(conn, backend, &commit).await })
+            })
+            .await
     }
 }
 
-/// [`Storage::commit_success`] inside the group commit's transaction.
+/// [`Claims::commit`] inside the group commit's transaction.
 async fn commit_in(
     conn: &mut AnyConnection,
     backend: crate::Backend,
@@ -205,7 +207,7 @@ async fn commit_in(
         "UPDATE events SET status = 'done', served_by_version = $2, updated_at = $3, \
          effects = $4 WHERE id = $1 AND status <> 'done'",
     )
-    .bind(&commit.event_id)
+    .bind(commit.event_id.as_str())
     .bind(&commit.version)
     .bind(commit.now_ms)
     .bind(effects)
@@ -246,7 +248,7 @@ async fn commit_in(
         insert_alert(conn, alert, commit.now_ms).await?;
     }
     write_sla(conn, commit).await?;
-    if let (Some(c), Some(handoff)) = (&commit.conversation_id, &commit.handoff) {
+    if let (Some(c), Some(handoff)) = (commit.conversation_id.as_deref(), &commit.handoff) {
         sqlx::query(
             "UPDATE conversations SET paused_at = $2, paused_until = $3, paused_by = $4, \
              paused_reason = $5, paused_by_plugin = TRUE WHERE id = $1 \
@@ -388,9 +390,9 @@ async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&sms.id)
-        .bind(&c.event_id)
+        .bind(c.event_id.as_str())
         .bind(&c.plugin)
-        .bind(&sms.conversation_id)
+        .bind(sms.conversation_id.as_deref())
         .bind(&sms.to)
         .bind(&sms.from)
         .bind(&sms.body)
@@ -406,7 +408,7 @@ async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String
             continue;
         }
         pending.push(sms.id.clone());
-        if let Some(conversation_id) = &sms.conversation_id {
+        if let Some(conversation_id) = sms.conversation_id.as_deref() {
             sqlx::query(
                 "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id, outbox_id) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -415,7 +417,7 @@ async fn write_outbox(conn: &mut AnyConnection, c: &Commit) -> Result<Vec<String
             .bind(Direction::Outbound.as_str())
             .bind(&sms.body)
             .bind(c.now_ms)
-            .bind(&c.event_id)
+            .bind(c.event_id.as_str())
             .bind(&sms.id)
             .execute(&mut *conn)
             .await
@@ -514,7 +516,7 @@ async fn write_sla(conn: &mut AnyConnection, c: &Commit) -> Result<(), StorageEr
     Ok(())
 }
 
-/// Inserts one `pending` alert; shared with [`Storage::insert_alert`].
+/// Inserts one `pending` alert; shared with [`Alerts::insert`].
 pub(crate) async fn insert_alert(
     conn: &mut AnyConnection,
     alert: &HostAlert,

@@ -23,7 +23,7 @@ use sqlx::any::AnyRow;
 use crate::commit::NewOutbound;
 use crate::deploys::{DeployAction, HistoryInput, insert_history};
 use crate::error::query;
-use crate::history::Direction;
+use crate::history::{Direction, direction_from_db};
 use crate::sql::{flag, limit};
 use crate::{Backend, Storage, StorageError};
 
@@ -488,7 +488,7 @@ impl Console {
             .iter()
             .map(|r| {
                 let decode = || query("thread: decode");
-                let direction = Direction::from_db(r.try_get("direction").map_err(decode())?)?;
+                let direction = direction_from_db(r.try_get("direction").map_err(decode())?)?;
                 let inbound = direction == Direction::Inbound;
                 let held: Option<String> = r.try_get("held").map_err(decode())?;
                 let effects: Option<String> = r.try_get("effects").map_err(decode())?;
@@ -557,7 +557,7 @@ impl Console {
         )
         .bind(&sms.id)
         .bind(&reply.plugin)
-        .bind(&sms.conversation_id)
+        .bind(sms.conversation_id.as_deref())
         .bind(&sms.to)
         .bind(&sms.from)
         .bind(&sms.body)
@@ -569,7 +569,7 @@ impl Console {
         .map_err(query("staff_reply: insert outbox"))?
         .rows_affected()
             > 0;
-        if created && let Some(conversation_id) = &sms.conversation_id {
+        if created && let Some(conversation_id) = sms.conversation_id.as_deref() {
             sqlx::query(
                 "INSERT INTO messages (conversation_id, direction, body, at_ms, event_id, outbox_id, author) \
                  VALUES ($1, 'outbound', $2, $3, NULL, $4, $5)",
@@ -720,7 +720,7 @@ impl Console {
     pub async fn record_requeue(
         &self,
         plugin: &str,
-        events: &[String],
+        events: &[agenthost_core::EventId],
         version: Option<&str>,
         actor: &str,
         reason: Option<&str>,

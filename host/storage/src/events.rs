@@ -8,6 +8,8 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use agenthost_core::{ConversationId, EventId};
+
 use crate::error::query;
 use crate::history::Direction;
 use crate::sql::{MAX_ROWS_PER_STATEMENT, flag, limit, placeholder_list, text_enum, values_tuples};
@@ -96,14 +98,14 @@ pub const OPT_OUT_CONFIRMATION_WINDOW_MS: i64 = 5 * 60_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
     /// Fresh unique id (a ULID/UUID chosen by the caller); reusing one fails the batch.
-    pub id: String,
+    pub id: EventId,
     /// Provider id that makes redelivery idempotent: Twilio's MessageSid, or a job's
     /// firing key.
     pub dedupe_key: String,
     pub kind: EventKind,
     /// The plugin that will handle it; `None` stores it as unrouted.
     pub plugin: Option<String>,
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     /// The event as JSON, handed to the worker unchanged.
     pub payload: String,
     pub received_at_ms: i64,
@@ -119,7 +121,7 @@ pub enum Inserted {
     /// Its dedupe key was already stored (by an earlier call or earlier in this batch).
     Duplicate {
         /// The id of the stored event.
-        id: String,
+        id: EventId,
         status: EventStatus,
         /// Whether the stored event already reached the queue; if not, re-enqueue it.
         enqueued: bool,
@@ -129,11 +131,11 @@ pub enum Inserted {
 /// A stored event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventRow {
-    pub id: String,
+    pub id: EventId,
     pub dedupe_key: String,
     pub kind: EventKind,
     pub plugin: Option<String>,
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
     pub payload: String,
     pub status: EventStatus,
     /// Whether it reached the queue.
@@ -168,7 +170,7 @@ impl EventRow {
 /// A dead-lettered event: what gave up on it and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
-    pub event_id: String,
+    pub event_id: EventId,
     pub plugin: String,
     /// The plugin version of the last attempt, when one ran.
     pub version: Option<String>,
@@ -251,11 +253,11 @@ impl Events {
                     EventStatus::Unrouted
                 };
                 q = q
-                    .bind(&e.id)
+                    .bind(e.id.as_str())
                     .bind(&e.dedupe_key)
                     .bind(e.kind.as_str())
                     .bind(&e.plugin)
-                    .bind(&e.conversation_id)
+                    .bind(e.conversation_id.as_deref())
                     .bind(&e.payload)
                     .bind(status.as_str())
                     .bind(e.received_at_ms)
@@ -278,7 +280,7 @@ impl Events {
         let mut claimed: HashSet<&str> = HashSet::with_capacity(new_ids.len());
         let is_new: Vec<bool> = events
             .iter()
-            .map(|e| new_ids.contains(&e.id) && claimed.insert(e.dedupe_key.as_str()))
+            .map(|e| new_ids.contains(e.id.as_str()) && claimed.insert(e.dedupe_key.as_str()))
             .collect();
 
         // Look up what the duplicates collided with.
@@ -326,7 +328,7 @@ impl Events {
                 // A duplicate of a key stored by an earlier call or earlier in this batch.
                 if let Some((id, status, enqueued)) = existing.get(&e.dedupe_key) {
                     return Ok(Inserted::Duplicate {
-                        id: id.clone(),
+                        id: EventId::new(id.as_str()),
                         status: *status,
                         enqueued: *enqueued,
                     });
@@ -419,7 +421,7 @@ impl Events {
                     .bind(Direction::Inbound.as_str())
                     .bind(&m.body)
                     .bind(e.received_at_ms)
-                    .bind(&e.id);
+                    .bind(e.id.as_str());
             }
             q.execute(&mut *conn)
                 .await
@@ -473,7 +475,7 @@ impl Events {
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(&id)
-            .bind(&e.id)
+            .bind(e.id.as_str())
             .bind(e.plugin.as_deref().unwrap_or("host"))
             .bind(*conversation_id)
             .bind(&m.lead_number)
@@ -492,7 +494,7 @@ impl Events {
             .bind(*conversation_id)
             .bind(&reply.body)
             .bind(e.received_at_ms)
-            .bind(&e.id)
+            .bind(e.id.as_str())
             .bind(&id)
             .execute(&mut *conn)
             .await
@@ -503,7 +505,7 @@ impl Events {
 
     /// Records that these events reached the queue, so the republish sweep skips them.
     /// Returns how many rows changed.
-    pub async fn mark_enqueued(&self, event_ids: &[String]) -> Result<u64, StorageError> {
+    pub async fn mark_enqueued(&self, event_ids: &[EventId]) -> Result<u64, StorageError> {
         if event_ids.is_empty() {
             return Ok(0);
         }
@@ -517,7 +519,7 @@ impl Events {
     pub async fn mark_enqueued_in(
         &self,
         tx: &mut WriteTx,
-        event_ids: &[String],
+        event_ids: &[EventId],
     ) -> Result<u64, StorageError> {
         let mut changed = 0;
         for chunk in event_ids.chunks(MAX_ROWS_PER_STATEMENT) {
@@ -527,7 +529,7 @@ impl Events {
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for id in chunk {
-                q = q.bind(id);
+                q = q.bind(id.as_str());
             }
             changed += q
                 .execute(&mut **tx)
@@ -647,7 +649,7 @@ impl Events {
             "UPDATE events SET status = 'dead', attempts = $2, last_error = $3, updated_at = $4 \
              WHERE id = $1 AND status <> 'done'",
         )
-        .bind(&letter.event_id)
+        .bind(letter.event_id.as_str())
         .bind(letter.attempts)
         .bind(&letter.message)
         .bind(letter.at_ms)
@@ -666,7 +668,7 @@ impl Events {
              version = excluded.version, attempts = excluded.attempts, \
              outcome = excluded.outcome, message = excluded.message, at_ms = excluded.at_ms",
         )
-        .bind(&letter.event_id)
+        .bind(letter.event_id.as_str())
         .bind(&letter.plugin)
         .bind(&letter.version)
         .bind(letter.attempts)
@@ -696,7 +698,7 @@ impl Events {
         rows.iter()
             .map(|row| {
                 Ok(DeadLetter {
-                    event_id: row.try_get("event_id")?,
+                    event_id: EventId::from(row.try_get::<String, _>("event_id")?),
                     plugin: row.try_get("plugin")?,
                     version: row.try_get("version")?,
                     attempts: row.try_get("attempts")?,
@@ -754,11 +756,14 @@ impl Events {
 fn event_row(row: &AnyRow) -> Result<EventRow, StorageError> {
     let decode = || query("decode events row");
     Ok(EventRow {
-        id: row.try_get("id").map_err(decode())?,
+        id: EventId::from(row.try_get::<String, _>("id").map_err(decode())?),
         dedupe_key: row.try_get("dedupe_key").map_err(decode())?,
         kind: EventKind::from_db(row.try_get("kind").map_err(decode())?)?,
         plugin: row.try_get("plugin").map_err(decode())?,
-        conversation_id: row.try_get("conversation_id").map_err(decode())?,
+        conversation_id: row
+            .try_get::<Option<String>, _>("conversation_id")
+            .map_err(decode())?
+            .map(ConversationId::from),
         payload: row.try_get("payload").map_err(decode())?,
         status: EventStatus::from_db(row.try_get("status").map_err(decode())?)?,
         enqueued: flag(row, "enqueued").map_err(decode())?,

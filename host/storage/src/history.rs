@@ -1,21 +1,23 @@
 //! Conversation history as a worker reads it: the last messages of a conversation, oldest
 //! first.
 
+use agenthost_core::ConversationId;
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::query;
-use crate::sql::{limit, text_enum};
+use crate::sql::limit;
 use crate::{Storage, StorageError};
 
-text_enum! {
-    /// Which way a message went.
-    pub enum Direction in "messages.direction" {
-        /// From the lead to the agent.
-        Inbound = "inbound",
-        /// From the agent to the lead.
-        Outbound = "outbound",
-    }
+/// Which way a message went: the vocabulary's own type, stored as its text.
+pub use agenthost_core::Direction;
+
+/// Reads a `messages.direction` column.
+pub(crate) fn direction_from_db(value: String) -> Result<Direction, StorageError> {
+    Direction::parse(&value).ok_or(StorageError::Corrupt {
+        column: "messages.direction",
+        value,
+    })
 }
 
 /// One message of a conversation.
@@ -31,23 +33,39 @@ pub struct HistoryRow {
 /// Who a conversation is between, and which plugin it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConversationRow {
-    pub id: String,
+    pub id: ConversationId,
     pub plugin: Option<String>,
     pub lead_number: String,
     pub agent_number: String,
 }
 
 impl Storage {
+    /// The conversations view: what a worker reads to build an invocation — who a
+    /// conversation is between, its last messages, and the plugin's state.
+    pub fn conversations(&self) -> Conversations {
+        Conversations { db: self.clone() }
+    }
+}
+
+/// The conversations view of [`Storage`] (see [`Storage::conversations`]): one
+/// conversation, its history, and a plugin's namespaced state (read here; written only
+/// by the worker's commit) — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Conversations {
+    pub(crate) db: Storage,
+}
+
+impl Conversations {
     /// One conversation by id.
-    pub async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StorageError> {
+    pub async fn get(&self, id: &str) -> Result<Option<ConversationRow>, StorageError> {
         sqlx::query("SELECT id, plugin, lead_number, agent_number FROM conversations WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("conversation"))?
             .map(|r| {
                 Ok(ConversationRow {
-                    id: r.try_get("id")?,
+                    id: ConversationId::from(r.try_get::<String, _>("id")?),
                     plugin: r.try_get("plugin")?,
                     lead_number: r.try_get("lead_number")?,
                     agent_number: r.try_get("agent_number")?,
@@ -62,7 +80,7 @@ impl Storage {
     /// `exclude_event_id` leaves out the inbound message that event recorded, so a worker
     /// handling that event sees the history *before* it (the event carries the message
     /// itself).
-    pub async fn conversation_history(
+    pub async fn history(
         &self,
         conversation_id: &str,
         max_rows: u32,
@@ -79,7 +97,7 @@ impl Storage {
         .bind(conversation_id)
         .bind(exclude_event_id)
         .bind(limit(max_rows))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("conversation_history"))?;
 
@@ -88,7 +106,7 @@ impl Storage {
             .map(|row| {
                 let decode = || query("decode messages row");
                 Ok(HistoryRow {
-                    direction: Direction::from_db(row.try_get("direction").map_err(decode())?)?,
+                    direction: direction_from_db(row.try_get("direction").map_err(decode())?)?,
                     body: row.try_get("body").map_err(decode())?,
                     at_ms: row.try_get("at_ms").map_err(decode())?,
                     delivery_status: row.try_get("delivery_status").map_err(decode())?,

@@ -10,24 +10,37 @@
 //! - `url`        — which backend a URL names, the default SQLite path, [`redact_url`].
 //! - `migrations` — sqlx's migrator over `migrations/{sqlite,postgres}` (checksums, the
 //!   PostgreSQL advisory lock), and the adoption of databases the earlier runner made.
-//! - `events`     — ingress (deduplicated, group-committed inbound events), the republish
-//!   sweep, attempt failures and dead letters.
-//! - `history`    — conversation messages as a worker reads them.
-//! - `state`      — each plugin's namespaced key/value state.
-//! - `claims`     — a worker's lease on an event (and its conversation), delivery counts,
-//!   heartbeats, recorded failures.
-//! - `commit`     — the worker's one transaction that applies an invocation's effects,
-//!   checked against its lease, the state versions it read and its daily budgets.
-//! - `console`    — the operator's console: takeover of a conversation (the agent paused),
-//!   staff replies, conversation search and threads, dead-letter discards and requeues.
-//! - `budgets`    — the durable per-day budget ledger (SMS segments, LLM tokens, jobs).
-//! - `outbox`     — outbound SMS: claiming with leases, marking sent/failed/retry.
-//! - `routes`     — number → plugin routes and opt-outs.
-//! - `alerts`     — alerts raised outside a worker commit and their delivery status.
-//! - `schedule`   — the scheduler's claims: cron marks, due one-off jobs, SLA ladder rungs.
-//! - `deploys`    — the plugin registry: content-addressed plugin versions (component bytes
-//!   are the one `Vec<u8>` column), deployments with rollback, canary and shadow rollouts,
-//!   their history, shadow runs, and the deploy clock / `NOTIFY` replicas watch.
+//!
+//! # Views
+//! [`Storage`] itself only connects and opens write transactions. What the host reads and
+//! writes goes through narrow views, each a cheap handle that owns one concern and
+//! nothing else, so a crate's imports say what it touches:
+//! - `events()`        [`Events`] — ingress (deduplicated, group-committed inbound
+//!   events), enqueued marks, the republish sweep, attempt failures, dead letters,
+//!   requeues.
+//! - `claims()`        [`Claims`] — a worker's lease on an event (and its conversation),
+//!   delivery counts, recorded failures, and the one commit that applies an invocation's
+//!   effects, checked against its lease, the state versions it read and its budgets
+//!   (`claims` and `commit` modules).
+//! - `conversations()` [`Conversations`] — who a conversation is between, its messages as
+//!   a worker reads them, each plugin's namespaced state (`history` and `state`).
+//! - `outbox()`        [`Outbox`] — outbound SMS: claiming with leases, marking
+//!   sent/failed/retry, the sender pace, admission, send pauses, delivery statuses.
+//! - `routes()`        [`Routes`] — number → plugin routes and opt-outs.
+//! - `budgets()`       [`Budgets`] — the durable per-day budget ledger.
+//! - `alerts()`        [`Alerts`] — alerts raised outside a worker commit and their
+//!   delivery status (`alerts` and `alert_delivery`).
+//! - `schedule()`      [`Schedule`] — the scheduler's claims: cron marks, due one-off
+//!   jobs, SLA ladder rungs.
+//! - `console()`       [`Console`] — the operator's console: takeover of a conversation
+//!   (the agent paused), staff replies, search and threads, dead-letter discards and
+//!   requeues, lane depths.
+//! - `deploys()`       [`Deploys`] — the plugin registry: content-addressed plugin versions
+//!   (component bytes are the one `Vec<u8>` column), deployments with rollback, canary
+//!   and shadow rollouts, their history, shadow runs, and the deploy clock / `NOTIFY`
+//!   replicas watch.
+//! - `audit()`         [`Audit`] — the admin API's record of calls.
+//! - `workers()`       [`Workers`] — worker heartbeats and lane consumers.
 //!
 //! # Conventions
 //! Timestamps are `i64` Unix epoch milliseconds supplied by the caller (`now_ms`), so tests
@@ -63,11 +76,12 @@ mod workers;
 
 pub use agenthost_core::redact_url;
 pub use agenthost_core::{AlertKind, Severity};
-pub use alerts::{AlertRow, AlertStatus, HostAlert};
-pub use audit::{AuditRow, NewAudit};
+pub use alerts::{AlertRow, AlertStatus, Alerts, HostAlert};
+pub use audit::{Audit, AuditRow, NewAudit};
 pub use backend::Backend;
 pub use batch::{GroupCommit, MAX_BATCH, Staged, StagedWrite, StatementWrite};
-pub use claims::{Claim, Claimed, Failure, Lease};
+pub use budgets::Budgets;
+pub use claims::{Claim, Claimed, Claims, Failure, Lease};
 pub use commit::{BudgetCharge, Commit, CommitResult, JobChange, NewOutbound, SlaChange};
 pub use config::{StorageConfig, VARS};
 pub use console::{
@@ -83,8 +97,10 @@ pub use events::{
     DeadLetter, EventKind, EventRow, EventStatus, Events, HostMessage, HostReply, InboundMessage,
     Inserted, NewEvent, OPT_OUT_CONFIRMATION_WINDOW_MS,
 };
-pub use history::{ConversationRow, Direction, HistoryRow};
+pub use history::{ConversationRow, Conversations, Direction, HistoryRow};
 pub use outbox::{Admission, Outbox, OutboxRow, OutboxStatus, PACE_LOOKAHEAD_MS};
+pub use routes::Routes;
 pub use schedule::{DueJob, Schedule, SlaLadderItem, SlotFiring};
 pub use storage::{POOL_ACQUIRE_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS, Storage, WriteTx};
 pub use url::SQLITE_FILE_NAME;
+pub use workers::Workers;

@@ -7,31 +7,47 @@ use crate::sql::flag;
 use crate::{Storage, StorageError};
 
 impl Storage {
+    /// The routes view: which plugin answers which agent number, and which leads opted out.
+    pub fn routes(&self) -> Routes {
+        Routes { db: self.clone() }
+    }
+}
+
+/// The routes view of [`Storage`] (see [`Storage::routes`]): number → plugin routes and
+/// the opt-out list — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Routes {
+    db: Storage,
+}
+
+impl Routes {
     /// Routes messages to `number` to `plugin`, replacing any previous route.
-    pub async fn upsert_route(
+    pub async fn upsert(
         &self,
         number: &str,
         plugin: &str,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        self.execute_write(
-            "upsert_route",
-            sqlx::query(
-                "INSERT INTO routes (number, plugin, updated_at) VALUES ($1, $2, $3) \
+        self.db
+            .execute_write(
+                "upsert_route",
+                sqlx::query(
+                    "INSERT INTO routes (number, plugin, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (number) DO UPDATE SET plugin = excluded.plugin, \
              updated_at = excluded.updated_at",
+                )
+                .bind(number)
+                .bind(plugin)
+                .bind(now_ms),
             )
-            .bind(number)
-            .bind(plugin)
-            .bind(now_ms),
-        )
-        .await?;
+            .await?;
         Ok(())
     }
 
     /// Removes the route for `number`; `false` if there was none.
-    pub async fn delete_route(&self, number: &str) -> Result<bool, StorageError> {
+    pub async fn delete(&self, number: &str) -> Result<bool, StorageError> {
         let done = self
+            .db
             .execute_write(
                 "delete_route",
                 sqlx::query("DELETE FROM routes WHERE number = $1").bind(number),
@@ -41,9 +57,9 @@ impl Storage {
     }
 
     /// Every route as `(number, plugin)`, sorted by number.
-    pub async fn routes(&self) -> Result<Vec<(String, String)>, StorageError> {
+    pub async fn list(&self) -> Result<Vec<(String, String)>, StorageError> {
         let rows = sqlx::query("SELECT number, plugin FROM routes ORDER BY number")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(query("routes"))?;
         rows.iter()
@@ -56,7 +72,7 @@ impl Storage {
     pub async fn route_for(&self, number: &str) -> Result<Option<String>, StorageError> {
         sqlx::query("SELECT plugin FROM routes WHERE number = $1")
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("route_for"))?
             .map(|row| row.try_get("plugin"))
@@ -71,18 +87,19 @@ impl Storage {
         opted_out: bool,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        self.execute_write(
-            "set_opt_out",
-            sqlx::query(
-                "INSERT INTO opt_outs (number, opted_out, updated_at) VALUES ($1, $2, $3) \
+        self.db
+            .execute_write(
+                "set_opt_out",
+                sqlx::query(
+                    "INSERT INTO opt_outs (number, opted_out, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (number) DO UPDATE SET opted_out = excluded.opted_out, \
              updated_at = excluded.updated_at",
+                )
+                .bind(number)
+                .bind(opted_out)
+                .bind(now_ms),
             )
-            .bind(number)
-            .bind(opted_out)
-            .bind(now_ms),
-        )
-        .await?;
+            .await?;
         Ok(())
     }
 
@@ -90,7 +107,7 @@ impl Storage {
     pub async fn is_opted_out(&self, number: &str) -> Result<bool, StorageError> {
         sqlx::query("SELECT opted_out FROM opt_outs WHERE number = $1")
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("is_opted_out"))?
             .map_or(Ok(false), |row| flag(&row, "opted_out"))

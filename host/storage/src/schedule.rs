@@ -2,6 +2,7 @@
 //! claiming due one-off jobs into job events, and the SLA ladder's rungs (`sla_rungs`).
 //! Every claim is a conditional write, so with many replicas each firing happens once.
 
+use agenthost_core::EventId;
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::HostAlert;
@@ -331,11 +332,11 @@ async fn insert_job_event(
          received_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(&e.id)
+    .bind(e.id.as_str())
     .bind(&e.dedupe_key)
     .bind(e.kind.as_str())
     .bind(&e.plugin)
-    .bind(&e.conversation_id)
+    .bind(e.conversation_id.as_deref())
     .bind(&e.payload)
     .bind(status.as_str())
     .bind(e.received_at_ms)
@@ -353,7 +354,7 @@ async fn insert_job_event(
         .map_err(query("insert job event: look up duplicate"))?;
     let decode = || query("insert job event: read duplicate");
     Ok(Inserted::Duplicate {
-        id: row.try_get("id").map_err(decode())?,
+        id: EventId::from(row.try_get::<String, _>("id").map_err(decode())?),
         status: EventStatus::from_db(row.try_get("status").map_err(decode())?)?,
         enqueued: flag(&row, "enqueued").map_err(decode())?,
     })

@@ -5,12 +5,12 @@ use sqlx::Row;
 
 use crate::error::query;
 use crate::sql::limit;
-use crate::{Storage, StorageError};
+use crate::{Conversations, StorageError};
 
-impl Storage {
+impl Conversations {
     /// The value of one of `plugin`'s keys, if set.
     /// A committed value and its version (raised on every committed write), or `None`.
-    pub async fn state_get(
+    pub async fn state(
         &self,
         plugin: &str,
         key: &str,
@@ -18,7 +18,7 @@ impl Storage {
         sqlx::query("SELECT value, version FROM plugin_state WHERE plugin = $1 AND key = $2")
             .bind(plugin)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(query("state_get"))?
             .map(|row| Ok((row.try_get("value")?, row.try_get("version")?)))
@@ -26,7 +26,7 @@ impl Storage {
             .map_err(query("state_get: decode"))
     }
 
-    pub async fn state_list_keys(
+    pub async fn state_keys(
         &self,
         plugin: &str,
         prefix: &str,
@@ -42,7 +42,7 @@ impl Storage {
                 .bind(prefix)
                 .bind(upper)
                 .bind(limit(max_rows))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.db.pool)
                 .await
             }
             None => {
@@ -53,7 +53,7 @@ impl Storage {
                 .bind(plugin)
                 .bind(prefix)
                 .bind(limit(max_rows))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.db.pool)
                 .await
             }
         }

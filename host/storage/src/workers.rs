@@ -12,14 +12,28 @@ use crate::{Storage, StorageError};
 const FORGET_AFTER_MS: i64 = 24 * 3_600_000;
 
 impl Storage {
+    /// The workers view: each worker's heartbeat and who consumes which lane.
+    pub fn workers(&self) -> Workers {
+        Workers { db: self.clone() }
+    }
+}
+
+/// The workers view of [`Storage`] (see [`Storage::workers`]): heartbeats and lane
+/// consumers — and nothing else.
+#[derive(Clone, Debug)]
+pub struct Workers {
+    db: Storage,
+}
+
+impl Workers {
     /// Records that `replica` consumes each `(lane, slots)` now.
-    pub async fn worker_heartbeat(
+    pub async fn heartbeat(
         &self,
         replica: &str,
         lanes: &[(String, u32)],
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        let mut tx = self.begin_write("worker_heartbeat: begin").await?;
+        let mut tx = self.db.begin_write("worker_heartbeat: begin").await?;
         for (lane, slots) in lanes {
             sqlx::query(
                 "INSERT INTO worker_heartbeats (replica, lane, slots, seen_at) \
@@ -52,7 +66,7 @@ impl Storage {
              GROUP BY lane ORDER BY lane",
         )
         .bind(since_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await
         .map_err(query("lane_consumers"))?;
         rows.iter()

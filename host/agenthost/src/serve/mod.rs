@@ -107,9 +107,10 @@ pub async fn serve(
     if _owner.is_some() {
         // Every lease in the database belongs to a predecessor that died: hand its work
         // back now instead of making its leads wait out the leases.
-        let events = storage.release_all_leases().await?;
+        let events = storage.claims().release_all().await?;
         let deliveries = queue.release_all_leases().await?;
         let outbox = storage
+            .claims()
             .expire_outbox_leases(agenthost_core::now_ms())
             .await?;
         if events + deliveries + outbox > 0 {
@@ -194,12 +195,14 @@ pub async fn serve(
         )
         .fields(vec![("file".into(), file.clone())]);
         storage
-            .insert_alert(&alert, agenthost_core::now_ms())
+            .alerts()
+            .insert(&alert, agenthost_core::now_ms())
             .await?;
     }
     for (number, plugin) in &config.routes {
         storage
-            .upsert_route(number, plugin, agenthost_core::now_ms())
+            .routes()
+            .upsert(number, plugin, agenthost_core::now_ms())
             .await?;
     }
     let routes = Routes::load(storage.clone()).await?;
@@ -439,7 +442,11 @@ impl agenthost_llm::AlertSink for StoredAlerts {
         let storage = self.0.clone();
         // The gateway calls this from inside an invocation; never block it on storage.
         tokio::spawn(async move {
-            if let Err(e) = storage.insert_alert(&alert, agenthost_core::now_ms()).await {
+            if let Err(e) = storage
+                .alerts()
+                .insert(&alert, agenthost_core::now_ms())
+                .await
+            {
                 tracing::error!(error = %e, kind = %alert.kind, "could not record an LLM alert");
             }
         });

@@ -64,7 +64,7 @@ pub(super) fn start(
                 let lanes: Vec<(String, u32)> =
                     registry.names().iter().map(|n| (n.to_string(), slots)).collect();
                 if let Err(e) = storage
-                    .worker_heartbeat(&replica, &lanes, agenthost_core::now_ms())
+                    .workers().heartbeat(&replica, &lanes, agenthost_core::now_ms())
                     .await
                 {
                     tracing::warn!(error = %e, "worker heartbeat failed");

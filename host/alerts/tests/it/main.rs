@@ -212,7 +212,8 @@ impl Harness {
         let alert = new_alert(kind, severity, message);
         let id = self
             .storage
-            .insert_alert(&alert, 1_700_000_000_000)
+            .alerts()
+            .insert(&alert, 1_700_000_000_000)
             .await
             .unwrap();
         self.alerts.wake();
@@ -220,7 +221,7 @@ impl Harness {
     }
 
     async fn pending(&self) -> usize {
-        self.storage.pending_alerts(100_000).await.unwrap().len()
+        self.storage.alerts().pending(100_000).await.unwrap().len()
     }
 
     /// Waits until nothing is pending, and the fake has seen `deliveries` messages.
@@ -323,7 +324,7 @@ async fn identical_alerts_within_the_window_are_one_delivery_with_a_count() {
     let mut trap = new_alert("plugin_trap", "critical", "unreachable executed");
     trap.fields.clear();
     for _ in 0..10 {
-        storage.insert_alert(&trap, 1).await.unwrap();
+        storage.alerts().insert(&trap, 1).await.unwrap();
     }
     let h = run(dir, storage, discord, &[]);
     h.drained(1).await;
@@ -350,11 +351,12 @@ async fn a_plugin_flooding_alerts_gets_ten_deliveries_and_one_summary() {
             "warning",
             &format!("lead {i} wants a person"),
         );
-        storage.insert_alert(&alert, 1).await.unwrap();
+        storage.alerts().insert(&alert, 1).await.unwrap();
     }
     // Another plugin is not held back by it.
     storage
-        .insert_alert(
+        .alerts()
+        .insert(
             &new_alert("plugin.insurance.handoff", "warning", "quote please"),
             1,
         )
@@ -478,13 +480,15 @@ async fn backlog_over_the_bound_sheds_oldest_info_never_critical() {
     // Stored while no dispatcher ran (an outage): 3 critical between 10 info.
     for i in 0..5 {
         storage
-            .insert_alert(&new_alert("owner-report", "info", &format!("info {i}")), 1)
+            .alerts()
+            .insert(&new_alert("owner-report", "info", &format!("info {i}")), 1)
             .await
             .unwrap();
     }
     for i in 0..3 {
         storage
-            .insert_alert(
+            .alerts()
+            .insert(
                 &new_alert("dead_letter", "critical", &format!("critical {i}")),
                 1,
             )
@@ -493,7 +497,8 @@ async fn backlog_over_the_bound_sheds_oldest_info_never_critical() {
     }
     for i in 5..10 {
         storage
-            .insert_alert(&new_alert("owner-report", "info", &format!("info {i}")), 1)
+            .alerts()
+            .insert(&new_alert("owner-report", "info", &format!("info {i}")), 1)
             .await
             .unwrap();
     }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use agenthost_core::EventId;
 use agenthost_queue::{AmqpConfig, AmqpQueue, QueueError, QueueMessage, Settled};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 
@@ -88,7 +89,7 @@ async fn survives_broker_closing_the_connection(ctx: Ctx) -> Result<()> {
         .map(|i| QueueMessage::new(format!("ev-after-{i}")))
         .collect();
     ctx.queue.publish(&lane, &after).await?;
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<EventId, usize> = HashMap::new();
     *counts
         .entry(redelivered.message().event_id.clone())
         .or_default() += 1;

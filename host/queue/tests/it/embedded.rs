@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use agenthost_core::EventId;
 use agenthost_queue::{Queue, QueueMessage, Settled};
 use anyhow::{Context, Result, ensure};
 
@@ -141,7 +142,7 @@ async fn replicas_never_share(ctx: Ctx) -> Result<()> {
     replicas[0].publish(&lane, &sent[..MESSAGES / 2]).await?;
     replicas[1].publish(&lane, &sent[MESSAGES / 2..]).await?;
 
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<EventId, usize> = HashMap::new();
     for task in tasks {
         for id in tokio::time::timeout(WAIT * 2, task).await???.into_iter() {
             *counts.entry(id).or_default() += 1;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use agenthost_core::EventId;
 use agenthost_queue::{QueueError, QueueMessage, Settled};
 use anyhow::{Result, anyhow, ensure};
 
@@ -210,7 +211,7 @@ pub async fn two_consumers_never_share(ctx: Ctx) -> Result<()> {
     }
     ctx.queue.publish(&lane, &sent).await?;
 
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<EventId, usize> = HashMap::new();
     let mut per_worker = Vec::new();
     for task in tasks {
         let got = tokio::time::timeout(WAIT * 2, task).await??;

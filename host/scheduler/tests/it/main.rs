@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use agenthost_runtime::{CronJob, Invocation};
+use agenthost_core::{CronJob, Invocation};
 use agenthost_scheduler::TickReport;
 use agenthost_storage::{JobChange, SlaChange};
 use anyhow::Result;

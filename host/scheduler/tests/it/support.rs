@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agenthost_core::{Clock, CronJob};
 use agenthost_queue::{EmbeddedConfig, EmbeddedQueue, Queue};
-use agenthost_runtime::{Clock, CronJob};
 use agenthost_scheduler::{Scheduler, SchedulerConfig};
 use agenthost_storage::{AlertRow, Commit, EventKind, JobChange, NewEvent, SlaChange, Storage};
 use anyhow::{Context, Result};
@@ -150,7 +150,7 @@ impl Fixture {
         self.storage
             .events()
             .insert(&[NewEvent {
-                id: id.clone(),
+                id: id.as_str().into(),
                 dedupe_key: id.clone(),
                 kind: EventKind::Message,
                 plugin: Some(plugin.into()),
@@ -161,7 +161,8 @@ impl Fixture {
             }])
             .await?;
         self.storage
-            .commit_success(&Commit {
+            .claims()
+            .commit(&Commit {
                 jobs,
                 sla,
                 ..Commit::new(&id, plugin, "v1", now_ms)
@@ -178,14 +179,14 @@ impl Fixture {
             tokio::time::timeout(Duration::from_millis(400), consumer.next()).await
         {
             let delivery = delivery?;
-            ids.push(delivery.message().event_id.clone());
+            ids.push(delivery.message().event_id.to_string());
             delivery.ack().await?;
         }
         Ok(ids)
     }
 
     pub async fn alerts(&self) -> Result<Vec<AlertRow>> {
-        Ok(self.storage.pending_alerts(1000).await?)
+        Ok(self.storage.alerts().pending(1000).await?)
     }
 
     pub async fn count_job_events(&self) -> Result<i64> {

@@ -13,7 +13,8 @@ const LEASE_MS: i64 = 10_000;
 
 async fn claim(db: &Storage, event: &str, token: &str, now: i64) -> anyhow::Result<Claim> {
     Ok(db
-        .claim_event(event, "owner-a", token, now, LEASE_MS)
+        .claims()
+        .claim(event, "owner-a", token, now, LEASE_MS)
         .await?)
 }
 
@@ -36,12 +37,14 @@ pub async fn a_claim_holds_the_event_and_counts_every_delivery(db: &TestDb) -> a
     );
     // The heartbeat keeps it; a lease not named lapses.
     assert_eq!(
-        db.extend_leases("owner-a", &["t1".to_owned()], 20_000)
+        db.claims()
+            .extend_leases("owner-a", &["t1".to_owned()], 20_000)
             .await?,
         1
     );
     assert_eq!(
-        db.extend_leases("owner-b", &["t1".to_owned()], 90_000)
+        db.claims()
+            .extend_leases("owner-b", &["t1".to_owned()], 90_000)
             .await?,
         0,
         "only the owner extends"
@@ -58,13 +61,13 @@ pub async fn a_claim_holds_the_event_and_counts_every_delivery(db: &TestDb) -> a
     let mut stale = empty_commit("ev-1", 21_000);
     stale.lease = Some(first.lease.clone());
     stale.state_writes = vec![("k".into(), Some("stale".into()))];
-    assert_eq!(db.commit_success(&stale).await?, CommitResult::LeaseLost);
-    assert_eq!(db.state_get(PLUGIN, "k").await?, None);
+    assert_eq!(db.claims().commit(&stale).await?, CommitResult::LeaseLost);
+    assert_eq!(db.conversations().state(PLUGIN, "k").await?, None);
     // The holder commits; the lease is given back with it.
     let mut good = empty_commit("ev-1", 21_000);
     good.lease = Some(second.lease.clone());
     assert!(matches!(
-        db.commit_success(&good).await?,
+        db.claims().commit(&good).await?,
         CommitResult::Committed { .. }
     ));
     assert!(matches!(
@@ -103,7 +106,8 @@ pub async fn a_conversations_events_run_one_at_a_time_in_order(db: &TestDb) -> a
         due_at_ms: 9_000,
     };
     assert!(
-        db.record_failure("ev-1", &one.lease, &failure, 2_100)
+        db.claims()
+            .record_failure("ev-1", &one.lease, &failure, 2_100)
             .await?
     );
     assert!(matches!(
@@ -117,7 +121,7 @@ pub async fn a_conversations_events_run_one_at_a_time_in_order(db: &TestDb) -> a
     assert_eq!(again.deliveries, 2);
     let mut c = empty_commit("ev-1", 9_100);
     c.lease = Some(again.lease);
-    db.commit_success(&c).await?;
+    db.claims().commit(&c).await?;
     claimed(claim(db, "ev-2", "t6", 9_200).await?);
     // A host-side failure is counted apart from the plugin's attempts.
     store(db, job_event("ev-h", "kh", 10_000)).await?;
@@ -128,14 +132,16 @@ pub async fn a_conversations_events_run_one_at_a_time_in_order(db: &TestDb) -> a
         due_at_ms: 10_500,
     };
     assert!(
-        db.record_failure("ev-h", &h.lease, &host_failure, 10_100)
+        db.claims()
+            .record_failure("ev-h", &h.lease, &host_failure, 10_100)
             .await?
     );
     let h2 = claimed(claim(db, "ev-h", "t8", 10_500).await?);
     assert_eq!((h2.deliveries, h2.host_failures), (2, 1));
     // A lost lease cannot record a failure or a dead letter either.
     assert!(
-        !db.record_failure("ev-h", &h.lease, &failure, 10_600)
+        !db.claims()
+            .record_failure("ev-h", &h.lease, &failure, 10_600)
             .await?
     );
     Ok(())
@@ -169,14 +175,17 @@ pub async fn a_dead_letter_and_its_alert_commit_together(db: &TestDb) -> anyhow:
             .await?,
         "a lost lease buries nothing"
     );
-    assert!(db.recent_alerts(10).await?.is_empty(), "and alerts nothing");
+    assert!(
+        db.alerts().recent(10).await?.is_empty(),
+        "and alerts nothing"
+    );
     assert!(db.events().dead_letters(10).await?.is_empty());
     assert!(
         db.events()
             .dead_letter_leased(&letter(12_100), Some(&holder.lease), Some(&alert))
             .await?
     );
-    let alerts = db.recent_alerts(10).await?;
+    let alerts = db.alerts().recent(10).await?;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(
         (alerts[0].kind.as_str(), alerts[0].plugin.as_deref()),
@@ -209,12 +218,14 @@ pub async fn state_commits_check_the_versions_they_read(db: &TestDb) -> anyhow::
     }
     // Both read "count" as absent; the first creates it, the second must not clobber it.
     assert!(matches!(
-        db.commit_success(&commit("e1", vec![("count", None)], vec![("count", "1")]))
+        db.claims()
+            .commit(&commit("e1", vec![("count", None)], vec![("count", "1")]))
             .await?,
         CommitResult::Committed { .. }
     ));
     assert_eq!(
-        db.commit_success(&commit("e2", vec![("count", None)], vec![("count", "1")]))
+        db.claims()
+            .commit(&commit("e2", vec![("count", None)], vec![("count", "1")]))
             .await?,
         CommitResult::Conflict {
             key: "count".into()
@@ -226,37 +237,49 @@ pub async fn state_commits_check_the_versions_they_read(db: &TestDb) -> anyhow::
         "a conflict writes nothing, not even the event's completion"
     );
     // Re-run on fresh state: reads version 1, writes 2.
-    assert_eq!(db.state_get(PLUGIN, "count").await?, Some(("1".into(), 1)));
+    assert_eq!(
+        db.conversations().state(PLUGIN, "count").await?,
+        Some(("1".into(), 1))
+    );
     assert!(matches!(
-        db.commit_success(&commit(
-            "e2",
-            vec![("count", Some(1))],
-            vec![("count", "2")]
-        ))
-        .await?,
+        db.claims()
+            .commit(&commit(
+                "e2",
+                vec![("count", Some(1))],
+                vec![("count", "2")]
+            ))
+            .await?,
         CommitResult::Committed { .. }
     ));
-    assert_eq!(db.state_get(PLUGIN, "count").await?, Some(("2".into(), 2)));
+    assert_eq!(
+        db.conversations().state(PLUGIN, "count").await?,
+        Some(("2".into(), 2))
+    );
     // A key only read is checked too (a decision made on stale data).
     assert_eq!(
-        db.commit_success(&commit(
-            "e3",
-            vec![("count", Some(1))],
-            vec![("other", "x")]
-        ))
-        .await?,
+        db.claims()
+            .commit(&commit(
+                "e3",
+                vec![("count", Some(1))],
+                vec![("other", "x")]
+            ))
+            .await?,
         CommitResult::Conflict {
             key: "count".into()
         }
     );
-    assert_eq!(db.state_get(PLUGIN, "other").await?, None);
+    assert_eq!(db.conversations().state(PLUGIN, "other").await?, None);
     // A blind write (never read) is the plugin's choice: last writer wins.
     assert!(matches!(
-        db.commit_success(&commit("e4", vec![], vec![("count", "99")]))
+        db.claims()
+            .commit(&commit("e4", vec![], vec![("count", "99")]))
             .await?,
         CommitResult::Committed { .. }
     ));
-    assert_eq!(db.state_get(PLUGIN, "count").await?, Some(("99".into(), 3)));
+    assert_eq!(
+        db.conversations().state(PLUGIN, "count").await?,
+        Some(("99".into(), 3))
+    );
     Ok(())
 }
 
@@ -277,12 +300,12 @@ pub async fn concurrent_increments_lose_nothing(db: &TestDb) -> anyhow::Result<(
             tokio::spawn(async move {
                 let mut reruns = 0;
                 loop {
-                    let read = db.state_get(PLUGIN, "count").await?;
+                    let read = db.conversations().state(PLUGIN, "count").await?;
                     let n: u64 = read.as_ref().map_or(0, |(v, _)| v.parse().unwrap());
                     let mut c = empty_commit(&format!("inc-{i}"), 1_000);
                     c.state_reads = vec![("count".into(), read.map(|(_, v)| v))];
                     c.state_writes = vec![("count".into(), Some((n + 1).to_string()))];
-                    match db.commit_success(&c).await? {
+                    match db.claims().commit(&c).await? {
                         CommitResult::Committed { .. } => return anyhow::Ok(reruns),
                         CommitResult::Conflict { .. } => reruns += 1,
                         other => anyhow::bail!("{other:?}"),
@@ -296,7 +319,10 @@ pub async fn concurrent_increments_lose_nothing(db: &TestDb) -> anyhow::Result<(
         reruns += t.await??;
     }
     assert_eq!(
-        db.state_get(PLUGIN, "count").await?.map(|(v, _)| v),
+        db.conversations()
+            .state(PLUGIN, "count")
+            .await?
+            .map(|(v, _)| v),
         Some(N.to_string()),
         "{reruns} re-runs"
     );
@@ -318,46 +344,53 @@ pub async fn budgets_are_enforced_at_commit_and_alerted_once(db: &TestDb) -> any
         c
     };
     assert!(matches!(
-        db.commit_success(&with_charge("b1", 3)).await?,
+        db.claims().commit(&with_charge("b1", 3)).await?,
         CommitResult::Committed { .. }
     ));
     assert_eq!(
-        db.commit_success(&with_charge("b2", 3)).await?,
+        db.claims().commit(&with_charge("b2", 3)).await?,
         CommitResult::BudgetExhausted {
             budget: "sms_segments",
             limit: 5
         }
     );
     assert!(matches!(
-        db.commit_success(&with_charge("b2", 2)).await?,
+        db.claims().commit(&with_charge("b2", 2)).await?,
         CommitResult::Committed { .. }
     ));
-    assert_eq!(db.budget_spent(PLUGIN, "sms_segments", 20_000).await?, 5);
+    assert_eq!(db.budgets().spent(PLUGIN, "sms_segments", 20_000).await?, 5);
     assert_eq!(
-        db.budget_spent(PLUGIN, "sms_segments", 20_001).await?,
+        db.budgets().spent(PLUGIN, "sms_segments", 20_001).await?,
         0,
         "a new day"
     );
     // Tokens already spent are counted whatever the limit.
     assert_eq!(
-        db.budget_charge(PLUGIN, "llm_tokens", 20_000, 700).await?,
+        db.budgets()
+            .charge(PLUGIN, "llm_tokens", 20_000, 700)
+            .await?,
         700
     );
     assert_eq!(
-        db.budget_charge(PLUGIN, "llm_tokens", 20_000, 300).await?,
+        db.budgets()
+            .charge(PLUGIN, "llm_tokens", 20_000, 300)
+            .await?,
         1_000
     );
     // One alert per subject, budget and day, across replicas.
     assert!(
-        db.budget_first_exhaustion(PLUGIN, "sms_segments", 20_000, 1)
+        db.budgets()
+            .first_exhaustion(PLUGIN, "sms_segments", 20_000, 1)
             .await?
     );
     assert!(
-        !db.budget_first_exhaustion(PLUGIN, "sms_segments", 20_000, 2)
+        !db.budgets()
+            .first_exhaustion(PLUGIN, "sms_segments", 20_000, 2)
             .await?
     );
     assert!(
-        db.budget_first_exhaustion(PLUGIN, "jobs", 20_000, 3)
+        db.budgets()
+            .first_exhaustion(PLUGIN, "jobs", 20_000, 3)
             .await?
     );
     Ok(())
@@ -377,10 +410,10 @@ pub async fn overdue_unheld_events_are_found_for_reconciliation(db: &TestDb) -> 
         .overdue(10_000, 60_000, 100)
         .await?
         .into_iter()
-        .map(|e| e.id)
+        .map(|e| e.id.into_string())
         .collect();
     assert_eq!(overdue, ["o1"]);
-    db.set_event_due("o1", 60_000).await?;
+    db.claims().set_event_due("o1", 60_000).await?;
     assert!(db.events().overdue(10_000, 60_000, 100).await?.is_empty());
     // Once its worker's lease lapses, o2 counts as overdue again.
     assert!(

@@ -16,7 +16,7 @@ fn alert(message: &str) -> HostAlert {
     )
     .plugin(PLUGIN)
     .version("1.0.0")
-    .conversation(Some("conv-1".into()))
+    .conversation(Some("conv-1"))
     .field("unit", "2B")
     .field("at", "Sat 10:00")
 }
@@ -85,7 +85,7 @@ async fn seed(db: &TestDb) -> anyhow::Result<()> {
         dry_run: true,
     }];
     assert!(matches!(
-        db.commit_success(&c).await?,
+        db.claims().commit(&c).await?,
         CommitResult::Committed { .. }
     ));
     store(
@@ -98,7 +98,7 @@ async fn seed(db: &TestDb) -> anyhow::Result<()> {
 
 pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
     seed(db).await?;
-    let result = db.commit_success(&full_commit()).await?;
+    let result = db.claims().commit(&full_commit()).await?;
     assert_eq!(
         result,
         CommitResult::Committed {
@@ -116,13 +116,14 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(event.updated_at_ms, 5_000);
 
     assert_eq!(
-        db.state_get(PLUGIN, "lead:stage")
+        db.conversations()
+            .state(PLUGIN, "lead:stage")
             .await?
             .map(|(v, _)| v)
             .as_deref(),
         Some("touring")
     );
-    assert_eq!(db.state_get(PLUGIN, "lead:old").await?, None);
+    assert_eq!(db.conversations().state(PLUGIN, "lead:old").await?, None);
 
     let sent = db
         .outbox()
@@ -147,7 +148,7 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(db.outbox().pending_count().await?, 2);
 
     // The reply joins the conversation; the suppressed one and the staff note do not.
-    let history = db.conversation_history("conv-1", 10, None).await?;
+    let history = db.conversations().history("conv-1", 10, None).await?;
     let bodies: Vec<&str> = history.iter().map(|h| h.body.as_str()).collect();
     assert_eq!(
         bodies,
@@ -175,7 +176,7 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
         )]
     );
 
-    let alerts = db.pending_alerts(10).await?;
+    let alerts = db.alerts().pending(10).await?;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].message, "tour booked");
     assert_eq!(alerts[0].fields, alert("x").fields);
@@ -201,7 +202,7 @@ pub async fn commit_applies_every_effect(db: &TestDb) -> anyhow::Result<()> {
 
 pub async fn second_commit_of_an_event_changes_nothing(db: &TestDb) -> anyhow::Result<()> {
     seed(db).await?;
-    db.commit_success(&full_commit()).await?;
+    db.claims().commit(&full_commit()).await?;
     let outbox_before = count(db, "outbox", "").await?;
     let messages_before = count(db, "messages", "").await?;
 
@@ -213,13 +214,14 @@ pub async fn second_commit_of_an_event_changes_nothing(db: &TestDb) -> anyhow::R
     again
         .outbound
         .push(sms("ev-1:9", Some("conv-1"), "duplicate?"));
-    assert_eq!(db.commit_success(&again).await?, CommitResult::AlreadyDone);
+    assert_eq!(db.claims().commit(&again).await?, CommitResult::AlreadyDone);
 
     assert_eq!(count(db, "outbox", "").await?, outbox_before);
     assert_eq!(count(db, "messages", "").await?, messages_before);
     assert_eq!(count(db, "alerts", "").await?, 1);
     assert_eq!(
-        db.state_get(PLUGIN, "lead:stage")
+        db.conversations()
+            .state(PLUGIN, "lead:stage")
             .await?
             .map(|(v, _)| v)
             .as_deref(),
@@ -237,7 +239,8 @@ pub async fn second_commit_of_an_event_changes_nothing(db: &TestDb) -> anyhow::R
     store(db, job_event("ev-race", "race", 10_000)).await?;
     let mut race = empty_commit("ev-race", 10_000);
     race.outbound = vec![sms("ev-race:0", None, "once")];
-    let (a, b) = tokio::join!(db.commit_success(&race), db.commit_success(&race));
+    let claims = db.claims();
+    let (a, b) = tokio::join!(claims.commit(&race), claims.commit(&race));
     let results = [a?, b?];
     let committed = results
         .iter()
@@ -255,7 +258,7 @@ pub async fn failed_commit_rolls_back_everything(db: &TestDb) -> anyhow::Result<
     sqlx::query("DROP TABLE sla_items")
         .execute(db.pool())
         .await?;
-    let err = db.commit_success(&full_commit()).await.err();
+    let err = db.claims().commit(&full_commit()).await.err();
     let err = err.ok_or_else(|| anyhow::anyhow!("commit without sla_items succeeded"))?;
     assert!(err.to_string().contains("sla"), "{err}");
 
@@ -265,9 +268,10 @@ pub async fn failed_commit_rolls_back_everything(db: &TestDb) -> anyhow::Result<
         .await?
         .ok_or_else(|| anyhow::anyhow!("ev-1 missing"))?;
     assert_eq!(event.status, EventStatus::Queued);
-    assert_eq!(db.state_get(PLUGIN, "lead:stage").await?, None);
+    assert_eq!(db.conversations().state(PLUGIN, "lead:stage").await?, None);
     assert_eq!(
-        db.state_get(PLUGIN, "lead:old")
+        db.conversations()
+            .state(PLUGIN, "lead:old")
             .await?
             .map(|(v, _)| v)
             .as_deref(),
@@ -289,20 +293,27 @@ pub async fn state_is_namespaced_per_plugin(db: &TestDb) -> anyhow::Result<()> {
     let mut b = empty_commit("ev-b", 1);
     b.plugin = "insurance".into();
     b.state_writes = vec![("quote".into(), Some("12.50".into()))];
-    db.commit_success(&a).await?;
-    db.commit_success(&b).await?;
+    db.claims().commit(&a).await?;
+    db.claims().commit(&b).await?;
 
     assert_eq!(
-        db.state_get("locator", "budget")
+        db.conversations()
+            .state("locator", "budget")
             .await?
             .map(|(v, _)| v)
             .as_deref(),
         Some("1500")
     );
-    assert_eq!(db.state_get("insurance", "budget").await?, None);
-    assert_eq!(db.state_get("locator", "quote").await?, None);
-    assert_eq!(db.state_list_keys("locator", "", 100).await?, ["budget"]);
-    assert_eq!(db.state_list_keys("insurance", "", 100).await?, ["quote"]);
+    assert_eq!(db.conversations().state("insurance", "budget").await?, None);
+    assert_eq!(db.conversations().state("locator", "quote").await?, None);
+    assert_eq!(
+        db.conversations().state_keys("locator", "", 100).await?,
+        ["budget"]
+    );
+    assert_eq!(
+        db.conversations().state_keys("insurance", "", 100).await?,
+        ["quote"]
+    );
 
     // Deleting in one namespace leaves the other alone; overwrites replace.
     store(db, job_event("ev-c", "c", 2)).await?;
@@ -312,16 +323,18 @@ pub async fn state_is_namespaced_per_plugin(db: &TestDb) -> anyhow::Result<()> {
         ("budget".into(), None),
         ("quote".into(), Some("13.00".into())),
     ];
-    db.commit_success(&c).await?;
+    db.claims().commit(&c).await?;
     assert_eq!(
-        db.state_get("locator", "budget")
+        db.conversations()
+            .state("locator", "budget")
             .await?
             .map(|(v, _)| v)
             .as_deref(),
         Some("1500")
     );
     assert_eq!(
-        db.state_get("insurance", "quote")
+        db.conversations()
+            .state("insurance", "quote")
             .await?
             .map(|(v, _)| v)
             .as_deref(),
@@ -341,14 +354,14 @@ pub async fn prefix_listing_treats_wildcards_literally(db: &TestDb) -> anyhow::R
         .iter()
         .map(|k| (k.to_string(), Some("v".into())))
         .collect();
-    db.commit_success(&c).await?;
+    db.claims().commit(&c).await?;
     store(db, job_event("ev-2", "k2", 1)).await?;
     let mut other = empty_commit("ev-2", 1);
     other.plugin = "locator".into();
     other.state_writes = vec![("lead:9".into(), Some("v".into()))];
-    db.commit_success(&other).await?;
+    db.claims().commit(&other).await?;
 
-    let list = async |prefix: &str| db.state_list_keys(PLUGIN, prefix, 100).await;
+    let list = async |prefix: &str| db.conversations().state_keys(PLUGIN, prefix, 100).await;
     assert_eq!(list("lead:").await?, ["lead:1", "lead:2", "lead:é"]);
     assert_eq!(list("lead_").await?, ["lead_x"]);
     assert_eq!(list("lead%").await?, ["lead%y"]);
@@ -363,11 +376,13 @@ pub async fn prefix_listing_treats_wildcards_literally(db: &TestDb) -> anyhow::R
     sorted.sort();
     assert_eq!(list("").await?, sorted);
     assert_eq!(
-        db.state_list_keys(PLUGIN, "lead", 2).await?,
+        db.conversations().state_keys(PLUGIN, "lead", 2).await?,
         ["lead%y", "lead:1"]
     );
     assert_eq!(
-        db.state_list_keys("locator", "lead", 100).await?,
+        db.conversations()
+            .state_keys("locator", "lead", 100)
+            .await?,
         ["lead:9"]
     );
     Ok(())

@@ -36,7 +36,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
 ) -> anyhow::Result<()> {
     store(db, message_event("m1", "k1", CONV, "first", 1_000)).await?;
     // A worker claimed m1 and runs the plugin...
-    let claim = db.claim_event("m1", "w", "t1", 1_000, 10_000).await?;
+    let claim = db.claims().claim("m1", "w", "t1", 1_000, 10_000).await?;
     let Claim::Claimed(claimed) = claim else {
         panic!("{claim:?}")
     };
@@ -57,7 +57,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     commit.conversation_id = Some(CONV.into());
     commit.outbound = vec![sms("m1#0", Some(CONV), "agent reply")];
     assert_eq!(
-        db.commit_success(&commit).await?,
+        db.claims().commit(&commit).await?,
         CommitResult::HeldForStaff
     );
     assert!(db.outbox().row("m1#0").await?.is_none());
@@ -67,7 +67,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     // A later text is held at the claim, and does not wait behind the held one.
     store(db, message_event("m2", "k2", CONV, "second", 3_000)).await?;
     assert_eq!(
-        db.claim_event("m2", "w", "t2", 3_000, 10_000).await?,
+        db.claims().claim("m2", "w", "t2", 3_000, 10_000).await?,
         Claim::Held
     );
     // So is the plugin's follow-up for this lead.
@@ -75,7 +75,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     follow_up.conversation_id = Some(CONV.into());
     store(db, follow_up).await?;
     assert_eq!(
-        db.claim_event("j1", "w", "tj", 3_100, 10_000).await?,
+        db.claims().claim("j1", "w", "tj", 3_100, 10_000).await?,
         Claim::Held
     );
     assert!(
@@ -126,29 +126,29 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
         .unenqueued(20_000, 10)
         .await?
         .into_iter()
-        .map(|e| e.id)
+        .map(|e| e.id.into_string())
         .collect();
     assert_eq!(due, ["j1"]);
     // The agent has it again, the follow-up first (conversation order).
     store(db, message_event("m3", "k3", CONV, "third", 5_000)).await?;
     assert_eq!(
-        db.claim_event("m3", "w", "t3", 5_000, 10_000).await?,
+        db.claims().claim("m3", "w", "t3", 5_000, 10_000).await?,
         Claim::Behind {
             earlier: "j1".into()
         }
     );
-    let Claim::Claimed(j) = db.claim_event("j1", "w", "tj2", 5_000, 10_000).await? else {
+    let Claim::Claimed(j) = db.claims().claim("j1", "w", "tj2", 5_000, 10_000).await? else {
         panic!("the follow-up runs")
     };
     let mut done = empty_commit("j1", 5_100);
     done.lease = Some(j.lease);
     done.conversation_id = Some(CONV.into());
     assert!(matches!(
-        db.commit_success(&done).await?,
+        db.claims().commit(&done).await?,
         CommitResult::Committed { .. }
     ));
     assert!(matches!(
-        db.claim_event("m3", "w", "t3", 5_200, 10_000).await?,
+        db.claims().claim("m3", "w", "t3", 5_200, 10_000).await?,
         Claim::Claimed(_)
     ));
     assert_eq!(
@@ -158,7 +158,7 @@ pub async fn a_takeover_holds_events_at_the_claim_and_at_the_commit(
     );
 
     // The lead opted out: staff cannot text them either.
-    db.set_opt_out(LEAD, true, 6_000).await?;
+    db.routes().set_opt_out(LEAD, true, 6_000).await?;
     let reply = StaffReply {
         outbound: sms("staff:c:k-2", Some(CONV), "one more thing"),
         plugin: PLUGIN.into(),
@@ -184,7 +184,7 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
         until_ms: Some(61_000),
         requested_by_plugin: true,
     };
-    let Claim::Claimed(c) = db.claim_event("h1", "w", "t1", 1_000, 10_000).await? else {
+    let Claim::Claimed(c) = db.claims().claim("h1", "w", "t1", 1_000, 10_000).await? else {
         panic!("claim")
     };
     let mut commit = empty_commit("h1", 1_000);
@@ -192,7 +192,7 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
     commit.conversation_id = Some(CONV.into());
     commit.handoff = Some(handoff);
     assert!(matches!(
-        db.commit_success(&commit).await?,
+        db.claims().commit(&commit).await?,
         CommitResult::Committed { .. }
     ));
     let t = db
@@ -221,7 +221,7 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
     store(db, message_event("h3", "k3", CONV, "hello??", 11_000)).await?;
     for id in ["h2", "h3"] {
         assert_eq!(
-            db.claim_event(id, "w", id, 12_000, 10_000).await?,
+            db.claims().claim(id, "w", id, 12_000, 10_000).await?,
             Claim::Held
         );
         assert_eq!(
@@ -238,15 +238,15 @@ pub async fn a_pause_that_runs_out_hands_held_events_back_in_order(
         .unenqueued(62_000, 10)
         .await?
         .into_iter()
-        .map(|e| e.id)
+        .map(|e| e.id.into_string())
         .collect();
     assert_eq!(due, ["h2", "h3"]);
     assert!(matches!(
-        db.claim_event("h3", "w", "x3", 62_000, 10_000).await?,
+        db.claims().claim("h3", "w", "x3", 62_000, 10_000).await?,
         Claim::Behind { .. }
     ));
     assert!(matches!(
-        db.claim_event("h2", "w", "x2", 62_000, 10_000).await?,
+        db.claims().claim("h2", "w", "x2", 62_000, 10_000).await?,
         Claim::Claimed(_)
     ));
     let thread = db.console().thread(CONV, 100).await?;

@@ -15,11 +15,11 @@ pub fn message_event(
     at_ms: i64,
 ) -> NewEvent {
     NewEvent {
-        id: id.to_owned(),
+        id: id.into(),
         dedupe_key: dedupe_key.to_owned(),
         kind: EventKind::Message,
         plugin: Some(PLUGIN.to_owned()),
-        conversation_id: Some(conversation.to_owned()),
+        conversation_id: Some(conversation.into()),
         payload: format!(r#"{{"body":"{body}"}}"#),
         received_at_ms: at_ms,
         inbound: Some(InboundMessage {
@@ -35,7 +35,7 @@ pub fn message_event(
 /// A routed job event with no conversation.
 pub fn job_event(id: &str, dedupe_key: &str, at_ms: i64) -> NewEvent {
     NewEvent {
-        id: id.to_owned(),
+        id: id.into(),
         dedupe_key: dedupe_key.to_owned(),
         kind: EventKind::Job,
         plugin: Some(PLUGIN.to_owned()),
@@ -55,7 +55,7 @@ pub fn empty_commit(event_id: &str, now_ms: i64) -> Commit {
 pub fn sms(id: &str, conversation: Option<&str>, body: &str) -> NewOutbound {
     NewOutbound {
         id: id.to_owned(),
-        conversation_id: conversation.map(str::to_owned),
+        conversation_id: conversation.map(Into::into),
         to: LEAD.to_owned(),
         from: AGENT.to_owned(),
         body: body.to_owned(),
@@ -67,7 +67,7 @@ pub fn sms(id: &str, conversation: Option<&str>, body: &str) -> NewOutbound {
 
 /// Stores `event` (asserting it is new) and returns its id.
 pub async fn store(db: &Storage, event: NewEvent) -> anyhow::Result<String> {
-    let id = event.id.clone();
+    let id = event.id.to_string();
     let inserted = db.events().insert(&[event]).await?;
     anyhow::ensure!(
         inserted == [agenthost_storage::Inserted::New],

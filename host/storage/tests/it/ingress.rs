@@ -32,7 +32,7 @@ pub async fn dedupes_across_and_within_batches(db: &TestDb) -> anyhow::Result<()
         ]
     );
 
-    assert_eq!(db.events().mark_enqueued(&["ev-a".to_owned()]).await?, 1);
+    assert_eq!(db.events().mark_enqueued(&["ev-a".into()]).await?, 1);
     let unrouted = NewEvent {
         plugin: None,
         ..message_event("ev-e", "SM-3", "conv-2", "who is this", 103)
@@ -153,13 +153,13 @@ pub async fn republish_sweep_finds_unenqueued_events(db: &TestDb) -> anyhow::Res
             },
         ])
         .await?;
-    db.events().mark_enqueued(&["old-2".to_owned()]).await?;
+    db.events().mark_enqueued(&["old-2".into()]).await?;
     let due: Vec<String> = db
         .events()
         .unenqueued(5_000, 10)
         .await?
         .into_iter()
-        .map(|e| e.id)
+        .map(|e| e.id.into_string())
         .collect();
     assert_eq!(due, ["old-1"]);
 
@@ -183,7 +183,7 @@ pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyh
     .await?;
     let mut commit = empty_commit("ev-1", 1_100);
     commit.outbound = vec![sms("out-1", Some("conv-1"), "Yes, from June 1.")];
-    db.commit_success(&commit).await?;
+    db.claims().commit(&commit).await?;
     store(
         db,
         message_event("ev-2", "SM-2", "conv-1", "Pets ok?", 2_000),
@@ -192,7 +192,10 @@ pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyh
     // Another conversation's messages never leak in.
     store(db, message_event("ev-x", "SM-X", "conv-2", "other", 1_500)).await?;
 
-    let history = db.conversation_history("conv-1", 10, Some("ev-2")).await?;
+    let history = db
+        .conversations()
+        .history("conv-1", 10, Some("ev-2"))
+        .await?;
     assert_eq!(
         history,
         [
@@ -211,13 +214,14 @@ pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyh
         ]
     );
 
-    let all = db.conversation_history("conv-1", 10, None).await?;
+    let all = db.conversations().history("conv-1", 10, None).await?;
     assert_eq!(all.len(), 3);
     assert_eq!(all[2].body, "Pets ok?");
 
     // The limit keeps the newest messages, still oldest first.
     let last_two: Vec<String> = db
-        .conversation_history("conv-1", 2, None)
+        .conversations()
+        .history("conv-1", 2, None)
         .await?
         .into_iter()
         .map(|h| h.body)
@@ -225,11 +229,19 @@ pub async fn history_is_oldest_first_and_excludes_own_event(db: &TestDb) -> anyh
     assert_eq!(last_two, ["Yes, from June 1.", "Pets ok?"]);
 
     // Excluding ev-1 drops only its inbound message, not the reply it produced.
-    let without_first = db.conversation_history("conv-1", 10, Some("ev-1")).await?;
+    let without_first = db
+        .conversations()
+        .history("conv-1", 10, Some("ev-1"))
+        .await?;
     assert_eq!(without_first.len(), 2);
     assert_eq!(without_first[0].direction, Direction::Outbound);
 
-    assert!(db.conversation_history("nope", 10, None).await?.is_empty());
+    assert!(
+        db.conversations()
+            .history("nope", 10, None)
+            .await?
+            .is_empty()
+    );
     Ok(())
 }
 
@@ -265,16 +277,16 @@ pub async fn an_opt_out_is_confirmed_once_until_the_next_opt_in(db: &TestDb) -> 
         .insert(&[keyword("SM-stop-4", "end", true, 3_600_000)])
         .await?;
     assert_eq!(confirmations(db).await?, 1);
-    assert!(db.is_opted_out(LEAD).await?);
+    assert!(db.routes().is_opted_out(LEAD).await?);
     // START, then STOP again: that opt-out gets its own confirmation.
     db.events()
         .insert(&[keyword("SM-start", "START", false, 3_700_000)])
         .await?;
-    assert!(!db.is_opted_out(LEAD).await?);
+    assert!(!db.routes().is_opted_out(LEAD).await?);
     db.events()
         .insert(&[keyword("SM-stop-5", "STOP", true, 3_800_000)])
         .await?;
     assert_eq!(confirmations(db).await?, 2);
-    assert!(db.is_opted_out(LEAD).await?);
+    assert!(db.routes().is_opted_out(LEAD).await?);
     Ok(())
 }

@@ -82,7 +82,7 @@ pub async fn dead_letters_and_requeue(db: &TestDb) -> anyhow::Result<()> {
 
     // Once committed, an event can no longer be dead-lettered.
     assert!(matches!(
-        db.commit_success(&empty_commit("ev-1", 4_000)).await?,
+        db.claims().commit(&empty_commit("ev-1", 4_000)).await?,
         CommitResult::Committed { .. }
     ));
     assert!(!db.events().dead_letter(&letter(5_000)).await?);
@@ -104,45 +104,47 @@ pub async fn dead_letters_and_requeue(db: &TestDb) -> anyhow::Result<()> {
         .dead_letters(2)
         .await?
         .into_iter()
-        .map(|d| d.event_id)
+        .map(|d| d.event_id.into_string())
         .collect();
     assert_eq!(newest, ["ev-4", "ev-3"]);
     Ok(())
 }
 
 pub async fn routes(db: &TestDb) -> anyhow::Result<()> {
-    assert!(db.routes().await?.is_empty());
-    assert_eq!(db.route_for("+15550000002").await?, None);
-    db.upsert_route("+15550000002", "locator", 1).await?;
-    db.upsert_route("+15550000001", "landlord-rep", 1).await?;
-    db.upsert_route("+15550000002", "insurance", 2).await?;
+    assert!(db.routes().list().await?.is_empty());
+    assert_eq!(db.routes().route_for("+15550000002").await?, None);
+    db.routes().upsert("+15550000002", "locator", 1).await?;
+    db.routes()
+        .upsert("+15550000001", "landlord-rep", 1)
+        .await?;
+    db.routes().upsert("+15550000002", "insurance", 2).await?;
     assert_eq!(
-        db.route_for("+15550000002").await?.as_deref(),
+        db.routes().route_for("+15550000002").await?.as_deref(),
         Some("insurance")
     );
     assert_eq!(
-        db.routes().await?,
+        db.routes().list().await?,
         [
             ("+15550000001".to_owned(), "landlord-rep".to_owned()),
             ("+15550000002".to_owned(), "insurance".to_owned()),
         ]
     );
-    assert!(db.delete_route("+15550000002").await?);
-    assert!(!db.delete_route("+15550000002").await?);
-    assert_eq!(db.route_for("+15550000002").await?, None);
-    assert_eq!(db.routes().await?.len(), 1);
+    assert!(db.routes().delete("+15550000002").await?);
+    assert!(!db.routes().delete("+15550000002").await?);
+    assert_eq!(db.routes().route_for("+15550000002").await?, None);
+    assert_eq!(db.routes().list().await?.len(), 1);
     Ok(())
 }
 
 pub async fn opt_outs(db: &TestDb) -> anyhow::Result<()> {
-    assert!(!db.is_opted_out("+15550000001").await?);
-    db.set_opt_out("+15550000001", true, 1).await?;
-    assert!(db.is_opted_out("+15550000001").await?);
-    assert!(!db.is_opted_out("+15550000002").await?);
-    db.set_opt_out("+15550000001", false, 2).await?;
-    assert!(!db.is_opted_out("+15550000001").await?);
-    db.set_opt_out("+15550000001", true, 3).await?;
-    assert!(db.is_opted_out("+15550000001").await?);
+    assert!(!db.routes().is_opted_out("+15550000001").await?);
+    db.routes().set_opt_out("+15550000001", true, 1).await?;
+    assert!(db.routes().is_opted_out("+15550000001").await?);
+    assert!(!db.routes().is_opted_out("+15550000002").await?);
+    db.routes().set_opt_out("+15550000001", false, 2).await?;
+    assert!(!db.routes().is_opted_out("+15550000001").await?);
+    db.routes().set_opt_out("+15550000001", true, 3).await?;
+    assert!(db.routes().is_opted_out("+15550000001").await?);
     Ok(())
 }
 
@@ -155,11 +157,11 @@ pub async fn alerts(db: &TestDb) -> anyhow::Result<()> {
     .plugin(PLUGIN)
     .field("error", "unreachable \"x\"")
     .field("error", "again");
-    let first = db.insert_alert(&alert, 1_000).await?;
-    let second = db.insert_alert(&alert, 2_000).await?;
+    let first = db.alerts().insert(&alert, 1_000).await?;
+    let second = db.alerts().insert(&alert, 2_000).await?;
     assert!(second > first);
 
-    let pending = db.pending_alerts(10).await?;
+    let pending = db.alerts().pending(10).await?;
     assert_eq!(
         pending.iter().map(|a| a.id).collect::<Vec<_>>(),
         [first, second]
@@ -167,13 +169,13 @@ pub async fn alerts(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(pending[0].fields, alert.fields);
     assert_eq!((pending[0].version.clone(), pending[0].attempts), (None, 0));
 
-    assert!(db.mark_alert(first, AlertStatus::Sent, 1).await?);
-    assert!(db.mark_alert(second, AlertStatus::Pending, 1).await?);
-    assert!(!db.mark_alert(9_999, AlertStatus::Failed, 1).await?);
-    let pending = db.pending_alerts(10).await?;
+    assert!(db.alerts().mark(first, AlertStatus::Sent, 1).await?);
+    assert!(db.alerts().mark(second, AlertStatus::Pending, 1).await?);
+    assert!(!db.alerts().mark(9_999, AlertStatus::Failed, 1).await?);
+    let pending = db.alerts().pending(10).await?;
     assert_eq!(pending.len(), 1);
     assert_eq!((pending[0].id, pending[0].attempts), (second, 1));
-    assert_eq!(db.pending_alerts(0).await?.len(), 0);
+    assert_eq!(db.alerts().pending(0).await?.len(), 0);
     Ok(())
 }
 
@@ -189,19 +191,21 @@ pub async fn admin_calls_are_audited_newest_first(db: &TestDb) -> anyhow::Result
         status,
         outcome,
     };
-    db.record_admin_call(&call(1, Some("ci"), 200, "ok"))
+    db.audit().record(&call(1, Some("ci"), 200, "ok")).await?;
+    db.audit()
+        .record(&call(2, None, 401, "unauthorized"))
         .await?;
-    db.record_admin_call(&call(2, None, 401, "unauthorized"))
+    db.audit()
+        .record(&call(3, Some("grafana"), 403, "refused"))
         .await?;
-    db.record_admin_call(&call(3, Some("grafana"), 403, "refused"))
+    db.audit()
+        .record(&NewAudit {
+            path: &format!("/admin/{}", "x".repeat(2_000)),
+            ..call(4, Some("ci"), 404, "failed")
+        })
         .await?;
-    db.record_admin_call(&NewAudit {
-        path: &format!("/admin/{}", "x".repeat(2_000)),
-        ..call(4, Some("ci"), 404, "failed")
-    })
-    .await?;
 
-    let all = db.admin_audit(None, None, 10).await?;
+    let all = db.audit().recent(None, None, 10).await?;
     assert_eq!(
         all.iter()
             .map(|r| (r.at_ms, r.actor.as_deref(), r.status, r.outcome.as_str()))
@@ -218,11 +222,11 @@ pub async fn admin_calls_are_audited_newest_first(db: &TestDb) -> anyhow::Result
     assert_eq!(all[3].method, "POST");
     assert_eq!(all[0].path.len(), 512, "long paths are cut");
 
-    let ci = db.admin_audit(Some("ci"), None, 10).await?;
+    let ci = db.audit().recent(Some("ci"), None, 10).await?;
     assert_eq!(ci.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [4, 1]);
     // Paging: the next page starts below the last id seen.
-    let first = db.admin_audit(None, None, 2).await?;
-    let next = db.admin_audit(None, Some(first[1].id), 2).await?;
+    let first = db.audit().recent(None, None, 2).await?;
+    let next = db.audit().recent(None, Some(first[1].id), 2).await?;
     assert_eq!(next.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [2, 1]);
     Ok(())
 }

@@ -19,7 +19,7 @@ async fn outbox_of(
     c.outbound = (0..n)
         .map(|i| sms(&format!("{event_id}:{i:03}"), None, "hello"))
         .collect();
-    db.commit_success(&c).await?;
+    db.claims().commit(&c).await?;
     Ok(c.outbound.into_iter().map(|o| o.id).collect())
 }
 
@@ -83,7 +83,9 @@ pub async fn expired_leases_are_reclaimed(db: &TestDb) -> anyhow::Result<()> {
 
     // The heartbeat keeps a slow send's rows: extended, they are not taken over.
     assert_eq!(
-        db.extend_leases("nobody", &["a".to_owned()], 1_900).await?,
+        db.claims()
+            .extend_leases("nobody", &["a".to_owned()], 1_900)
+            .await?,
         2
     );
     assert!(db.outbox().claim_due(1_600, 500, 10, "b").await?.is_empty());
@@ -127,7 +129,10 @@ pub async fn expired_leases_are_reclaimed(db: &TestDb) -> anyhow::Result<()> {
             .await?
             .is_empty()
     );
-    assert_eq!(db.expire_outbox_leases(10_001).await?, held.len() as u64);
+    assert_eq!(
+        db.claims().expire_outbox_leases(10_001).await?,
+        held.len() as u64
+    );
     let back = db.outbox().claim_due(10_001, 60_000, 10, "e").await?;
     let row = back.iter().find(|r| r.id == ids[0]).expect("taken back");
     assert!(row.ambiguous, "looked up at Twilio before any resend");
@@ -146,7 +151,7 @@ pub async fn finishing_rows(db: &TestDb) -> anyhow::Result<()> {
         },
         sms("o-optout", None, "d"),
     ];
-    db.commit_success(&c).await?;
+    db.claims().commit(&c).await?;
     assert_eq!(
         db.outbox().claim_due(1_000, 500, 10, "t1").await?.len(),
         3,

@@ -8,14 +8,14 @@ use crate::harness::TestDb;
 pub async fn migrations_are_idempotent(db: &TestDb) -> anyhow::Result<()> {
     let applied = count(db, "_sqlx_migrations", "").await?;
     assert!(applied >= 6);
-    db.upsert_route("+15550001111", "locator", 1).await?;
+    db.routes().upsert("+15550001111", "locator", 1).await?;
 
     for _ in 0..2 {
         let again = db.reconnect().await?;
         assert_eq!(count(&again, "_sqlx_migrations", "").await?, applied);
         // Data survives: re-running migrations recreated nothing.
         assert_eq!(
-            again.route_for("+15550001111").await?.as_deref(),
+            again.routes().route_for("+15550001111").await?.as_deref(),
             Some("locator")
         );
         again.close().await;
@@ -49,8 +49,8 @@ pub async fn concurrent_connects_migrate_once(db: &TestDb) -> anyhow::Result<()>
         count(&b, "_sqlx_migrations", "").await?
     );
     // The schema is usable from every replica.
-    b.upsert_route("+15550002222", "insurance", 1).await?;
-    assert_eq!(c.routes().await?.len(), 1);
+    b.routes().upsert("+15550002222", "insurance", 1).await?;
+    assert_eq!(c.routes().list().await?.len(), 1);
     for storage in [a, b, c] {
         storage.close().await;
     }
@@ -77,7 +77,7 @@ pub async fn write_transactions_commit_or_roll_back(db: &TestDb) -> anyhow::Resu
         .execute(&mut *tx)
         .await?;
     tx.rollback("test: rollback").await?;
-    assert_eq!(db.route_for("+15550000001").await?, None);
+    assert_eq!(db.routes().route_for("+15550000001").await?, None);
 
     let mut tx = db.begin_write("test: committed").await?;
     sqlx::query(insert)
@@ -97,7 +97,7 @@ pub async fn write_transactions_commit_or_roll_back(db: &TestDb) -> anyhow::Resu
         .await?;
     tx.commit("test: commit").await?;
     assert_eq!(
-        db.routes().await?,
+        db.routes().list().await?,
         [("+15550000002".to_owned(), "insurance".to_owned())]
     );
     Ok(())
@@ -188,12 +188,12 @@ pub async fn databases_of_the_earlier_runner_are_adopted(db: &TestDb) -> anyhow:
         .count() as i64;
     assert_eq!(count(&adopted, "_sqlx_migrations", "").await?, latest);
     assert_eq!(
-        adopted.route_for("+15550001111").await?.as_deref(),
+        adopted.routes().route_for("+15550001111").await?.as_deref(),
         Some("echo"),
         "old rows are readable"
     );
     assert_eq!(
-        adopted.state_get("echo", "k").await?,
+        adopted.conversations().state("echo", "k").await?,
         Some(("v".to_owned(), 1)),
         "0006 added versions to existing state"
     );
@@ -228,7 +228,7 @@ pub async fn relaxed_writes_commit_together_and_keep_their_own_outcomes(
 ) -> anyhow::Result<()> {
     use agenthost_storage::Staged;
     const WRITES: usize = 40;
-    db.upsert_route("+15559999999", "locator", 1).await?;
+    db.routes().upsert("+15559999999", "locator", 1).await?;
     let before = db.group_commit();
     // Holding the writer turn, every write queues; they run when it is released.
     let turn = db.writer_turn().await;
@@ -315,7 +315,13 @@ pub async fn relaxed_writes_commit_together_and_keep_their_own_outcomes(
         .map(|i| format!("+1555000{i:04}"))
         .collect();
     kept.push("+15559999999".to_owned());
-    let routes: Vec<String> = db.routes().await?.into_iter().map(|(n, _)| n).collect();
+    let routes: Vec<String> = db
+        .routes()
+        .list()
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(routes, kept, "exactly the kept writes stayed");
     match (db.backend(), before, db.group_commit()) {
         (Backend::Sqlite, Some(before), Some(after)) => {

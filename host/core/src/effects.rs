@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use agenthost_core::Severity;
+pub use crate::alert::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundSms {
     pub to: String,
     pub body: String,
-    /// SMS segments the body costs (see [`crate::sms::segments`]).
+    /// SMS segments the body costs (the runtime counts them: `agenthost_runtime::sms::segments`).
     #[serde(default)]
     pub segments: u32,
 }
