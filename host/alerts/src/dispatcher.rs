@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use agenthost_core::Backoff;
-use agenthost_storage::{AlertRow, AlertStatus, Storage};
+use agenthost_storage::{AlertRow, AlertStatus, Alerts};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -201,7 +201,7 @@ impl Dispatcher {
     /// Delivers alerts until `cancel` fires. Requests in flight at that moment are
     /// abandoned; their rows stay `pending` and go out on the next start (direct alerts
     /// not yet delivered are lost).
-    pub async fn run(self, storage: Storage, cancel: CancellationToken) {
+    pub async fn run(self, alerts: Alerts, cancel: CancellationToken) {
         let lanes = self
             .router
             .channels
@@ -227,7 +227,7 @@ impl Dispatcher {
         let (rows_tx, mut rows_rx) = mpsc::unbounded_channel();
         let (marks_tx, marks_rx) = mpsc::unbounded_channel();
         let store = StoreTask {
-            storage,
+            alerts,
             settings: self.settings,
             metrics: self.handle.metrics.clone(),
             wake: self.handle.notify.clone(),
@@ -295,7 +295,7 @@ type Mark = (i64, AlertStatus, i64);
 /// The dispatcher's only contact with storage: polls pending rows, sheds past the bound,
 /// and marks outcomes, in one sequence, so rows read after a mark never include it.
 struct StoreTask {
-    storage: Storage,
+    alerts: Alerts,
     settings: Settings,
     metrics: Arc<AlertMetrics>,
     wake: Arc<Notify>,
@@ -333,7 +333,7 @@ impl StoreTask {
 
     /// Sheds past the bound, then reads the oldest pending rows for the dispatcher.
     async fn poll(&self) {
-        match self.storage.alerts().count_pending().await {
+        match self.alerts.count_pending().await {
             Ok(pending) => {
                 self.metrics.update(|m| m.pending = pending);
                 if pending > self.settings.max_pending {
@@ -347,7 +347,7 @@ impl StoreTask {
         }
         // The oldest MAX_WORKING_ROWS pending rows include every new one there is room for.
         let want = u32::try_from(MAX_WORKING_ROWS).unwrap_or(u32::MAX);
-        match self.storage.alerts().pending(want).await {
+        match self.alerts.pending(want).await {
             Ok(rows) => {
                 let _ = self.to_dispatcher.send(FromStore::Rows(rows));
             }
@@ -363,7 +363,7 @@ impl StoreTask {
                 break;
             }
             let batch = u32::try_from(excess).unwrap_or(u32::MAX);
-            match self.storage.alerts().shed_pending(severity, batch).await {
+            match self.alerts.shed_pending(severity, batch).await {
                 Ok(n) => {
                     shed += n;
                     excess = excess.saturating_sub(n);
@@ -390,7 +390,7 @@ impl StoreTask {
     async fn mark(&self, batch: Vec<Mark>) {
         let mut ids = Vec::with_capacity(batch.len());
         for (row, status, attempts) in batch {
-            if let Err(e) = self.storage.alerts().mark(row, status, attempts).await {
+            if let Err(e) = self.alerts.mark(row, status, attempts).await {
                 // The row stays pending and is delivered again: a duplicate, not a loss.
                 tracing::error!(error = %e, alert = row, %status, "cannot mark alert");
             }

@@ -24,7 +24,7 @@
 //! let config = AlertConfig::from_env()?;
 //! let dispatcher = Dispatcher::from_config(&config)?;
 //! let alerts = dispatcher.handle(); // wake() after inserting an alert; render_prometheus()
-//! tracker.spawn(dispatcher.run(storage.clone(), cancel.clone()));
+//! tracker.spawn(dispatcher.run(storage.alerts(), cancel.clone()));
 //! // Scheduler role, beside the dispatcher: storage is always watched; add the rest.
 //! let watch = DependencyWatch::new(storage.clone(), alerts, config.dependency_down_after)
 //!     .with_check(check_fn("queue", move || { let q = queue.clone();

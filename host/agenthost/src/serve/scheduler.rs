@@ -49,7 +49,7 @@ pub(super) fn start(
         let alerts = alerts.clone();
         metric_sources.push(Arc::new(move || alerts.render_prometheus()));
     }
-    tasks.spawn(dispatcher.run(shared.storage.clone(), host.child_token()));
+    tasks.spawn(dispatcher.run(shared.storage.alerts(), host.child_token()));
     // Storage and the queue, watched beside alert delivery: when storage is what is down,
     // its alert goes to the dispatcher in memory. (Twilio is judged by the outbox, LLM
     // providers by the gateway's breakers.)

@@ -92,7 +92,7 @@ async fn full_direct_queue_drops_the_oldest() {
     assert_eq!(metrics.direct, (MAX_DIRECT + extra) as u64);
     assert_eq!(metrics.direct_dropped, extra as u64);
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(dispatcher.run(storage.clone(), cancel.clone()));
+    let task = tokio::spawn(dispatcher.run(storage.alerts(), cancel.clone()));
     let h = Harness {
         _dir: dir,
         storage,

@@ -163,7 +163,7 @@ fn run(
     let dispatcher = Dispatcher::from_config(&config).unwrap();
     let alerts = dispatcher.handle();
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(dispatcher.run(storage.clone(), cancel.clone()));
+    let task = tokio::spawn(dispatcher.run(storage.alerts(), cancel.clone()));
     Harness {
         _dir: dir,
         storage,
