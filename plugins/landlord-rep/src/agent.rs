@@ -1016,7 +1016,7 @@ impl<'a> Turn<'a> {
                     }
                 }
                 (Topic::Pets, Some(b)) => self.answer_pets(lead, b, say),
-                (Topic::Pets, None) => self.answer_portfolio_pets(lead, say),
+                (Topic::Pets, None) => self.answer_portfolio_pets(lead, r, say),
                 (Topic::Parking, Some(b)) => self.answer_parking(lead, b, say),
                 (Topic::Parking, None) => self.answer_portfolio_parking(lead, say),
                 (Topic::Location, Some(b)) => self.answer_location(lead, b, say),
@@ -1427,7 +1427,7 @@ impl<'a> Turn<'a> {
         }
     }
 
-    fn answer_portfolio_pets(&mut self, lead: &Lead, say: &mut Say) {
+    fn answer_portfolio_pets(&mut self, lead: &Lead, r: &Reading, say: &mut Say) {
         let lang = self.lang(lead);
         let pool: Vec<&Building> = self
             .p
@@ -1473,6 +1473,35 @@ impl<'a> Turn<'a> {
             .map(|b| b.short_name())
             .collect();
         let all = self.t(lead, "all_of_them", &[]);
+        // "do you take cats?": the cats' answer alone; "any pets?", or both kinds, both.
+        let lex = &self.langs.lex;
+        let (cat, dog) = (lex.has(&r.norm, "cat"), lex.has(&r.norm, "dog"));
+        if cat != dog {
+            let (named, yes, no) = if cat {
+                (&cats, "portfolio_cats", "portfolio_no_cats")
+            } else {
+                (&dogs, "portfolio_dogs", "portfolio_no_dogs")
+            };
+            if named.is_empty() {
+                say.t(no, &[], ANSWER);
+            } else {
+                // "every building but Dixie Highway Commons" when that is shorter.
+                let left_out: Vec<&str> = pool
+                    .iter()
+                    .map(|b| b.short_name())
+                    .filter(|n| !named.contains(n))
+                    .collect();
+                let list = if left_out.is_empty() {
+                    all
+                } else if left_out.len() * 2 < named.len() {
+                    self.t(lead, "all_but", &[("list", &lang.join_and(&left_out))])
+                } else {
+                    lang.join_and(named)
+                };
+                say.t(yes, &[("list", list)], ANSWER);
+            }
+            return;
+        }
         let none = self.t(lead, "none_of_them", &[]);
         say.t(
             "portfolio_pets",

@@ -41,10 +41,38 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
         "t:availability b=rainbow-beach-lofts",
     ),
     ("", "any studios?", "t:availability beds=0"),
+    // "do you have …" with a size asks whether there is one: availability.
     (
         "",
         "do you have any 3 bedrooms in chatham",
-        "beds=3 hood=Chatham about",
+        "t:availability beds=3 hood=Chatham",
+    ),
+    (
+        "",
+        "do you have 1 bedrooms and do you take cats?",
+        "t:availability t:pets beds=1",
+    ),
+    (
+        "",
+        "wait actually do you have 1 bedrooms and do you take cats?",
+        "t:availability t:pets beds=1 correction",
+    ),
+    ("", "u got any 2br", "t:availability beds=2"),
+    ("", "is there a studio open", "t:availability beds=0"),
+    (
+        "",
+        "is there a washer in the 2 bedroom?",
+        "t:laundry !t:availability beds=2",
+    ),
+    (
+        "",
+        "I dont have any pets, need 2 bedrooms",
+        "!t:availability beds=2 pets=none",
+    ),
+    (
+        "",
+        "tienen departamentos de 2 recamaras?",
+        "t:availability beds=2 lang=es",
     ),
     (
         "",

@@ -942,3 +942,119 @@ fn a_building_named_with_a_size_answers_what_is_there() {
         assert_eq!(u.bedrooms, 2, "{r}");
     }
 }
+
+/// Short names of the sample's buildings whose pet policy takes `kind` (`cats`, `dogs`),
+/// and of those that do not, from the data file.
+fn pet_buildings(kind: &str) -> (Vec<String>, Vec<String>) {
+    let p = sample();
+    let (mut yes, mut no) = (Vec::new(), Vec::new());
+    for b in data()["buildings"].as_array().unwrap() {
+        let id = b["id"].as_str().unwrap();
+        let short = p
+            .buildings
+            .iter()
+            .find(|x| x.id == id)
+            .unwrap()
+            .short_name()
+            .to_owned();
+        if b["pets"][kind].as_bool().unwrap() {
+            yes.push(short);
+        } else {
+            no.push(short);
+        }
+    }
+    (yes, no)
+}
+
+#[test]
+fn a_size_asked_with_do_you_have_is_answered_with_what_is_open_and_the_pet_asked() {
+    let mut c = Convo::new();
+    c.say("hi");
+    // Changes its mind about the size, asks whether there are any, and about cats.
+    let (r, _) = c.say("wait actually do you have 1 bedrooms and do you take cats?");
+    assert!(
+        r.starts_with("Open now or soon (1BR):"),
+        "availability first: {r}"
+    );
+    for b in data()["buildings"].as_array().unwrap() {
+        let one_br: Vec<u64> = b["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["bedrooms"] == 1)
+            .map(|u| u["rent"].as_u64().unwrap())
+            .collect();
+        let name = b["name"].as_str().unwrap();
+        let short = name
+            .trim_end_matches(" Apartments")
+            .trim_end_matches(" Residences");
+        if let Some(min) = one_br.iter().min() {
+            assert!(
+                r.contains(&format!("{short} from {}", dollars(*min))),
+                "{short}'s cheapest 1BR in {r}"
+            );
+        }
+    }
+    assert_eq!(c.lead.beds.map(|b| (b.min, b.max)), Some((1, 1)));
+    // Only the pet asked: cats, not a word about dogs.
+    let (cats, no_cats) = pet_buildings("cats");
+    assert_eq!(no_cats.len(), 1, "the sample has one building without cats");
+    assert!(cats.len() > 1);
+    assert!(
+        r.contains(&format!(
+            "Yes, cats are welcome at every building but {}.",
+            no_cats[0]
+        )),
+        "{r}"
+    );
+    assert!(!r.to_lowercase().contains("dog"), "{r}");
+}
+
+#[test]
+fn a_pet_question_answers_the_kind_asked() {
+    let mut c = Convo::new();
+    c.say("hi");
+    let (r, _) = c.say("do you allow dogs?");
+    let (dogs, no_dogs) = pet_buildings("dogs");
+    assert!(r.starts_with("Yes, dogs are welcome at"), "{r}");
+    for b in &dogs {
+        assert!(r.contains(b.as_str()), "{b} takes dogs: {r}");
+    }
+    for b in &no_dogs {
+        assert!(!r.contains(b.as_str()), "{b} takes no dogs: {r}");
+    }
+    assert!(!r.to_lowercase().contains("cat"), "{r}");
+    // Both kinds, or pets in general: the whole policy.
+    let mut c = Convo::new();
+    c.say("hi");
+    let (r, _) = c.say("are you pet friendly?");
+    assert!(
+        r.contains("Dogs are welcome at") && r.contains("cats at"),
+        "{r}"
+    );
+    // In Spanish.
+    let mut c = Convo::new();
+    c.say("hola");
+    let (r, _) = c.say("aceptan gatos?");
+    let (_, no_cats) = pet_buildings("cats");
+    assert!(
+        r.starts_with(&format!(
+            "Sí, se aceptan gatos en todos menos {}.",
+            no_cats[0]
+        )),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_size_next_to_another_question_is_not_taken_for_an_availability_question() {
+    let mut c = Convo::new();
+    c.say("hi");
+    let (r, _) = c.say("is there a washer in the 2 bedroom?");
+    assert!(!r.contains("Open now or soon"), "{r}");
+    assert!(r.contains("washer"), "{r}");
+    let mut c = Convo::new();
+    c.say("hi");
+    let (r, _) = c.say("I dont have any pets, need 2 bedrooms");
+    assert!(r.starts_with("Got it: 2BR, no pets."), "{r}");
+}

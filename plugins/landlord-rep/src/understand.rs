@@ -324,6 +324,27 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     if !near.is_empty() {
         topics.retain(|(_, t)| *t != Topic::Distance);
     }
+    // "do you have 1 bedrooms?", "is there a 2br open": asks whether there is one — the
+    // availability of that size — though no availability word is said.
+    let beds = read::bedrooms(&norm, lex, cx.asked == Some(Field::Bedrooms));
+    // The size must follow the ask closely, with no other topic between ("is there a
+    // washer in the 2 bedroom?" asks about laundry).
+    if beds.is_some() && !topics.iter().any(|(_, t)| *t == Topic::Availability) {
+        let sizes: Vec<usize> = lex
+            .find_all(&norm, "bedroom")
+            .into_iter()
+            .chain(lex.find_all(&norm, "studio"))
+            .map(|(s, _)| s)
+            .collect();
+        let ask = lex.find_all(&norm, "have_ask").into_iter().find(|&(_, e)| {
+            sizes
+                .iter()
+                .any(|&w| norm.gap(e, w) <= 5 && !topics.iter().any(|&(at, _)| at > e && at < w))
+        });
+        if let Some((at, _)) = ask {
+            topics.push((at, Topic::Availability));
+        }
+    }
     // The screening words in "credit in the 700s" ask about screening.
     topics.sort_by_key(|(s, _)| *s);
     let mut topics: Vec<Topic> = topics.into_iter().map(|(_, t)| t).collect();
@@ -342,7 +363,6 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     };
     let cheaper = has("compare_cheaper");
     let hoods = p.find_neighborhoods(&rest);
-    let beds = read::bedrooms(&norm, lex, cx.asked == Some(Field::Bedrooms));
     let budget = read::budget(&norm, lex, cx.asked == Some(Field::Budget));
     let budget_open = budget.is_none()
         && (has("budget_open_strong")
