@@ -11,39 +11,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::Effects;
 use crate::ids::{ConversationId, PluginName, VersionId};
+use crate::names::named_enum;
 
-/// Which way a message went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// From the lead to the agent.
-    Inbound,
-    /// From the agent to the lead.
-    Outbound,
-}
-
-impl Direction {
-    /// The spelling stored and serialised: `inbound`, `outbound`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }
-    }
-
-    /// The direction `text` spells, if it spells one.
-    pub fn parse(text: &str) -> Option<Direction> {
-        match text {
-            "inbound" => Some(Direction::Inbound),
-            "outbound" => Some(Direction::Outbound),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// Which way a message went.
+    pub enum Direction as "message direction" {
+        /// From the lead to the agent.
+        Inbound = "inbound",
+        /// From the agent to the lead.
+        Outbound = "outbound",
     }
 }
 

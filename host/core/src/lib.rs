@@ -19,6 +19,9 @@
 //!   stored event holds), how its run ended ([`Outcome`]) and the [`InvocationReport`].
 //! - [`effects`]: what one invocation asked the host to do ([`Effects`]), committed
 //!   only when the outcome is ok.
+//! - [`deploy`]: the deploy vocabulary — [`RolloutMode`], [`DeployAction`].
+//! - [`names`]: enums spelled as text, parsed back with a [`ParseNameError`] that lists
+//!   what is accepted.
 //! - [`hash`]: [`stable_hash`], the hash replicas agree on (canary buckets, stripes).
 //! - [`clock`]: [`Clock`] (wall time as plugins and the scheduler see it) and [`now_ms`].
 //! - [`prom`]: Prometheus text exposition: label escaping, samples, [`prom::Histogram`].
@@ -28,10 +31,12 @@ pub mod alert;
 pub mod backoff;
 pub mod clock;
 pub mod config;
+pub mod deploy;
 pub mod effects;
 pub mod hash;
 pub mod ids;
 pub mod invocation;
+pub mod names;
 pub mod prom;
 pub mod retry;
 pub mod text;
@@ -40,6 +45,7 @@ pub use alert::{AlertKind, HostAlert, Severity};
 pub use backoff::{Backoff, Jitter};
 pub use clock::{Clock, SystemClock, now_ms};
 pub use config::{ConfigError, Lookup, Secret, Var};
+pub use deploy::{DeployAction, RolloutMode};
 pub use effects::{Effects, JobEffect, OutboundSms, PluginAlert, SlaEffect};
 pub use hash::stable_hash;
 pub use ids::{ConversationId, EventId, PluginName, VersionId};
@@ -47,5 +53,6 @@ pub use invocation::{
     CronJob, Direction, HistoryEntry, InboundMessage, Invocation, InvocationReport, JobFiring,
     Outcome,
 };
+pub use names::ParseNameError;
 pub use retry::{Decision, Failure, RetryPolicy};
 pub use text::{MAX_ERROR_CHARS, human_duration, redact_url, scrub_error};

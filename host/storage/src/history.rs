@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::query;
-use crate::sql::limit;
+use crate::sql::{limit, parse_column};
 use crate::{Storage, StorageError};
 
 /// Which way a message went: the vocabulary's own type, stored as its text.
@@ -14,10 +14,7 @@ pub use agenthost_core::Direction;
 
 /// Reads a `messages.direction` column.
 pub(crate) fn direction_from_db(value: String) -> Result<Direction, StorageError> {
-    Direction::parse(&value).ok_or(StorageError::Corrupt {
-        column: "messages.direction",
-        value,
-    })
+    parse_column(value, "messages.direction")
 }
 
 /// One message of a conversation.

@@ -58,6 +58,22 @@ pub(crate) fn limit(n: u32) -> i64 {
     i64::from(n)
 }
 
+/// Reads a column holding one of a text-spelled enum's values (core's [`RolloutMode`],
+/// [`DeployAction`], [`Direction`], …); anything else is reported as corrupt.
+///
+/// [`RolloutMode`]: agenthost_core::RolloutMode
+/// [`DeployAction`]: agenthost_core::DeployAction
+/// [`Direction`]: agenthost_core::Direction
+pub(crate) fn parse_column<T: std::str::FromStr>(
+    value: String,
+    column: &'static str,
+) -> Result<T, crate::StorageError> {
+    match value.parse() {
+        Ok(parsed) => Ok(parsed),
+        Err(_) => Err(crate::StorageError::Corrupt { column, value }),
+    }
+}
+
 /// Defines an enum stored as lower-case text, with `as_str`, `Display`, serde in the same
 /// spelling, and a checked `from_db` that reports unknown values as corrupt.
 macro_rules! text_enum {

@@ -7,6 +7,7 @@ use sqlx::{AnyConnection, Row};
 use super::{DeployAction, DeployHistoryEntry, Deploys};
 use crate::StorageError;
 use crate::error::query;
+use crate::sql::parse_column;
 
 /// A history entry to write.
 pub(crate) struct HistoryInput<'a> {
@@ -82,7 +83,10 @@ fn history_row(row: &AnyRow) -> Result<DeployHistoryEntry, StorageError> {
     Ok(DeployHistoryEntry {
         id: row.try_get("id").map_err(decode())?,
         plugin: row.try_get("plugin").map_err(decode())?,
-        action: DeployAction::from_db(row.try_get("action").map_err(decode())?)?,
+        action: parse_column(
+            row.try_get("action").map_err(decode())?,
+            "plugin_history.action",
+        )?,
         from_version: row.try_get("from_version").map_err(decode())?,
         to_version: row.try_get("to_version").map_err(decode())?,
         actor: row.try_get("actor").map_err(decode())?,

@@ -24,115 +24,15 @@ mod rollout;
 mod shadow;
 mod versions;
 
-use std::str::FromStr;
-
 use serde::Serialize;
 
-use crate::sql::text_enum;
 use crate::{Storage, StorageError};
 
 pub(crate) use history::{HistoryInput, insert_history};
 pub use listen::{DEPLOY_CHANNEL, DeployListener};
 
-text_enum! {
-    /// How a candidate version is being tried next to the active one.
-    pub enum RolloutMode in "plugin_deployments.rollout_mode" {
-        /// No rollout: the active version serves everything.
-        None = "none",
-        /// The candidate serves `canary_percent` percent of events.
-        Canary = "canary",
-        /// The active version serves every event; the candidate also runs on each, its
-        /// effects discarded and compared (see [`ShadowRun`]).
-        Shadow = "shadow",
-    }
-}
-
-text_enum! {
-    /// What a [`DeployHistoryEntry`] records.
-    pub enum DeployAction in "plugin_history.action" {
-        /// A new version was stored.
-        Upload = "upload",
-        /// A version was made active by an operator.
-        Activate = "activate",
-        /// The previous version was made active again by an operator.
-        Rollback = "rollback",
-        /// The previous version was made active again by the host (e.g. the candidate kept
-        /// failing).
-        AutoRollback = "auto_rollback",
-        /// A canary or shadow rollout started or changed.
-        Rollout = "rollout",
-        /// The rollout's candidate became the active version.
-        Promote = "promote",
-        /// The rollout was stopped; the active version serves everything again.
-        Abort = "abort",
-        /// Dead letters were put back in the queue (details: the events and the version
-        /// they run on).
-        Requeue = "requeue",
-        /// A dead letter was discarded by an operator, with a reason.
-        Discard = "discard",
-    }
-}
-
-impl RolloutMode {
-    /// Every mode, in declaration order.
-    pub const ALL: [RolloutMode; 3] = [RolloutMode::None, RolloutMode::Canary, RolloutMode::Shadow];
-}
-
-impl DeployAction {
-    /// Every action, in declaration order.
-    pub const ALL: [DeployAction; 9] = [
-        DeployAction::Upload,
-        DeployAction::Activate,
-        DeployAction::Rollback,
-        DeployAction::AutoRollback,
-        DeployAction::Rollout,
-        DeployAction::Promote,
-        DeployAction::Abort,
-        DeployAction::Requeue,
-        DeployAction::Discard,
-    ];
-}
-
-/// A string that names none of an enum's values (from `FromStr` on [`RolloutMode`] or
-/// [`DeployAction`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{value}` (expected one of: {expected})")]
-pub struct ParseNameError {
-    /// What was being parsed, e.g. `rollout mode`.
-    pub what: &'static str,
-    /// The text as given.
-    pub value: String,
-    /// The accepted spellings, comma-separated.
-    pub expected: &'static str,
-}
-
-impl FromStr for RolloutMode {
-    type Err = ParseNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| ParseNameError {
-                what: "rollout mode",
-                value: s.to_owned(),
-                expected: "none, canary, shadow",
-            })
-    }
-}
-
-impl FromStr for DeployAction {
-    type Err = ParseNameError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| ParseNameError {
-                what: "deploy action",
-                value: s.to_owned(),
-                expected: "upload, activate, rollback, auto_rollback, rollout, promote, abort",
-            })
-    }
-}
+/// The deploy vocabulary is core's; stored here as its text.
+pub use agenthost_core::{DeployAction, ParseNameError, RolloutMode};
 
 /// A plugin version to store. `version` is the lower-case hex sha256 of `component`,
 /// computed by the caller (this crate does not check it).
@@ -331,24 +231,6 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for mode in RolloutMode::ALL {
-            assert_eq!(mode.as_str().parse::<RolloutMode>(), Ok(mode));
-        }
-        for action in DeployAction::ALL {
-            assert_eq!(action.as_str().parse::<DeployAction>(), Ok(action));
-        }
-        let err = "blue-green".parse::<RolloutMode>().unwrap_err();
-        assert!(err.to_string().contains("blue-green"), "{err}");
-        assert_eq!(
-            serde_json::to_string(&DeployAction::AutoRollback)
-                .ok()
-                .as_deref(),
-            Some("\"auto_rollback\"")
-        );
-    }
 
     #[test]
     fn errors_name_what_went_wrong() {

@@ -12,6 +12,7 @@ use super::listen::NOTIFY_SQL;
 use super::versions::version_exists;
 use super::{DeployAction, DeployError, Deployment, Deploys, RolloutMode};
 use crate::error::query;
+use crate::sql::parse_column;
 use crate::{Backend, StorageError, WriteTx};
 
 const DEPLOYMENT_COLUMNS: &str = "plugin, active_version, previous_version, rollout_mode, \
@@ -433,7 +434,10 @@ fn deployment_row(row: &AnyRow) -> Result<Deployment, StorageError> {
         plugin: row.try_get("plugin").map_err(decode())?,
         active_version: row.try_get("active_version").map_err(decode())?,
         previous_version: row.try_get("previous_version").map_err(decode())?,
-        rollout: RolloutMode::from_db(row.try_get("rollout_mode").map_err(decode())?)?,
+        rollout: parse_column(
+            row.try_get("rollout_mode").map_err(decode())?,
+            "plugin_deployments.rollout_mode",
+        )?,
         candidate_version: row.try_get("candidate_version").map_err(decode())?,
         canary_percent: u8::try_from(percent).map_err(|_| StorageError::Corrupt {
             column: "plugin_deployments.canary_percent",
