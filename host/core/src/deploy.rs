@@ -2,7 +2,7 @@
 //! what an entry of a plugin's deploy history records. Stored as text by storage, spoken
 //! by the deployer and the admin API.
 
-use crate::names::named_enum;
+use crate::named_enum;
 
 named_enum! {
     /// How a candidate version is being tried next to the active one.

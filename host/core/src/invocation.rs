@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::Effects;
 use crate::ids::{ConversationId, PluginName, VersionId};
-use crate::names::named_enum;
+use crate::named_enum;
 
 named_enum! {
     /// Which way a message went.

@@ -15,7 +15,21 @@ pub struct ParseNameError {
 
 /// Defines an enum whose values are spelled as lower-case text: `as_str`, `ALL`,
 /// `Display`, `FromStr` (a [`ParseNameError`] naming `what` otherwise) and serde in the
-/// same spelling.
+/// same spelling. The calling crate depends on `serde` (the derives name it).
+///
+/// ```
+/// agenthost_core::named_enum! {
+///     /// A light.
+///     pub enum Light as "light" {
+///         Red = "red",
+///         Green = "green",
+///     }
+/// }
+/// assert_eq!("green".parse::<Light>(), Ok(Light::Green));
+/// assert_eq!(Light::Red.to_string(), "red");
+/// assert!("blue".parse::<Light>().unwrap_err().to_string().contains("red, green"));
+/// ```
+#[macro_export]
 macro_rules! named_enum {
     (
         $(#[$meta:meta])*
@@ -50,11 +64,11 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::names::ParseNameError;
+            type Err = $crate::ParseNameError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $( $text => Ok(Self::$variant), )+
-                    _ => Err($crate::names::ParseNameError {
+                    _ => Err($crate::ParseNameError {
                         what: $what,
                         value: s.to_owned(),
                         expected: concat!($( $text, ", ", )+),
@@ -64,7 +78,6 @@ macro_rules! named_enum {
         }
     };
 }
-pub(crate) use named_enum;
 
 #[cfg(test)]
 mod tests {

@@ -74,8 +74,9 @@ pub(crate) fn parse_column<T: std::str::FromStr>(
     }
 }
 
-/// Defines an enum stored as lower-case text, with `as_str`, `Display`, serde in the same
-/// spelling, and a checked `from_db` that reports unknown values as corrupt.
+/// Defines an enum stored as lower-case text in `$column`: core's
+/// [`agenthost_core::named_enum!`] (`as_str`, `Display`, `FromStr`, serde in the same
+/// spelling) plus a checked `from_db` that reports unknown values as corrupt.
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
@@ -83,32 +84,16 @@ macro_rules! text_enum {
             $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
+        agenthost_core::named_enum! {
+            $(#[$meta])*
+            pub enum $name as $column {
+                $( $(#[$vmeta])* $variant = $text, )+
+            }
         }
 
         impl $name {
-            /// The text stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( Self::$variant => $text, )+
-                }
-            }
-
             pub(crate) fn from_db(value: String) -> Result<Self, $crate::StorageError> {
-                match value.as_str() {
-                    $( $text => Ok(Self::$variant), )+
-                    _ => Err($crate::StorageError::Corrupt { column: $column, value }),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                $crate::sql::parse_column(value, $column)
             }
         }
     };
