@@ -6,11 +6,25 @@
 use agenthost_runtime::{
     Budget, BudgetLedger, ConversationInfo, Directory, StateError, StateReader, Versioned,
 };
-use agenthost_storage::Storage;
+use agenthost_storage::{Budgets, Conversations, Storage};
 use async_trait::async_trait;
 
+/// The capabilities over the two views they read and charge: conversations (state and
+/// the directory) and budgets — nothing else of storage.
 #[derive(Debug, Clone)]
-pub struct StorageState(pub Storage);
+pub struct StorageState {
+    conversations: Conversations,
+    budgets: Budgets,
+}
+
+impl StorageState {
+    pub fn new(storage: &Storage) -> StorageState {
+        StorageState {
+            conversations: storage.conversations(),
+            budgets: storage.budgets(),
+        }
+    }
+}
 
 fn failed(e: agenthost_storage::StorageError) -> StateError {
     StateError(e.to_string())
@@ -20,8 +34,7 @@ fn failed(e: agenthost_storage::StorageError) -> StateError {
 impl StateReader for StorageState {
     async fn get(&self, plugin: &str, key: &str) -> Result<Option<Versioned>, StateError> {
         Ok(self
-            .0
-            .conversations()
+            .conversations
             .state(plugin, key)
             .await
             .map_err(failed)?
@@ -34,8 +47,7 @@ impl StateReader for StorageState {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<String>, StateError> {
-        self.0
-            .conversations()
+        self.conversations
             .state_keys(plugin, prefix, u32::try_from(limit).unwrap_or(u32::MAX))
             .await
             .map_err(failed)
@@ -46,8 +58,7 @@ impl StateReader for StorageState {
 impl Directory for StorageState {
     async fn conversation(&self, id: &str) -> Result<Option<ConversationInfo>, StateError> {
         Ok(self
-            .0
-            .conversations()
+            .conversations
             .get(id)
             .await
             .map_err(failed)?
@@ -62,8 +73,7 @@ impl Directory for StorageState {
 #[async_trait]
 impl BudgetLedger for StorageState {
     async fn spent(&self, subject: &str, budget: Budget, day: i64) -> Result<u64, StateError> {
-        self.0
-            .budgets()
+        self.budgets
             .spent(subject, budget.as_str(), day)
             .await
             .map_err(failed)
@@ -76,8 +86,7 @@ impl BudgetLedger for StorageState {
         day: i64,
         amount: u64,
     ) -> Result<u64, StateError> {
-        self.0
-            .budgets()
+        self.budgets
             .charge(subject, budget.as_str(), day, amount)
             .await
             .map_err(failed)
@@ -89,8 +98,7 @@ impl BudgetLedger for StorageState {
         budget: Budget,
         day: i64,
     ) -> Result<bool, StateError> {
-        self.0
-            .budgets()
+        self.budgets
             .first_exhaustion(subject, budget.as_str(), day, crate::now_ms())
             .await
             .map_err(failed)

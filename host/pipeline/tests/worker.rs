@@ -60,7 +60,7 @@ impl Harness {
         let storage = Storage::connect(None, dir.path(), 4).await.unwrap();
         let queue: Arc<dyn Queue> =
             Arc::new(EmbeddedQueue::new(&storage, EmbeddedConfig::default()).unwrap());
-        let view = Arc::new(StorageState(storage.clone()));
+        let view = Arc::new(StorageState::new(&storage));
         let runtime = Runtime::new(
             RuntimeConfig {
                 max_instances: 8,

@@ -124,7 +124,7 @@ pub async fn serve(
     }
 
     let clock: Arc<dyn agenthost_runtime::Clock> = Arc::new(SystemClock);
-    let host_view = Arc::new(StorageState(storage.clone()));
+    let host_view = Arc::new(StorageState::new(&storage));
     let llm = agenthost_llm::Gateway::new(
         config.llm.clone(),
         clock.clone(),
