@@ -115,6 +115,14 @@ async fn call(h: &Harness, request: Request<Body>) -> (StatusCode, Value) {
     (status, body)
 }
 
+/// Sends `request` and checks it is refused with `status` and an error containing `words`.
+async fn refused(h: &Harness, request: Request<Body>, status: StatusCode, words: &str) {
+    let (got, body) = call(h, request).await;
+    assert_eq!(got, status, "{body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(error.contains(words), "{words:?} not in {body}");
+}
+
 fn put_json(path: &str, token: &str, value: Value) -> Request<Body> {
     let mut r = request(Method::PUT, path, Some(token), json_body(&value));
     r.headers_mut().insert(
@@ -248,57 +256,31 @@ async fn routes_are_set_listed_and_removed_and_a_bad_one_says_what_is_wrong() {
         json!({ "routes": [{ "number": "+15550001111", "plugin": "echo" }] })
     );
     // Not a number; not a plugin name; not the body asked for.
-    let (status, body) = call(
-        &h,
-        put_json(
+    for (path, body, words) in [
+        (
             "/admin/routes/5550001111",
-            ADMIN,
             json!({ "plugin": "echo" }),
+            "is not an E.164 number",
         ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("is not an E.164 number"),
-        "{body}"
-    );
-    let (status, body) = call(
-        &h,
-        put_json(
+        (
             "/admin/routes/+15550001112",
-            ADMIN,
             json!({ "plugin": "Bad Name" }),
+            "invalid plugin name",
         ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("invalid plugin name"),
-        "{body}"
-    );
-    let (status, body) = call(
-        &h,
-        put_json(
+        (
             "/admin/routes/+15550001112",
-            ADMIN,
             json!({ "agent": "echo" }),
+            "body must be {\"plugin\": \"name\"}",
         ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("body must be {\"plugin\": \"name\"}"),
-        "{body}"
-    );
+    ] {
+        refused(
+            &h,
+            put_json(path, ADMIN, body),
+            StatusCode::BAD_REQUEST,
+            words,
+        )
+        .await;
+    }
     assert_eq!(
         h.storage.routes().list().await.unwrap().len(),
         1,
@@ -336,21 +318,20 @@ async fn an_upload_is_checked_stored_once_and_activated_by_a_deploy_token() {
         r
     };
     // Not WebAssembly at all: 400 saying so, nothing stored.
-    let (status, body) = call(&h, upload(DEPLOYER, b"#!/bin/sh\nrm -rf /\n".to_vec())).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("not a WebAssembly binary"),
-        "{body}"
-    );
-    let (status, body) = call(&h, upload(DEPLOYER, Vec::new())).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"].as_str().unwrap().contains("empty body"),
-        "{body}"
-    );
+    refused(
+        &h,
+        upload(DEPLOYER, b"#!/bin/sh\nrm -rf /\n".to_vec()),
+        StatusCode::BAD_REQUEST,
+        "not a WebAssembly binary",
+    )
+    .await;
+    refused(
+        &h,
+        upload(DEPLOYER, Vec::new()),
+        StatusCode::BAD_REQUEST,
+        "empty body",
+    )
+    .await;
     assert!(
         h.storage
             .deploys()
