@@ -1499,6 +1499,8 @@ impl<'a> Turn<'a> {
                     lang.join_and(named)
                 };
                 say.t(yes, &[("list", list)], ANSWER);
+                // Dropped first when the reply answers more than this.
+                say.opt("pet_fees_ask", &[], DETAIL);
             }
             return;
         }

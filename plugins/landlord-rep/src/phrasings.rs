@@ -58,6 +58,12 @@ pub(crate) const ROWS: &[(&str, &str, &str)] = &[
         "t:availability t:pets beds=1 correction",
     ),
     ("", "u got any 2br", "t:availability beds=2"),
+    (
+        "",
+        "wait actualy make it 1 bedroom, do u take dogs",
+        "t:pets beds=1 pets=- correction",
+    ),
+    ("", "we have a dog, do you take dogs?", "t:pets pets=dog"),
     ("", "is there a studio open", "t:availability beds=0"),
     (
         "",

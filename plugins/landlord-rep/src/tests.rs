@@ -1032,6 +1032,23 @@ fn a_pet_question_answers_the_kind_asked() {
         r.contains("Dogs are welcome at") && r.contains("cats at"),
         "{r}"
     );
+    // Asked without a question mark after a change of mind: still the policy, not a dog
+    // of theirs.
+    let mut c = Convo::new();
+    c.say("hi");
+    let (r, _) = c.say("wait actualy make it 1 bedroom, do u take dogs");
+    assert!(r.contains("Yes, dogs are welcome at"), "{r}");
+    assert_eq!(c.lead.pets, None, "{r}");
+    assert_eq!(c.lead.beds.map(|b| b.min), Some(1));
+    // Two answers at once in Spanish fit the screen whole: the fee hint gives way.
+    let mut c = Convo::new();
+    let (r, _) = c.say("hola tienen departamentos de 2 recamaras? aceptan perros?");
+    assert!(
+        r.contains("Disponibles ahora o pronto (2 recámaras)"),
+        "{r}"
+    );
+    assert!(r.contains("Sí, se aceptan perros en"), "{r}");
+    assert!(!r.contains("cuotas"), "{r}");
     // In Spanish.
     let mut c = Convo::new();
     c.say("hola");

@@ -367,7 +367,11 @@ pub fn read(p: &Portfolio, langs: &Languages, body: &str, cx: &Context) -> Readi
     let budget_open = budget.is_none()
         && (has("budget_open_strong")
             || (cx.asked == Some(Field::Budget) && has("budget_open") && !question));
-    let pets = read::pets(&norm, lex, cx.asked == Some(Field::Pets));
+    // "do u take dogs" asks the policy, with or without a question mark: it says nothing
+    // of the lead's own pets unless they also say whose ("we have a dog, do you take
+    // dogs?").
+    let asks_policy = has("policy_ask") && !has("own");
+    let pets = read::pets(&norm, lex, cx.asked == Some(Field::Pets)).filter(|_| !asks_policy);
     let credit = read::credit(&norm, lex);
     let name = read::name(body, lex);
     let voucher_holder = has("topic_vouchers") && (lex.has(&norm, "own") || has("voucher_holder"));
